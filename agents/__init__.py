@@ -1,0 +1,1 @@
+"""Policies: rule-based baselines and stable-baselines3 agents, all answering the same predict()."""

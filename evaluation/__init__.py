@@ -1,0 +1,1 @@
+"""Backtests of policies on held-out splits, metrics, statistics and reports."""
