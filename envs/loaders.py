@@ -1,0 +1,446 @@
+"""Loaders of real market data into :class:`MarketData`.
+
+Two layouts are read:
+
+- a folder with one file per asset (``BTC.csv`` or ``BTC.csv.gz``), columns
+  ``date,open,high,low,close,volume`` (daily) or ``datetime_utc,open,...`` (hourly);
+- one wide table of closes (CSV or Parquet): a time column, then one column per asset,
+  empty before an asset's listing.
+
+Assets are aligned on one regular UTC grid from the first listing to the last bar
+that every asset has (the common end). A missing bar inside an asset's life is a gap:
+by default an error; with ``ffill_limit=k``, gaps of up to k bars carry the last close
+forward and are counted in :attr:`MarketData.filled`. Nothing is ever filled before
+an asset's first price. Every problem raises :class:`DataError` naming the file, the
+line (or Parquet row) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from envs.market import OHLCV_FIELDS, MarketData, time_bounds
+from envs.profiles import asset_category
+
+log = logging.getLogger(__name__)
+
+FILE_TIME_COLUMNS = ("date", "datetime_utc")
+WIDE_TIME_COLUMNS = ("date", "datetime_utc", "timestamp", "time")
+FILE_COLUMNS = ("open", "high", "low", "close", "volume")
+MISSING_CELLS = ("", "nan", "NaN", "NA", "null")
+
+
+class DataError(ValueError):
+    """Market data that cannot be used as given; the message says where and why."""
+
+
+@dataclass
+class _Asset:
+    """One asset's rows as read, before alignment on the market grid."""
+
+    symbol: str
+    path: Path
+    timestamps: pd.DatetimeIndex  # (n,) UTC, strictly increasing, unit ns
+    values: dict[str, np.ndarray]  # field -> (n,) float64; NaN marks a missing cell (wide tables)
+    rows: np.ndarray  # (n,) line (CSV, header is line 1) or row (Parquet) of each entry
+    row_word: str  # "line" or "row"
+
+    def where(self, i: int) -> str:
+        return f"{self.path}:{self.row_word} {self.rows[i]}"
+
+
+def load_csv_dir(
+    path: str | Path,
+    *,
+    symbols: Sequence[str] | None = None,
+    cash: str = "USDT",
+    cash_prices: str | Path | None = None,
+    ffill_limit: int = 0,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> MarketData:
+    """Load a folder of per-asset OHLCV files.
+
+    :param path: folder holding ``<SYMBOL>.csv`` or ``<SYMBOL>.csv.gz`` files.
+    :param symbols: assets to load, in this order (default: every file, sorted by symbol).
+    :param cash: symbol of the cash asset, priced 1.0 unless ``cash_prices`` is given.
+    :param cash_prices: a per-asset file of the cash asset's own prices (e.g. ``USDC.csv``,
+        to keep its depegs); it must cover every bar of the market.
+    :param ffill_limit: longest gap, in bars, filled with the last close (0: gaps are errors).
+    :param start: first bar kept (inclusive).
+    :param end: last bar kept (inclusive; a date alone keeps that whole day).
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder (expected one CSV file per asset)")
+    files = _asset_files(folder)
+    if symbols is None:
+        symbols = sorted(files)
+        if cash in files:
+            raise DataError(
+                f"{files[cash]}: {cash} is the cash asset; pass cash_prices={str(files[cash])!r} "
+                f"to use its prices, or choose the assets with symbols="
+            )
+    missing = [s for s in symbols if s not in files]
+    if missing:
+        raise DataError(
+            f"{folder}: no file for {', '.join(missing)} (looked for <SYMBOL>.csv or <SYMBOL>.csv.gz); "
+            f"found {', '.join(sorted(files)) or 'none'}"
+        )
+    assets = [_read_asset_file(files[s], s) for s in symbols]
+    cash_asset = None
+    if cash_prices is not None:
+        cash_path = Path(cash_prices)
+        if _symbol_of(cash_path) != cash:
+            raise DataError(
+                f"{cash_path}: cash prices file is for {_symbol_of(cash_path)}, but cash={cash!r}"
+            )
+        cash_asset = _read_asset_file(cash_path, cash)
+    return _assemble(assets, cash, cash_asset, ffill_limit, start, end, source=str(folder))
+
+
+def load_wide_table(
+    path: str | Path,
+    *,
+    symbols: Sequence[str] | None = None,
+    cash: str = "USDT",
+    cash_column: str | None = None,
+    ffill_limit: int = 0,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> MarketData:
+    """Load one table of closes: a time column, then one column per asset.
+
+    :param path: ``.csv``, ``.csv.gz`` or ``.parquet`` file. The time column is named
+        ``date``, ``datetime_utc``, ``timestamp`` or ``time`` (or is a Parquet datetime index).
+        Cells before an asset's listing are empty (or NaN).
+    :param symbols: columns to load, in this order (default: all but ``cash_column``).
+    :param cash: symbol of the cash asset, priced 1.0 unless ``cash_column`` is given.
+    :param cash_column: a column holding the cash asset's own prices; it becomes the cash asset.
+    :param ffill_limit: longest gap, in bars, filled with the last close (0: gaps are errors).
+    :param start: first bar kept (inclusive).
+    :param end: last bar kept (inclusive; a date alone keeps that whole day).
+    """
+    table_path = Path(path)
+    columns = _read_wide_table(table_path)
+    if symbols is None:
+        symbols = [c for c in columns if c != cash_column]
+    missing = [s for s in [*symbols, *([cash_column] if cash_column else [])] if s not in columns]
+    if missing:
+        raise DataError(f"{table_path}: no column {', '.join(missing)}; columns are {', '.join(columns)}")
+    assets = [columns[s] for s in symbols]
+    cash_asset = columns[cash_column] if cash_column else None
+    cash_symbol = cash_column or cash
+    return _assemble(assets, cash_symbol, cash_asset, ffill_limit, start, end, source=str(table_path))
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _symbol_of(path: Path) -> str:
+    return path.name.removesuffix(".gz").removesuffix(".csv")
+
+
+def _asset_files(folder: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for file in sorted(folder.iterdir()):
+        if not (file.name.endswith(".csv") or file.name.endswith(".csv.gz")):
+            continue
+        symbol = _symbol_of(file)
+        if symbol in files:
+            raise DataError(f"{folder}: both {files[symbol].name} and {file.name} hold {symbol}; keep one")
+        files[symbol] = file
+    if not files:
+        raise DataError(f"{folder}: no .csv or .csv.gz files")
+    return files
+
+
+def _read_csv_strings(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot be read as CSV: {exc}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise DataError(f"{path}: no data rows")
+    return frame
+
+
+def _time_column(columns: Sequence[str], allowed: Sequence[str], path: Path) -> str:
+    found = [c for c in allowed if c in columns]
+    if len(found) != 1:
+        what = "no" if not found else "more than one"
+        raise DataError(f"{path}: {what} time column; expected exactly one of {', '.join(allowed)}")
+    return found[0]
+
+
+def _read_asset_file(path: Path, symbol: str) -> _Asset:
+    frame = _read_csv_strings(path)
+    frame.columns = [c.lower() for c in frame.columns]
+    time_col = _time_column(list(frame.columns), FILE_TIME_COLUMNS, path)
+    missing = [c for c in FILE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected {time_col},{','.join(FILE_COLUMNS)}"
+        )
+    asset = _Asset(symbol, path, pd.DatetimeIndex([]), {}, np.arange(2, len(frame) + 2), "line")
+    asset.timestamps = _parse_timestamps(frame[time_col], asset)
+    for column in FILE_COLUMNS:
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64)
+        valid = np.isfinite(values) & ((values >= 0) if column == "volume" else (values > 0))
+        if not valid.all():
+            i = int(np.argmin(valid))
+            rule = (
+                "volume must be finite and non-negative"
+                if column == "volume"
+                else "prices must be finite and positive"
+            )
+            raise DataError(f"{asset.where(i)}: {column} is {raw.iloc[i]!r}; {rule}")
+        asset.values[column] = values
+    _check_order(asset)
+    return asset
+
+
+def _read_wide_table(path: Path) -> dict[str, _Asset]:
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        try:
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: cannot be read as Parquet: {exc}") from None
+        if isinstance(frame.index, pd.DatetimeIndex):
+            frame = frame.reset_index()
+        frame.columns = [str(c).strip() for c in frame.columns]
+        rows, row_word = np.arange(len(frame)), "row"
+    elif name.endswith((".csv", ".csv.gz")):
+        frame = _read_csv_strings(path)
+        rows, row_word = np.arange(2, len(frame) + 2), "line"
+    else:
+        raise DataError(f"{path}: unknown table format; use .csv, .csv.gz or .parquet")
+    lower = [c.lower() for c in frame.columns]
+    time_col = frame.columns[lower.index(_time_column(lower, WIDE_TIME_COLUMNS, path))]
+    clock = _Asset("", path, pd.DatetimeIndex([]), {}, rows, row_word)
+    clock.timestamps = _parse_timestamps(frame[time_col], clock)
+    _check_order(clock)
+    assets = {}
+    for column in frame.columns:
+        if column == time_col:
+            continue
+        raw = frame[column]
+        if pd.api.types.is_numeric_dtype(raw):
+            values = raw.to_numpy(np.float64)
+            blank = np.isnan(values)
+        else:
+            blank = raw.isna().to_numpy() | raw.isin(MISSING_CELLS).to_numpy()
+            values = pd.to_numeric(raw.where(~blank), errors="coerce").to_numpy(np.float64)
+        asset = _Asset(str(column), path, clock.timestamps, {"close": values}, rows, row_word)
+        bad = ~blank & ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"{asset.where(i)}: {column} is {raw.iloc[i]!r}; prices must be finite and positive"
+            )
+        if blank.all():
+            raise DataError(f"{path}: column {column} has no prices")
+        assets[str(column)] = asset
+    if not assets:
+        raise DataError(f"{path}: no asset columns next to the time column")
+    return assets
+
+
+def _parse_timestamps(raw: pd.Series, asset: _Asset) -> pd.DatetimeIndex:
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = pd.to_datetime(raw, utc=True)
+    else:
+        parsed = pd.to_datetime(raw.astype(str).str.strip(), format="ISO8601", utc=True, errors="coerce")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{asset.where(i)}: cannot parse timestamp {raw.iloc[i]!r}")
+    return pd.DatetimeIndex(parsed).as_unit("ns")
+
+
+def _check_order(asset: _Asset) -> None:
+    stamps = asset.timestamps
+    steps = np.diff(stamps.asi8)
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0)) + 1
+        if steps[i - 1] == 0:
+            raise DataError(f"{asset.where(i)}: duplicated timestamp {stamps[i]} (also on the previous row)")
+        raise DataError(
+            f"{asset.where(i)}: timestamp {stamps[i]} is earlier than the previous row's {stamps[i - 1]}; "
+            "rows must be sorted by time"
+        )
+
+
+def _frequency(asset: _Asset) -> pd.Timedelta:
+    """Bar length of one file: its most common step; every step must be a whole number of bars."""
+    if len(asset.timestamps) < 2:
+        raise DataError(f"{asset.path}: a single row; the bar length cannot be told")
+    steps = np.diff(asset.timestamps.asi8)
+    values, counts = np.unique(steps, return_counts=True)
+    bar = int(values[np.argmax(counts)])
+    odd = steps % bar != 0
+    if odd.any():
+        i = int(np.argmax(odd)) + 1
+        raise DataError(
+            f"{asset.where(i)}: {pd.Timedelta(int(steps[i - 1]))} after the previous row is not a whole "
+            f"number of the file's {pd.Timedelta(bar)} bars: mixed frequencies"
+        )
+    return pd.Timedelta(bar)
+
+
+# --- alignment -----------------------------------------------------------------------------------
+
+
+def _assemble(
+    assets: list[_Asset],
+    cash: str,
+    cash_asset: _Asset | None,
+    ffill_limit: int,
+    start: str | pd.Timestamp | None,
+    end: str | pd.Timestamp | None,
+    source: str,
+) -> MarketData:
+    if ffill_limit < 0:
+        raise ValueError(f"ffill_limit must be >= 0, got {ffill_limit}")
+    if cash in {a.symbol for a in assets}:
+        raise DataError(f"{source}: {cash} is the cash asset and cannot also be a risky asset")
+    everyone = [*assets, *([cash_asset] if cash_asset else [])]
+    freq = _common_frequency(everyone)
+    lo, hi = time_bounds(start, end)
+    for asset in everyone:
+        _restrict(asset, lo, hi)
+    first = min(a.timestamps[_first_present(a)] for a in assets)
+    last = min(a.timestamps[_last_present(a)] for a in everyone)
+    if last <= first:
+        raise DataError(f"{source}: the assets share no period of at least two bars (from {first} to {last})")
+    grid = pd.date_range(first, last, freq=freq).as_unit("ns")
+    trimmed = {a.symbol: int((a.timestamps > last).sum()) for a in everyone}
+    if any(trimmed.values()):
+        log.info(
+            "%s: market ends at %s, the last bar all assets have; bars dropped: %s", source, last, trimmed
+        )
+
+    n_bars, n_cols = len(grid), len(assets) + 1
+    fields = {
+        "close": np.full((n_bars, n_cols), np.nan),
+        **{f: np.full((n_bars, n_cols), np.nan) for f in OHLCV_FIELDS},
+    }
+    if cash_asset is None:  # the quote currency's stablecoin, priced 1.0
+        for name in ("open", "high", "low", "close"):
+            fields[name][:, 0] = 1.0
+        fields["volume"][:, 0] = 0.0
+    filled = {}
+    priced_cash = [(0, cash_asset)] if cash_asset is not None else []
+    for column, asset in [*priced_cash, *enumerate(assets, start=1)]:
+        on_grid = _on_grid(asset, grid, freq)
+        if column == 0 and np.isnan(on_grid["close"][0]):
+            raise DataError(
+                f"{asset.path}: the cash prices start at {asset.timestamps[_first_present(asset)]}, "
+                f"after the market's first bar {grid[0]}; choose a later start="
+            )
+        filled[asset.symbol] = _fill_gaps(on_grid, asset, grid, ffill_limit)
+        for name, values in on_grid.items():
+            fields[name][:, column] = values
+    has = {name for name in OHLCV_FIELDS if all(name in a.values for a in assets)}
+    symbols = (cash, *(a.symbol for a in assets))
+    available = ~np.isnan(fields["close"])
+    return MarketData(
+        timestamps=grid,
+        symbols=symbols,
+        close=fields["close"],
+        available=available,
+        categories=tuple(asset_category(s) for s in symbols),
+        freq=freq,
+        ohlcv={name: fields[name] for name in OHLCV_FIELDS if name in has},
+        source=source,
+        filled={s: n for s, n in filled.items() if n},
+    )
+
+
+def _common_frequency(assets: list[_Asset]) -> pd.Timedelta:
+    freqs = [(_frequency(a), a) for a in assets]
+    freq, reference = freqs[0]
+    for other_freq, other in freqs[1:]:
+        if other_freq != freq:
+            raise DataError(
+                f"{other.path} has {other_freq} bars but {reference.path} has {freq} bars: mixed frequencies"
+            )
+    origin = reference.timestamps[0]
+    for _, other in freqs:
+        if (other.timestamps[0] - origin) % freq != pd.Timedelta(0):
+            raise DataError(
+                f"{other.path}: its rows (first at {other.timestamps[0]}) are offset from the {freq} grid of "
+                f"{reference.path} (first at {origin}); all files must share bar boundaries"
+            )
+    return freq
+
+
+def _restrict(asset: _Asset, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> None:
+    keep = np.ones(len(asset.timestamps), dtype=bool)
+    if lo is not None:
+        keep &= asset.timestamps >= lo
+    if hi is not None:
+        keep &= asset.timestamps < hi
+    if not (keep & ~np.isnan(asset.values["close"])).any():
+        raise DataError(f"{asset.path}: {asset.symbol} has no prices between start={lo} and end={hi}")
+    asset.timestamps = asset.timestamps[keep]
+    asset.values = {k: v[keep] for k, v in asset.values.items()}
+    asset.rows = asset.rows[keep]
+
+
+def _first_present(asset: _Asset) -> int:
+    return int(np.argmax(~np.isnan(asset.values["close"])))
+
+
+def _last_present(asset: _Asset) -> int:
+    present = ~np.isnan(asset.values["close"])
+    return len(present) - 1 - int(np.argmax(present[::-1]))
+
+
+def _on_grid(asset: _Asset, grid: pd.DatetimeIndex, freq: pd.Timedelta) -> dict[str, np.ndarray]:
+    """The asset's fields on the market grid, NaN where it has no row (or an empty cell)."""
+    inside = (asset.timestamps >= grid[0]) & (asset.timestamps <= grid[-1])
+    positions = ((asset.timestamps[inside] - grid[0]) // freq).to_numpy()
+    out = {}
+    for name, values in asset.values.items():
+        column = np.full(len(grid), np.nan)
+        column[positions] = values[inside]
+        out[name] = column
+    return out
+
+
+def _fill_gaps(on_grid: dict[str, np.ndarray], asset: _Asset, grid: pd.DatetimeIndex, limit: int) -> int:
+    """Apply the gap policy in place; return the number of bars filled."""
+    close = on_grid["close"]
+    present = ~np.isnan(close)
+    listed = np.cumsum(present) > 0  # never fill before the first price
+    gap = listed & ~present
+    if not gap.any():
+        return 0
+    edges = np.diff(np.concatenate(([0], gap.astype(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    too_long = (stops - starts) > limit
+    if too_long.any():
+        first, stop = int(starts[np.argmax(too_long)]), int(stops[np.argmax(too_long)])
+        row = min(int(asset.timestamps.searchsorted(grid[first])), len(asset.rows) - 1)
+        rule = "gaps are errors by default" if limit == 0 else f"longer than ffill_limit={limit}"
+        raise DataError(
+            f"{asset.where(row)}: {asset.symbol} has {stop - first} missing bar(s) from {grid[first]} to "
+            f"{grid[stop - 1]} ({rule}; pass ffill_limit>={stop - first} to carry the last close forward)"
+        )
+    last_seen = np.maximum.accumulate(np.where(present, np.arange(len(close)), 0))
+    for name, values in on_grid.items():
+        source = close if name in ("open", "high", "low") else values
+        values[gap] = 0.0 if name == "volume" else source[last_seen[gap]]
+    return int(gap.sum())

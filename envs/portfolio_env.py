@@ -1,0 +1,284 @@
+"""PortfolioEnv: a long-only crypto portfolio (a stablecoin as cash plus N assets) as a Gymnasium env."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+from gymnasium import spaces
+
+from envs.actions import action_to_weights
+from envs.features import build_features
+from envs.ledger import ledger_step
+from envs.market import MarketData
+from envs.profiles import risk_profile
+from envs.splits import SPLIT_NAMES, Splits, split_by_fractions
+from envs.synthetic import synthetic_market
+
+RESET_OPTIONS = ("start", "to_end")
+
+
+class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
+    """Rebalance a portfolio of a stablecoin (cash) and N crypto assets, paying fees.
+
+    Registered as ``CryptoPortfolio-v0``; ``gymnasium.make("CryptoPortfolio-v0")`` runs on
+    the default synthetic market. Bars are daily or hourly closes; one step is one bar.
+
+    **Action space** ``Box(-1, 1, (N+1,), float32)``, cash first. Target weights are
+    ``w = (a + 1) / sum(a + 1)`` (all cash if every ``a_i = -1``), with the weight of
+    assets not yet listed moved to cash (:mod:`envs.actions`). Every point of the simplex
+    is reachable, including 100% cash and 100% in one asset. Out-of-range values are
+    clipped; NaN or infinite values raise ``ValueError``.
+
+    **Observation space**: a finite float32 ``Box`` built only from data up to and
+    including the current bar (:mod:`envs.features`):
+
+    ==============  ==========  ===========  ==============================================
+    slice           length      range        content
+    ==============  ==========  ===========  ==============================================
+    returns         W * (N+1)   [-5, 5]      log returns of the last W bars, oldest first
+    volatility      N+1         [0, 10]      annualized volatility over the window
+    weights         N+1         [0, 1]       current (drifted) weights, before trading
+    listed          N           {0, 1}       whether each risky asset is listed
+    drawdown        1           [0, 1]       1 - V_t / peak value of the episode
+    ==============  ==========  ===========  ==============================================
+
+    **Dynamics** (:mod:`envs.ledger`): at bar t the portfolio, worth ``V_t``, trades at the
+    close to the target weights, paying ``fee + slippage`` on each risky asset's traded
+    value, then holds to bar t+1. The portfolio starts fully in cash.
+
+    **Reward**::
+
+        r_t = log(V_{t+1} / V_t)                                   (net of fees)
+              - drawdown_penalty * max(0, DD_{t+1} - drawdown_tolerance)
+              - turnover_penalty * turnover_t
+
+    with ``DD_{t+1} = 1 - V_{t+1} / max_{s <= t+1} V_s`` over the episode. The tolerance
+    defaults to the risk profile's maximum drawdown (conservative 20%, moderate 35%,
+    aggressive 50%).
+
+    **Episodes** start at a random bar of the split (from ``self.np_random``) and last
+    ``episode_length`` steps; ``truncated`` is set when that length or the split's data runs
+    out, ``terminated`` only on ruin (value below ``ruin_fraction`` of the initial value).
+    ``reset(options={"start": bar_or_time})`` fixes the first bar; ``{"to_end": True}``
+    runs to the end of the split, so evaluation can run a whole split deterministically.
+    An episode never reads a price outside its split; observations look back ``window``
+    bars, possibly before the split starts.
+
+    **Info** at every step (and at reset, for the starting bar):
+
+    ==========================  ===============================================================
+    key                         value
+    ==========================  ===============================================================
+    ``date``                    ``numpy.datetime64`` (UTC) of bar t+1, where the step ends
+    ``bar``                     index of bar t+1 in the market
+    ``portfolio_value``         ``V_{t+1}``, quote currency
+    ``weights``                 (N+1,) target weights held after trading at bar t
+    ``drifted_weights``         (N+1,) weights before trading at bar t
+    ``turnover``                risky value bought plus sold at bar t, as a fraction of ``V_t``
+    ``fees``                    fees and slippage paid at bar t, quote currency
+    ``drawdown``                ``DD_{t+1}``
+    ``reward_log_growth``       ``log(V_{t+1} / V_t)``
+    ``reward_drawdown_penalty`` the drawdown term subtracted from the reward
+    ``reward_turnover_penalty`` the turnover term subtracted from the reward
+    ==========================  ===============================================================
+
+    **Arguments** (all keyword-only but ``market``):
+
+    :param market: prices; default ``synthetic_market(seed=0)``.
+    :param split: ``train``, ``validation`` or ``test``.
+    :param splits: bar ranges of the splits; default 70/15/15% of the bars in time order.
+    :param fee: trading fee per unit of traded value (0.001 = 0.1%, a spot taker fee).
+    :param slippage: extra cost per unit of traded value, added to the fee.
+    :param window: bars of returns in each observation.
+    :param episode_length: steps per episode (fewer if the split ends first).
+    :param profile: risk profile setting the default drawdown tolerance.
+    :param drawdown_tolerance: drawdown beyond which the penalty applies (default: the profile's).
+    :param drawdown_penalty: strength of the drawdown penalty.
+    :param turnover_penalty: strength of the optional turnover penalty.
+    :param cash_yield: annual yield earned by the cash asset (0.05 = 5%), compounded per bar.
+    :param initial_value: portfolio value at the start of each episode.
+    :param ruin_fraction: the episode terminates when the value falls below this share of the
+        initial value.
+
+    **Version history**: v0, first version.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
+
+    def __init__(
+        self,
+        market: MarketData | None = None,
+        *,
+        split: str = "train",
+        splits: Splits | None = None,
+        fee: float = 0.001,
+        slippage: float = 0.0,
+        window: int = 30,
+        episode_length: int = 365,
+        profile: str = "moderate",
+        drawdown_tolerance: float | None = None,
+        drawdown_penalty: float = 0.5,
+        turnover_penalty: float = 0.0,
+        cash_yield: float = 0.0,
+        initial_value: float = 1.0,
+        ruin_fraction: float = 0.01,
+    ) -> None:
+        self.market = synthetic_market(seed=0) if market is None else market
+        self.splits = split_by_fractions(self.market) if splits is None else splits
+        if split not in SPLIT_NAMES:
+            raise ValueError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
+        self.split = split
+        self.split_bars = self.splits[split]
+        _check_range("fee", fee, 0.0, 0.5)
+        _check_range("slippage", slippage, 0.0, 0.5)
+        _check_range("drawdown_penalty", drawdown_penalty, 0.0, math.inf)
+        _check_range("turnover_penalty", turnover_penalty, 0.0, math.inf)
+        _check_range("cash_yield", cash_yield, -0.99, 10.0)
+        _check_range("initial_value", initial_value, 0.0, math.inf, open_low=True)
+        _check_range("ruin_fraction", ruin_fraction, 0.0, 1.0, open_low=True)
+        if episode_length < 1:
+            raise ValueError(f"episode_length must be at least 1 step, got {episode_length}")
+        self.profile = risk_profile(profile).name
+        self.drawdown_tolerance = (
+            risk_profile(profile).max_drawdown if drawdown_tolerance is None else drawdown_tolerance
+        )
+        _check_range("drawdown_tolerance", self.drawdown_tolerance, 0.0, 1.0)
+        self.fee, self.slippage, self.window, self.episode_length = fee, slippage, window, episode_length
+        self.drawdown_penalty, self.turnover_penalty = drawdown_penalty, turnover_penalty
+        self.cash_yield, self.initial_value = cash_yield, initial_value
+        self._cost_rate = fee + slippage
+        self._ruin_value = ruin_fraction * initial_value
+
+        self.features = build_features(self.market, window)
+        self._first_start = max(self.split_bars.start, window)
+        self._last_bar = self.split_bars.stop - 1
+        if self._first_start >= self._last_bar:
+            raise ValueError(
+                f"split {split!r} (bars {self.split_bars.start}..{self._last_bar}) leaves no step after a "
+                f"window of {window} bars; use a longer split or a shorter window"
+            )
+        self._relatives = _price_relatives(self.market, cash_yield)
+        self._listed = self.market.available
+        self._dates = self.market.timestamps.tz_convert(None).to_numpy()
+
+        n_columns = self.market.n_assets + 1
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(n_columns,), dtype=np.float32)
+        self.observation_space = self.features.observation_space()
+        self._cash_only = np.zeros(n_columns)
+        self._cash_only[0] = 1.0
+        self._t = self._end = self._first_start
+        self._value = self._peak = initial_value
+        self._drifted = self._cash_only.copy()
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Asset symbols in action and weight order (cash first)."""
+        return self.market.symbols
+
+    @property
+    def first_start(self) -> int:
+        """Earliest bar an episode can start at: the split's first bar with ``window`` bars of history."""
+        return self._first_start
+
+    @property
+    def last_start(self) -> int:
+        """Latest bar an episode can start at (one step before the split's last bar)."""
+        return self._last_bar - 1
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        unknown = set(options) - set(RESET_OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: {', '.join(RESET_OPTIONS)}")
+        if options.get("start") is not None:
+            start = self._start_bar(options["start"])
+        else:
+            latest = max(self._first_start, self._last_bar - self.episode_length)
+            start = int(self.np_random.integers(self._first_start, latest + 1))
+        self._end = (
+            self._last_bar if options.get("to_end") else min(start + self.episode_length, self._last_bar)
+        )
+        self._t = start
+        self._value = self._peak = self.initial_value
+        self._drifted = self._cash_only.copy()
+        info = {
+            "date": self._dates[start],
+            "bar": start,
+            "portfolio_value": self._value,
+            "weights": self._drifted.copy(),
+            "drifted_weights": self._drifted.copy(),
+            "turnover": 0.0,
+            "fees": 0.0,
+            "drawdown": 0.0,
+            "reward_log_growth": 0.0,
+            "reward_drawdown_penalty": 0.0,
+            "reward_turnover_penalty": 0.0,
+        }
+        return self.features.observation(start, self._drifted, 0.0), info
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        t = self._t
+        if t >= self._end:
+            raise RuntimeError("the episode is over (terminated or truncated); call reset()")
+        target = action_to_weights(action, self._listed[t])
+        fees, turnover, value, drifted = ledger_step(
+            self._value, self._drifted, target, self._relatives[t], self._cost_rate
+        )
+        log_growth = math.log(value / self._value)
+        peak = max(self._peak, value)
+        drawdown = 1.0 - value / peak
+        drawdown_term = self.drawdown_penalty * max(0.0, drawdown - self.drawdown_tolerance)
+        turnover_term = self.turnover_penalty * turnover
+        info = {
+            "date": self._dates[t + 1],
+            "bar": t + 1,
+            "portfolio_value": value,
+            "weights": target,
+            "drifted_weights": self._drifted,
+            "turnover": turnover,
+            "fees": fees,
+            "drawdown": drawdown,
+            "reward_log_growth": log_growth,
+            "reward_drawdown_penalty": drawdown_term,
+            "reward_turnover_penalty": turnover_term,
+        }
+        self._t, self._value, self._peak, self._drifted = t + 1, value, peak, drifted
+        terminated = value < self._ruin_value
+        truncated = not terminated and t + 1 >= self._end
+        if terminated:
+            self._end = t + 1
+        observation = self.features.observation(t + 1, drifted, drawdown)
+        return observation, log_growth - drawdown_term - turnover_term, terminated, truncated, info
+
+    def _start_bar(self, start: int | str | pd.Timestamp) -> int:
+        bar = int(start) if isinstance(start, int | np.integer) else self.market.bar_at(start)
+        if not self.first_start <= bar <= self.last_start:
+            ts = self.market.timestamps
+            raise ValueError(
+                f"start {start!r} (bar {bar}) is outside the {self.split} split's possible starts: bars "
+                f"{self.first_start}..{self.last_start} ({ts[self.first_start]} to {ts[self.last_start]})"
+            )
+        return bar
+
+
+def _price_relatives(market: MarketData, cash_yield: float) -> np.ndarray:
+    """(T, N+1) float64 ``p_{t+1} / p_t`` in row t, cash yield included (1 if unlisted; last row unused)."""
+    relatives = np.ones_like(market.close)
+    relatives[:-1] = np.where(market.available[:-1], market.close[1:] / market.close[:-1], 1.0)
+    relatives[:, 0] *= (1.0 + cash_yield) ** (1.0 / market.periods_per_year)
+    relatives.setflags(write=False)
+    return relatives
+
+
+def _check_range(name: str, value: float, low: float, high: float, open_low: bool = False) -> None:
+    ok = (value > low if open_low else value >= low) and value <= high and math.isfinite(value)
+    if not ok:
+        bound = f"({low}" if open_low else f"[{low}"
+        raise ValueError(f"{name} must be a finite number in {bound}, {high}], got {value!r}")

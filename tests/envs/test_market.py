@@ -1,0 +1,54 @@
+"""MarketData keeps its invariants: a regular UTC grid, cash first, prices exactly where listed."""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import build_market
+
+
+def test_periods_per_year_follow_the_bar_length():
+    assert build_market({"BTC": [1, 2, 3]}).periods_per_year == 365
+    assert build_market({"BTC": [1, 2, 3]}, freq="1h").periods_per_year == 8760
+
+
+def test_arrays_are_read_only():
+    market = build_market({"BTC": [1, 2, 3]})
+    with pytest.raises(ValueError, match="read-only"):
+        market.close[0, 1] = 5.0
+
+
+def test_bar_at_finds_exact_bars_and_names_the_range_otherwise():
+    market = build_market({"BTC": [1, 2, 3]})
+    assert market.bar_at("2024-01-02") == 1
+    with pytest.raises(KeyError, match="no bar at 2024-02-01"):
+        market.bar_at("2024-02-01")
+
+
+def test_an_irregular_grid_is_refused():
+    market = build_market({"BTC": [1, 2, 3]})
+    stamps = market.timestamps.delete(1).append(
+        pd.DatetimeIndex([market.timestamps[-1] + pd.Timedelta(days=1)])
+    )
+    with pytest.raises(ValueError, match="not a regular"):
+        replace(market, timestamps=stamps)
+
+
+def test_a_price_where_an_asset_is_not_listed_is_refused():
+    market = build_market({"BTC": [np.nan, 2, 3]})
+    available = market.available.copy()
+    available[0, 1] = True
+    with pytest.raises(ValueError, match="finite and positive wherever an asset is available"):
+        replace(market, available=available)
+
+
+def test_a_delisting_is_refused():
+    with pytest.raises(ValueError, match="BTC stops being available"):
+        build_market({"BTC": [1, 2, np.nan]})
+
+
+def test_unknown_symbols_are_named():
+    with pytest.raises(KeyError, match="unknown symbol 'DOGE'; this market has USDT, BTC"):
+        build_market({"BTC": [1, 2]}).column("DOGE")
