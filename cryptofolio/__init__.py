@@ -1,0 +1,1 @@
+"""The `cryptofolio` command line: one console script dispatching to the project's floors."""

@@ -1,0 +1,5 @@
+import sys
+
+from cryptofolio.cli import main
+
+sys.exit(main())
