@@ -54,12 +54,6 @@ class Features:
         """N+1, cash included."""
         return int(self.returns.shape[1])
 
-    @property
-    def size(self) -> int:
-        """Length of an observation vector."""
-        n = self.n_columns
-        return self.window * n + 2 * n + (n - 1) + 1
-
     def observation(self, t: int, weights: np.ndarray, drawdown: float) -> np.ndarray:
         """(size,) float32 observation at bar ``t`` (requires ``t >= window``)."""
         if t < self.window:

@@ -352,6 +352,8 @@ def _assemble(
         filled[asset.symbol] = _fill_gaps(on_grid, asset, grid, ffill_limit)
         for name, values in on_grid.items():
             fields[name][:, column] = values
+    if any(filled.values()):
+        log.info("%s: forward-filled bars (ffill_limit=%d): %s", source, ffill_limit, filled)
     has = {name for name in OHLCV_FIELDS if all(name in a.values for a in assets)}
     symbols = (cash, *(a.symbol for a in assets))
     available = ~np.isnan(fields["close"])
