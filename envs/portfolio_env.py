@@ -65,8 +65,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     out, ``terminated`` only on ruin (value below ``ruin_fraction`` of the initial value).
     ``reset(options={"start": bar_or_time})`` fixes the first bar; ``{"to_end": True}``
     runs to the end of the split, so evaluation can run a whole split deterministically.
-    An episode never reads a price outside its split; observations look back ``window``
-    bars, possibly before the split starts.
+    An episode earns only the returns of its split's bars: the earliest first trade is at
+    the close of the bar just before the split (the last price known when it begins), so
+    consecutive splits share no return and lose none. Observations look back ``window``
+    bars, possibly into the previous split: that is the past, not a leak.
 
     **Info** at every step (and at reset, for the starting bar):
 
@@ -154,7 +156,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self._ruin_value = ruin_fraction * initial_value
 
         self.features = build_features(self.market, window)
-        self._first_start = max(self.split_bars.start, window)
+        self._first_start = max(self.split_bars.start - 1, window)
         self._last_bar = self.split_bars.stop - 1
         if self._first_start >= self._last_bar:
             raise ValueError(
@@ -181,7 +183,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
 
     @property
     def first_start(self) -> int:
-        """Earliest bar an episode can start at: the split's first bar with ``window`` bars of history."""
+        """Earliest bar an episode can start at: the bar before the split (or the ``window``-th bar)."""
         return self._first_start
 
     @property

@@ -248,3 +248,27 @@ def test_observations_stay_finite_and_inside_the_box_on_a_wild_market():
     while not (truncated or terminated):
         obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
         assert np.isfinite(reward) and obs in env.observation_space
+
+
+def test_consecutive_splits_earn_every_return_exactly_once():
+    market = build_market({"A": [100, 101, 103, 102, 105, 107, 104, 108, 110, 111, 115, 113]})
+    splits = Splits(train=range(0, 6), validation=range(6, 9), test=range(9, 12))
+    all_in = np.array([-1.0, 1.0])
+    growth = 1.0
+    for split in ("train", "validation", "test"):
+        env = PortfolioEnv(market, split=split, splits=splits, window=2, fee=0.0)
+        _, info = env.reset(options={"start": env.first_start, "to_end": True})
+        first_return_bar = None
+        while True:
+            _, _, _, truncated, info = env.step(all_in)
+            first_return_bar = info["bar"] if first_return_bar is None else first_return_bar
+            if truncated:
+                break
+        assert first_return_bar == max(
+            splits[split].start, 3
+        )  # the split's first bar (train: after the window)
+        assert info["bar"] == splits[split].stop - 1
+        growth *= info["portfolio_value"]
+    assert growth == pytest.approx(
+        113 / 103, rel=1e-12
+    )  # bought at bar 2's close, every return after it once
