@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cryptofolio.demo", "run the main job on the synthetic market and print where its report is"),
+    "backtest": ("evaluation.backtest", "run baselines over a split and print their metrics"),
 }
 """command -> (module with a ``main(argv, prog)`` function, one-line help). Modules load lazily."""
 

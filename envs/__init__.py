@@ -8,8 +8,8 @@ from gymnasium.envs.registration import register
 from envs.actions import action_to_weights, weights_to_action
 from envs.features import Features, build_features
 from envs.ledger import ledger_step, rebalance_factor
-from envs.loaders import DataError, load_csv_dir, load_wide_table
-from envs.market import MarketData
+from envs.loaders import DataError, load_csv_dir, load_wide_table, open_market
+from envs.market import MarketData, MarketView
 from envs.portfolio_env import PortfolioEnv
 from envs.profiles import PROFILE_NAMES, RiskProfile, asset_category, risk_profile
 from envs.splits import SPLIT_NAMES, Splits, split_by_dates, split_by_fractions
@@ -26,6 +26,7 @@ __all__ = [
     "DataError",
     "Features",
     "MarketData",
+    "MarketView",
     "PortfolioEnv",
     "RegimeModel",
     "RiskProfile",
@@ -38,6 +39,7 @@ __all__ = [
     "ledger_step",
     "load_csv_dir",
     "load_wide_table",
+    "open_market",
     "rebalance_factor",
     "risk_profile",
     "split_by_dates",

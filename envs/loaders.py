@@ -27,6 +27,7 @@ import pandas as pd
 
 from envs.market import OHLCV_FIELDS, MarketData, time_bounds
 from envs.profiles import asset_category
+from envs.synthetic import synthetic_market
 
 log = logging.getLogger(__name__)
 
@@ -446,3 +447,28 @@ def _fill_gaps(on_grid: dict[str, np.ndarray], asset: _Asset, grid: pd.DatetimeI
         source = close if name in ("open", "high", "low") else values
         values[gap] = 0.0 if name == "volume" else source[last_seen[gap]]
     return int(gap.sum())
+
+
+def open_market(
+    source: str | Path = "synthetic",
+    *,
+    symbols: Sequence[str] | None = None,
+    seed: int = 0,
+    ffill_limit: int = 0,
+) -> MarketData:
+    """A market from ``"synthetic"``, a folder of per-asset files, or a wide table file.
+
+    :param source: ``synthetic`` (:func:`~envs.synthetic.synthetic_market`), a folder for
+        :func:`load_csv_dir`, or a ``.csv``/``.csv.gz``/``.parquet`` file for :func:`load_wide_table`.
+    :param symbols: assets to use (default: all in the data; the moderate profile's on synthetic).
+    :param seed: seed of the synthetic market.
+    :param ffill_limit: gap policy of the file loaders.
+    """
+    if str(source) == "synthetic":
+        return synthetic_market(seed=seed, symbols=symbols)
+    path = Path(source)
+    if path.is_dir():
+        return load_csv_dir(path, symbols=symbols, ffill_limit=ffill_limit)
+    if path.is_file():
+        return load_wide_table(path, symbols=symbols, ffill_limit=ffill_limit)
+    raise DataError(f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)")

@@ -150,6 +150,19 @@ class MarketData:
         column = self.column(symbol)
         return int(np.argmax(self.available[:, column]))
 
+    def view(self, t: int) -> MarketView:
+        """The market as known at the close of bar ``t``: bars ``0..t`` and nothing after."""
+        if not 0 <= t < self.n_bars:
+            raise IndexError(f"bar {t} is outside the market's {self.n_bars} bars")
+        return MarketView(
+            timestamps=self.timestamps[: t + 1],
+            symbols=self.symbols,
+            close=self.close[: t + 1],
+            available=self.available[: t + 1],
+            categories=self.categories,
+            freq=self.freq,
+        )
+
     def column(self, symbol: str) -> int:
         """Column of ``symbol`` in the price arrays (0 is cash)."""
         try:
@@ -167,3 +180,55 @@ class MarketData:
                 f"to {self.timestamps[-1]}"
             )
         return int(position)
+
+
+@dataclass(frozen=True, eq=False)
+class MarketView:
+    """What a rule may know at the close of bar t: the market's bars ``0..t``, read-only.
+
+    Built by :meth:`MarketData.view`; it holds slices that end at bar t, so a rule given a
+    view cannot read a later price even by mistake.
+
+    :param timestamps: (t+1,) bar times, UTC.
+    :param symbols: (N+1,) cash first.
+    :param close: (t+1, N+1) close prices, NaN before listing.
+    :param available: (t+1, N+1) listing flags.
+    :param categories: (N+1,) asset categories.
+    :param freq: bar length.
+    """
+
+    timestamps: pd.DatetimeIndex
+    symbols: tuple[str, ...]
+    close: np.ndarray
+    available: np.ndarray
+    categories: tuple[str, ...]
+    freq: pd.Timedelta
+
+    @property
+    def t(self) -> int:
+        """Index of the current bar."""
+        return len(self.timestamps) - 1
+
+    @property
+    def now(self) -> pd.Timestamp:
+        """Time of the current bar."""
+        return self.timestamps[-1]
+
+    @property
+    def listed(self) -> np.ndarray:
+        """(N+1,) bool, which assets can be held now (cash: always)."""
+        return self.available[-1]
+
+    @property
+    def periods_per_year(self) -> float:
+        """Bars per year: 365 daily, 8,760 hourly."""
+        return YEAR / self.freq
+
+    def bars(self, days: float) -> int:
+        """Number of bars in ``days`` days (at least 1)."""
+        return max(1, round(pd.Timedelta(days=days) / self.freq))
+
+    def log_returns(self, n: int) -> np.ndarray:
+        """(m, N+1) log returns of the last ``m = min(n, t)`` bars, oldest first; NaN where not listed."""
+        window = self.close[-min(n, self.t) - 1 :]
+        return np.log(window[1:] / window[:-1])

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from envs.actions import action_to_weights
 from envs.features import build_features
 from envs.ledger import ledger_step
-from envs.market import MarketData
+from envs.market import MarketData, MarketView
 from envs.profiles import risk_profile
 from envs.splits import SPLIT_NAMES, Splits, split_by_fractions
 from envs.synthetic import synthetic_market
@@ -172,7 +172,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self.observation_space = self.features.observation_space()
         self._cash_only = np.zeros(n_columns)
         self._cash_only[0] = 1.0
-        self._t = self._end = self._first_start
+        self._t = self._end = self._start = self._first_start
         self._value = self._peak = initial_value
         self._drifted = self._cash_only.copy()
 
@@ -180,6 +180,25 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     def symbols(self) -> tuple[str, ...]:
         """Asset symbols in action and weight order (cash first)."""
         return self.market.symbols
+
+    @property
+    def bar(self) -> int:
+        """Index of the current bar, where the next trade happens."""
+        return self._t
+
+    @property
+    def episode_steps(self) -> int:
+        """Steps taken since the last reset."""
+        return self._t - self._start
+
+    @property
+    def drifted_weights(self) -> np.ndarray:
+        """(N+1,) current weights, before trading at the current bar (a copy)."""
+        return self._drifted.copy()
+
+    def market_view(self) -> MarketView:
+        """The market up to and including the current bar, for rules (:meth:`MarketData.view`)."""
+        return self.market.view(self._t)
 
     @property
     def first_start(self) -> int:
@@ -207,7 +226,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self._end = (
             self._last_bar if options.get("to_end") else min(start + self.episode_length, self._last_bar)
         )
-        self._t = start
+        self._t = self._start = start
         self._value = self._peak = self.initial_value
         self._drifted = self._cash_only.copy()
         info = {

@@ -52,3 +52,17 @@ def test_a_delisting_is_refused():
 def test_unknown_symbols_are_named():
     with pytest.raises(KeyError, match="unknown symbol 'DOGE'; this market has USDT, BTC"):
         build_market({"BTC": [1, 2]}).column("DOGE")
+
+
+def test_a_view_ends_at_its_bar():
+    market = build_market({"BTC": [1.0, 2.0, 4.0, 8.0], "LATE": [np.nan, np.nan, 1.0, 1.0]})
+    view = market.view(2)
+    assert view.t == 2 and view.now == market.timestamps[2]
+    assert view.close.shape == (3, 3) and len(view.timestamps) == 3
+    np.testing.assert_array_equal(view.listed, [True, True, True])
+    np.testing.assert_allclose(view.log_returns(5)[:, 1], np.log([2.0, 2.0]))
+    assert np.isnan(view.log_returns(5)[0, 2])  # LATE had no price before bar 2
+    with pytest.raises(ValueError, match="read-only"):
+        view.close[0, 1] = 3.0
+    with pytest.raises(IndexError, match="bar 4 is outside"):
+        market.view(4)

@@ -1,0 +1,122 @@
+"""The conservative / moderate / aggressive model portfolios as rebalancing rules.
+
+Target weights come from ``configs/profiles.yaml``, mapped onto the market by
+:func:`profile_targets`:
+
+1. Stablecoins (USDC, USDT) go to the cash asset.
+2. A named asset present and listed keeps its weight.
+3. A category's "other" weight (aggressive: other DeFi 4%) is shared equally by the market's
+   listed assets of that category that the profile does not name.
+4. Weight that found no asset in 2-3 (missing from the data, or not listed yet) goes pro rata
+   to the profile's listed assets of the same category; if there are none, to cash.
+
+So the weights always sum to one, and an asset enters the target on its listing bar.
+
+Rebalancing: with drift bands (the default), the rule trades back to target at bar t only if
+some position, cash included, is ``band`` or more away from its target; otherwise it keeps
+the drifted weights (no trade, no cost). With ``adaptive_band`` the band widens to
+``high_volatility_band`` while the high-volatility signal fires. With ``calendar`` set, it
+rebalances on the first bar of each month or week instead (weekly in high volatility when
+``adaptive_band`` is on). With ``regime_aware``, the target is tilted by the regime
+(:mod:`agents.regimes`). The first decision of an episode always goes to target.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.base import Rule, period_started
+from agents.regimes import NEUTRAL, detect_regime, tilt
+from envs import MarketView, RiskProfile, risk_profile
+from envs.profiles import STABLECOIN, asset_category
+
+DRIFT_BAND = 0.05
+HIGH_VOLATILITY_BAND = 0.10
+BAND_TOLERANCE = 1e-12  # a drift of exactly the band counts as crossing it
+
+
+def profile_targets(profile: RiskProfile, view: MarketView) -> np.ndarray:
+    """(N+1,) the profile's target weights on the view's assets at its current bar."""
+    symbols, listed = view.symbols, view.listed
+    target = np.zeros(len(symbols))
+    orphaned: dict[str, float] = defaultdict(float)
+    for symbol, weight in profile.weights.items():
+        category = asset_category(symbol)
+        if category == STABLECOIN:
+            target[0] += weight
+        elif symbol in symbols[1:] and listed[symbols.index(symbol)]:
+            target[symbols.index(symbol)] += weight
+        else:
+            orphaned[category] += weight
+    for category, weight in profile.other_weights.items():
+        others = [
+            c
+            for c in range(1, len(symbols))
+            if view.categories[c] == category and symbols[c] not in profile.weights and listed[c]
+        ]
+        if others:
+            target[others] += weight / len(others)
+        else:
+            orphaned[category] += weight
+    for category, weight in orphaned.items():
+        peers = [c for c in range(1, len(symbols)) if view.categories[c] == category and target[c] > 0]
+        if peers:
+            target[peers] += weight * target[peers] / target[peers].sum()
+        else:
+            target[0] += weight
+    return target
+
+
+@dataclass
+class ProfileRule(Rule):
+    """A risk profile's model portfolio with drift-band or calendar rebalancing.
+
+    :param profile: ``conservative``, ``moderate`` or ``aggressive``.
+    :param band: drift, in weight (0.05 = 5 percentage points), that triggers a rebalance.
+    :param adaptive_band: widen the band (and make the calendar weekly) in high volatility.
+    :param high_volatility_band: the band while high volatility is detected.
+    :param calendar: ``monthly`` or ``weekly`` to rebalance on the calendar instead of bands.
+    :param regime_aware: tilt the target by the detected regime.
+    """
+
+    profile: str = "moderate"
+    band: float = DRIFT_BAND
+    adaptive_band: bool = True
+    high_volatility_band: float = HIGH_VOLATILITY_BAND
+    calendar: str | None = None
+    regime_aware: bool = False
+
+    def __post_init__(self) -> None:
+        self._profile = risk_profile(self.profile)
+        for name, band in (("band", self.band), ("high_volatility_band", self.high_volatility_band)):
+            if not 0 < band <= 1:
+                raise ValueError(f"{name} must be in (0, 1] (a weight: 0.05 is 5 points), got {band}")
+        if self.calendar not in (None, "monthly", "weekly"):
+            raise ValueError(
+                f"calendar must be monthly or weekly (or unset for bands), got {self.calendar!r}"
+            )
+        parts = [
+            self.profile,
+            *(["regime"] if self.regime_aware else []),
+            *([self.calendar] if self.calendar else []),
+        ]
+        self.name = "_".join(parts)
+
+    def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
+        target = profile_targets(self._profile, view)
+        needs_regime = self.regime_aware or self.adaptive_band
+        regime = detect_regime(view) if needs_regime else NEUTRAL
+        if self.regime_aware:
+            target = tilt(target, regime, view.symbols)
+        if first:
+            return target
+        high_volatility = self.adaptive_band and regime == "high_volatility"
+        if self.calendar is not None:
+            calendar = "weekly" if high_volatility else self.calendar
+            return target if period_started(view, calendar) else weights
+        band = self.high_volatility_band if high_volatility else self.band
+        crossed = np.max(np.abs(weights - target)) >= band - BAND_TOLERANCE
+        return target if crossed else weights

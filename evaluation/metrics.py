@@ -1,0 +1,132 @@
+"""Performance metrics: pure functions of a value series and of a backtest's trades.
+
+Conventions: ``values`` is an (n+1,) series of portfolio values at bar closes; its returns are
+the n simple returns between consecutive values. ``periods_per_year`` annualizes (365 for
+daily crypto bars, 8,760 for hourly): always a parameter, never a hidden 252. Ratios with a
+zero denominator (a series that never moves or never falls) are NaN: undefined, not zero.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from evaluation.backtest import BacktestResult
+
+INVESTED = 1e-9  # risky weight above which a bar counts as invested
+
+METRICS = (
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "max_drawdown_days",
+    "turnover",
+    "fees",
+    "time_invested",
+)
+"""Keys of :func:`summarize`, in table order."""
+
+
+def simple_returns(values: np.ndarray) -> np.ndarray:
+    """(n,) ``v[t+1] / v[t] - 1`` of an (n+1,) value series."""
+    values = np.asarray(values, dtype=np.float64)
+    return values[1:] / values[:-1] - 1.0
+
+
+def total_return(values: np.ndarray) -> float:
+    """``v[n] / v[0] - 1``."""
+    return float(values[-1] / values[0] - 1.0)
+
+
+def cagr(values: np.ndarray, periods_per_year: float) -> float:
+    """Compound annual growth rate: ``(v[n] / v[0]) ** (periods_per_year / n) - 1``."""
+    return float((values[-1] / values[0]) ** (periods_per_year / (len(values) - 1)) - 1.0)
+
+
+def annualized_volatility(values: np.ndarray, periods_per_year: float) -> float:
+    """Standard deviation of the returns (ddof=1) times ``sqrt(periods_per_year)``."""
+    return float(simple_returns(values).std(ddof=1) * np.sqrt(periods_per_year))
+
+
+def _excess_returns(values: np.ndarray, periods_per_year: float, risk_free_rate: float) -> np.ndarray:
+    per_period = (1.0 + risk_free_rate) ** (1.0 / periods_per_year) - 1.0
+    return simple_returns(values) - per_period
+
+
+def sharpe_ratio(values: np.ndarray, periods_per_year: float, risk_free_rate: float = 0.0) -> float:
+    """Mean over std (ddof=1) of the returns in excess of ``risk_free_rate`` (annual), annualized."""
+    excess = _excess_returns(values, periods_per_year, risk_free_rate)
+    spread = excess.std(ddof=1)
+    return float(excess.mean() / spread * np.sqrt(periods_per_year)) if spread > 0 else float("nan")
+
+
+def sortino_ratio(values: np.ndarray, periods_per_year: float, risk_free_rate: float = 0.0) -> float:
+    """Mean excess return over the downside deviation ``sqrt(mean(min(excess, 0)^2))``, annualized."""
+    excess = _excess_returns(values, periods_per_year, risk_free_rate)
+    downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2))
+    return float(excess.mean() / downside * np.sqrt(periods_per_year)) if downside > 0 else float("nan")
+
+
+def drawdowns(values: np.ndarray) -> np.ndarray:
+    """(n+1,) ``1 - v[t] / max(v[:t+1])``."""
+    values = np.asarray(values, dtype=np.float64)
+    return 1.0 - values / np.maximum.accumulate(values)
+
+
+def max_drawdown(values: np.ndarray) -> float:
+    """Largest fall from a running peak, as a fraction (0.35 is 35%)."""
+    return float(drawdowns(values).max())
+
+
+def max_drawdown_duration(values: np.ndarray) -> int:
+    """Longest time below a previous peak, in bars (to the recovery, or to the end if none)."""
+    under = drawdowns(values) > 0
+    longest = run = 0
+    for below in under:
+        run = run + 1 if below else 0
+        longest = max(longest, run)
+    return longest
+
+
+def calmar_ratio(values: np.ndarray, periods_per_year: float) -> float:
+    """CAGR over maximum drawdown."""
+    worst = max_drawdown(values)
+    return cagr(values, periods_per_year) / worst if worst > 0 else float("nan")
+
+
+def annualized_turnover(turnover: np.ndarray, periods_per_year: float) -> float:
+    """Mean turnover per step times ``periods_per_year`` (1.0: the portfolio traded once a year).
+
+    :param turnover: (n,) value bought plus sold at each step, as a fraction of the value.
+    """
+    return float(np.mean(turnover) * periods_per_year)
+
+
+def time_invested(weights: np.ndarray) -> float:
+    """Share of steps holding any risky asset. :param weights: (n, N+1) weights after trading, cash first."""
+    return float(np.mean(weights[:, 1:].sum(axis=1) > INVESTED))
+
+
+def summarize(result: BacktestResult) -> dict[str, float]:
+    """Every metric of :data:`METRICS` for one backtest (fees as a fraction of the initial value)."""
+    values, ppy = result.values, result.periods_per_year
+    steps = slice(0, len(values) - 1)  # the bars where the policy traded
+    return {
+        "total_return": total_return(values),
+        "cagr": cagr(values, ppy),
+        "volatility": annualized_volatility(values, ppy),
+        "sharpe": sharpe_ratio(values, ppy),
+        "sortino": sortino_ratio(values, ppy),
+        "calmar": calmar_ratio(values, ppy),
+        "max_drawdown": max_drawdown(values),
+        "max_drawdown_days": max_drawdown_duration(values) * 365.0 / ppy,
+        "turnover": annualized_turnover(result.turnover[steps], ppy),
+        "fees": float(result.fees.sum() / values[0]),
+        "time_invested": time_invested(result.weights_after[steps]),
+    }

@@ -1,0 +1,82 @@
+"""`cryptofolio backtest` end to end."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from agents import BASELINES
+from cryptofolio.cli import main
+
+
+def test_backtest_of_all_baselines_on_the_synthetic_market(tmp_path, capsys):
+    assert (
+        main(["backtest", "--policies", "all", "--split", "test", "--fee", "0.001", "--out", str(tmp_path)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "metrics.csv", index_col="policy")
+    assert list(table.index) == list(BASELINES)
+    assert {"sharpe", "max_drawdown", "turnover", "fees", "time_invested"} <= set(table.columns)
+    assert set(json.loads((tmp_path / "metrics.json").read_text())) == set(BASELINES)
+    assert (tmp_path / "results" / "moderate.csv").is_file() and (
+        tmp_path / "results" / "moderate.json"
+    ).is_file()
+    assert "moderate" in out and "synthetic(seed=0), test split" in out
+
+
+def test_backtest_with_options_writes_parquet(tmp_path):
+    args = [
+        "backtest",
+        "--policies",
+        "moderate:calendar=monthly,cash",
+        "--format",
+        "parquet",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    assert (tmp_path / "results" / "moderate_calendar_monthly.parquet").is_file()
+
+
+TRAIN_VAL = ["--train", "2019-01-01:2020-12-31", "--val", "2021-01-01:2021-06-30"]
+REAL_SPLITS = [
+    "--train",
+    "2020-10-15:2022-12-31",
+    "--val",
+    "2023-01-01:2023-12-31",
+    "--test",
+    "2024-01-01:2024-06-30",
+]
+MODERATE_ASSETS = "BTC,ETH,SOL,AVAX,ATOM,LINK,AAVE,ARB,GRT"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policies", "moderate,yolo"], "unknown baseline 'yolo'"),
+        (["--assets", "BTC,FOO"], "no synthetic parameters for FOO"),
+        ([*TRAIN_VAL, "--test", "2030-01-01:2030-02-01"], "split 'test' from 2030-01-01 to 2030-02-01 holds"),
+        (["--train", "2019-01-01:2020-12-31"], "give all three of --train, --val and --test"),
+        (["--market", "/no/such/place"], "no such folder or file"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_give_a_clear_error(args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["backtest", *args, "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_backtest_on_real_daily_data(shared_data, tmp_path):
+    market = ["--market", str(shared_data / "binance-daily"), "--assets", MODERATE_ASSETS]
+    args = ["backtest", *market, *REAL_SPLITS, "--policies", "all", "--out", str(tmp_path)]
+    assert main(args) == 0
+    table = pd.read_csv(tmp_path / "metrics.csv", index_col="policy")
+    assert table.loc["cash", "total_return"] == 0.0
+    assert table["max_drawdown"].between(0, 1).all()
+    # BTC bought at the 2023-12-31 close (the last price before the test split), held to 2024-06-30;
+    # buying from cash at fee c leaves mu = 1 / (1 + c) of the value
+    assert table.loc["btc_only", "total_return"] == pytest.approx(
+        62772.01 / 42283.58 / (1 + 0.001) - 1, abs=1e-12
+    )
