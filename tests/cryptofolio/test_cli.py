@@ -1,6 +1,5 @@
 """The `cryptofolio` console script and `make demo`'s job."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from agents import BASELINES
 from cryptofolio.cli import main
 
 
@@ -21,16 +21,13 @@ def test_an_unknown_command_is_named(capsys):
     assert "unknown command 'dance'" in capsys.readouterr().err
 
 
-def test_demo_writes_its_report_and_says_where(tmp_path, capsys):
+def test_demo_runs_every_baseline_and_says_where_its_results_are(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert f"report: {tmp_path / 'summary.json'}" in out
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    trajectory = pd.read_csv(tmp_path / "equal_weight.csv")
-    assert summary["steps"] == len(trajectory) - 1 > 100
-    assert summary["final_value"] == pytest.approx(trajectory["portfolio_value"].iloc[-1])
-    weights = trajectory.filter(like="w_").iloc[1:]
-    assert (weights["w_USDC"] == 0).all() and weights.sum(axis=1).sub(1).abs().max() < 1e-12
+    assert f"written: {tmp_path / 'metrics.csv'}" in out
+    table = pd.read_csv(tmp_path / "metrics.csv", index_col="policy")
+    assert list(table.index) == list(BASELINES)
+    assert (tmp_path / "results" / "moderate.csv").is_file()
 
 
 @pytest.mark.parametrize("module", ["cryptofolio", "cryptofolio.demo"])
@@ -45,4 +42,4 @@ def test_commands_run_as_python_modules(module, tmp_path):
     ]
     result = subprocess.run(args, capture_output=True, text=True, check=False, cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stderr
-    assert "report:" in result.stdout
+    assert "written:" in result.stdout
