@@ -30,16 +30,17 @@ def test_demo_runs_every_baseline_and_says_where_its_results_are(tmp_path, capsy
     assert (tmp_path / "results" / "moderate.csv").is_file()
 
 
-@pytest.mark.parametrize("module", ["cryptofolio", "cryptofolio.demo"])
-def test_commands_run_as_python_modules(module, tmp_path):
-    args = [
-        sys.executable,
-        "-m",
-        module,
-        *(["demo"] if module == "cryptofolio" else []),
-        "--out",
-        str(tmp_path),
-    ]
-    result = subprocess.run(args, capture_output=True, text=True, check=False, cwd=Path(__file__).parents[2])
+MODULE_RUNS = [
+    ("cryptofolio", ["demo"]),
+    ("cryptofolio.demo", []),
+    ("evaluation.backtest", ["--policies", "cash"]),
+]
+PROJECT = Path(__file__).parents[2]
+
+
+@pytest.mark.parametrize(("module", "args"), MODULE_RUNS)
+def test_commands_run_as_python_modules(module, args, tmp_path):
+    command = [sys.executable, "-m", module, *args, "--out", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=PROJECT)
     assert result.returncode == 0, result.stderr
     assert "written:" in result.stdout
