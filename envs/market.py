@@ -6,6 +6,7 @@ Prices are in the quote currency (USDT for Binance spot data), one row per bar.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -124,6 +125,19 @@ class MarketData:
             raise ValueError("close prices must be finite and positive wherever an asset is available")
         if not np.all(np.isnan(self.close[~self.available])):
             raise ValueError("close prices must be NaN where an asset is not available (before listing)")
+
+    def __reduce__(self) -> tuple[type[MarketData], tuple[object, ...]]:
+        """Pickle (for subprocess envs) through the constructor, which re-freezes the arrays."""
+        fields = (self.timestamps, self.symbols, self.close, self.available, self.categories, self.freq)
+        return (MarketData, (*fields, dict(self.ohlcv), self.source, dict(self.filled), self.truth))
+
+    def fingerprint(self) -> str:
+        """Short SHA-256 of the bar times, symbols and closes: the same data gives the same print."""
+        digest = hashlib.sha256()
+        digest.update(self.timestamps.asi8.tobytes())
+        digest.update("|".join(self.symbols).encode())
+        digest.update(np.nan_to_num(self.close, nan=-1.0).tobytes())
+        return digest.hexdigest()[:16]
 
     @property
     def n_bars(self) -> int:

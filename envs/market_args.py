@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Mapping, Sequence
 
 from envs.loaders import open_market
 from envs.market import MarketData
@@ -40,13 +41,40 @@ def add_market_arguments(parser: argparse.ArgumentParser) -> None:
 
 def market_from_args(args: argparse.Namespace) -> tuple[MarketData, Splits]:
     """The market and splits the options name; without dates, 70/15/15% of the bars in time order."""
-    symbols = [s.strip() for s in args.assets.split(",") if s.strip()] if args.assets else None
-    market = open_market(args.market, symbols=symbols, seed=args.market_seed, ffill_limit=args.ffill_limit)
     ranges = {"train": args.train, "validation": args.val, "test": args.test}
     given = [name for name, value in ranges.items() if value is not None]
-    if not given:
-        return market, split_by_fractions(market)
-    if len(given) != 3:
+    if given and len(given) != 3:
         missing = ", ".join(f"--{'val' if n == 'validation' else n}" for n, v in ranges.items() if v is None)
         raise ValueError(f"give all three of --train, --val and --test, or none; missing {missing}")
-    return market, split_by_dates(market, train=args.train, validation=args.val, test=args.test)
+    return market_from_spec(
+        args.market,
+        market_seed=args.market_seed,
+        assets=parse_assets(args.assets),
+        ffill_limit=args.ffill_limit,
+        splits=ranges if given else None,
+    )
+
+
+def parse_assets(text: str | None) -> tuple[str, ...] | None:
+    """``"BTC, ETH"`` as ``("BTC", "ETH")``; None stays None (all assets)."""
+    return tuple(s.strip() for s in text.split(",") if s.strip()) if text else None
+
+
+def market_from_spec(
+    market: str,
+    *,
+    market_seed: int = 0,
+    assets: Sequence[str] | None = None,
+    ffill_limit: int = 0,
+    splits: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[MarketData, Splits]:
+    """The market and splits a saved spec names (the same fields as the command-line options).
+
+    :param splits: ``{"train": (start, end), "validation": ..., "test": ...}``, or None for
+        70/15/15% of the bars in time order.
+    """
+    data = open_market(market, symbols=assets, seed=market_seed, ffill_limit=ffill_limit)
+    if splits is None:
+        return data, split_by_fractions(data)
+    ranges = {name: (str(splits[name][0]), str(splits[name][1])) for name in ("train", "validation", "test")}
+    return data, split_by_dates(data, **ranges)

@@ -1,5 +1,6 @@
 """MarketData keeps its invariants: a regular UTC grid, cash first, prices exactly where listed."""
 
+import pickle
 from dataclasses import replace
 
 import numpy as np
@@ -66,3 +67,18 @@ def test_a_view_ends_at_its_bar():
         view.close[0, 1] = 3.0
     with pytest.raises(IndexError, match="bar 4 is outside"):
         market.view(4)
+
+
+def test_a_market_pickles_and_keeps_its_fingerprint():
+    market = build_market({"BTC": [1.0, 2.0, 4.0], "LATE": [np.nan, 1.0, 1.0]})
+    copy = pickle.loads(pickle.dumps(market))
+    assert copy.fingerprint() == market.fingerprint()
+    np.testing.assert_array_equal(copy.close, market.close)
+    assert not copy.close.flags.writeable
+
+
+def test_the_fingerprint_changes_with_any_price():
+    market = build_market({"BTC": [1.0, 2.0, 4.0]})
+    close = market.close.copy()
+    close[1, 1] = 2.0000001
+    assert replace(market, close=close).fingerprint() != market.fingerprint()
