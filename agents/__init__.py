@@ -1,4 +1,10 @@
-"""Policies: rule-based baselines and (later) stable-baselines3 agents, all answering the same predict()."""
+"""Policies: rule-based baselines and trained stable-baselines3 agents, all answering the same predict().
+
+``load_policy`` and ``SB3Policy`` (from :mod:`agents.sb3`) load on first use, so importing the
+baselines does not import torch.
+"""
+
+from typing import Any
 
 from agents.base import Policy, Rule, RulePolicy, as_policy
 from agents.baselines import BASELINES, make_baseline
@@ -15,6 +21,17 @@ from agents.classic import (
 from agents.regimes import detect_regime
 from agents.risk_profiles import ProfileRule, profile_targets
 
+_SB3_NAMES = ("SB3Policy", "load_policy")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SB3_NAMES:
+        from agents import sb3
+
+        return getattr(sb3, name)
+    raise AttributeError(f"module 'agents' has no attribute {name!r}")
+
+
 __all__ = [
     "BASELINES",
     "BtcOnly",
@@ -29,8 +46,10 @@ __all__ = [
     "RiskParity",
     "Rule",
     "RulePolicy",
+    "SB3Policy",
     "as_policy",
     "detect_regime",
+    "load_policy",
     "make_baseline",
     "profile_targets",
 ]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cryptofolio.demo", "run the main job on the synthetic market and print where its report is"),
     "backtest": ("evaluation.backtest", "run baselines over a split and print their metrics"),
+    "train": ("training.train", "train a PPO, SAC, A2C or TD3 agent; select it on the validation split"),
 }
 """command -> (module with a ``main(argv, prog)`` function, one-line help). Modules load lazily."""
 

@@ -1,0 +1,144 @@
+"""Trained stable-baselines3 agents as policies, loaded from a run folder.
+
+A run folder (written by ``cryptofolio train``) holds::
+
+    config.yaml     the resolved training config       metadata.json  versions, data, splits
+    command.txt     the command(s) that made it         progress.csv   SB3's training log
+    evaluations.csv validation metrics over time        events.*       TensorBoard
+    best/           model.zip (+ vecnormalize.pkl, state.json): the best model on validation
+    final/          the model at the end of training
+    checkpoint/     the latest resumable state (+ replay_buffer.pkl for off-policy algorithms)
+
+Each snapshot folder is replaced whole: a crash leaves either the previous complete folder
+or, for a moment, ``<name>.old`` (complete too), which readers fall back to.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+from stable_baselines3 import A2C, PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecNormalize
+
+ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "a2c": A2C, "td3": TD3}
+CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
+MODEL, NORMALIZATION, REPLAY_BUFFER, STATE = (
+    "model.zip",
+    "vecnormalize.pkl",
+    "replay_buffer.pkl",
+    "state.json",
+)
+SNAPSHOTS = ("best", "final", "checkpoint")
+
+
+class SB3Policy:
+    """A stable-baselines3 model answering ``predict`` on raw env observations.
+
+    :param model: the trained model.
+    :param normalizer: the run's VecNormalize, whose statistics are only read (frozen), or None.
+    :param name: the policy's name in backtests and reports.
+    """
+
+    def __init__(
+        self, model: BaseAlgorithm, normalizer: VecNormalize | None = None, name: str = "agent"
+    ) -> None:
+        self.model = model
+        self.normalizer = normalizer
+        self.name = name
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, Any]:
+        inputs: Any = observation
+        if self.normalizer is not None:  # reads the statistics, never updates them
+            inputs = self.normalizer.normalize_obs(observation)
+        action, state = self.model.predict(
+            inputs, state=state, episode_start=episode_start, deterministic=deterministic
+        )
+        return action, state
+
+    def check_spaces(self, env: gym.Env, described_as: str = "this run") -> None:
+        """Raise ``ValueError`` naming the difference if ``env``'s spaces are not the model's."""
+        for kind, mine, theirs in (
+            ("observation", self.model.observation_space, env.observation_space),
+            ("action", self.model.action_space, env.action_space),
+        ):
+            same = (
+                isinstance(theirs, gym.spaces.Box)
+                and isinstance(mine, gym.spaces.Box)
+                and mine.shape == theirs.shape
+                and np.array_equal(mine.low, theirs.low)
+                and np.array_equal(mine.high, theirs.high)
+            )
+            if not same:
+                raise ValueError(
+                    f"{described_as} was trained with {kind}s of shape {mine.shape}, but the env's are "
+                    f"{theirs.shape}{'' if mine.shape != theirs.shape else ' with other bounds'}: "
+                    "check the assets, the window and the env options against the run's config.yaml"
+                )
+
+
+def read_run_config(run_folder: str | Path) -> dict[str, Any]:
+    """The run's resolved config, as plain data."""
+    path = Path(run_folder) / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_folder}: not a run folder (no {CONFIG})")
+    with path.open() as f:
+        config: dict[str, Any] = yaml.safe_load(f)
+    return config
+
+
+def read_run_metadata(run_folder: str | Path) -> dict[str, Any]:
+    """The run's metadata (versions, data fingerprint, splits and their use, status)."""
+    metadata: dict[str, Any] = json.loads((Path(run_folder) / METADATA).read_text())
+    return metadata
+
+
+def snapshot_folder(run_folder: str | Path, which: str) -> Path:
+    """``best``, ``final`` or ``checkpoint`` of a run (or its complete ``.old`` copy after a crash)."""
+    if which not in SNAPSHOTS:
+        raise ValueError(f"which must be one of {', '.join(SNAPSHOTS)}, got {which!r}")
+    run = Path(run_folder)
+    for candidate in (run / which, run / f"{which}.old"):
+        if (candidate / MODEL).is_file():
+            return candidate
+    raise FileNotFoundError(f"{run}: no {which} model yet")
+
+
+def load_normalizer(path: Path) -> VecNormalize | None:
+    """A saved VecNormalize, frozen (statistics no longer updated), or None if there is none."""
+    if not path.is_file():
+        return None
+    with path.open("rb") as f:
+        normalizer: VecNormalize = pickle.load(f)
+    normalizer.training = False
+    normalizer.norm_reward = False
+    return normalizer
+
+
+def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None = None) -> SB3Policy:
+    """The run's model as a policy with the common ``predict``, normalization frozen.
+
+    :param run_folder: a folder written by ``cryptofolio train``.
+    :param which: ``best`` (on validation, the default), ``final`` or ``checkpoint``.
+    :param env: if given, its spaces must match the model's (``ValueError`` names the mismatch).
+    """
+    run = Path(run_folder)
+    algo = read_run_config(run)["algo"]
+    folder = snapshot_folder(run, which)
+    model = ALGOS[algo].load(folder / MODEL, device="cpu")
+    policy = SB3Policy(model, load_normalizer(folder / NORMALIZATION), name=run.name)
+    if env is not None:
+        policy.check_spaces(env, described_as=f"run {run.name}")
+    return policy

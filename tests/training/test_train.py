@@ -1,0 +1,144 @@
+"""Training writes complete run folders that reload, resume and show in TensorBoard."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from agents.sb3 import load_policy
+from envs import PortfolioEnv, synthetic_market
+from training.run_folder import RunFolder
+from training.train import train
+
+ALGOS = ("ppo", "sac", "a2c", "td3")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny run per algorithm, shared by the tests that only read its folder."""
+    from tests.training.conftest import tiny_overrides
+    from training.config import resolve_config
+
+    runs = {}
+    for algo in ALGOS:
+        config = resolve_config(algo, overrides=tiny_overrides(algo), n_timesteps=300)
+        run = RunFolder.create(tmp_path_factory.mktemp(algo), config)
+        runs[algo] = train(config, run)
+    return runs
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_each_algo_writes_a_complete_run_folder(trained, algo):
+    outcome = trained[algo]
+    folder = outcome.run.path
+    assert outcome.timesteps >= 300 and outcome.stopped_by is None
+    for name in ("config.yaml", "metadata.json", "progress.csv", "evaluations.csv"):
+        assert (folder / name).stat().st_size > 0, name
+    assert list(folder.glob("events.out.tfevents.*"))
+    for snapshot in ("best", "final", "checkpoint"):
+        assert (folder / snapshot / "model.zip").is_file() and (
+            folder / snapshot / "vecnormalize.pkl"
+        ).is_file()
+    assert (folder / "checkpoint" / "replay_buffer.pkl").is_file() == (algo in ("sac", "td3"))
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["status"] == "complete" and metadata["timesteps"] == outcome.timesteps
+    assert metadata["splits"]["validation"]["used_for"] == "model selection"
+    assert metadata["splits"]["test"]["used_for"] == "not used by training"
+    assert metadata["market_fingerprint"] == synthetic_market(seed=0).fingerprint()
+    assert set(metadata["versions"]) >= {"python", "torch", "stable-baselines3", "git_commit"}
+    evaluations = pd.read_csv(folder / "evaluations.csv")
+    assert evaluations["timesteps"].iloc[0] == 0 and evaluations["timesteps"].iloc[-1] == outcome.timesteps
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_a_reloaded_model_acts_exactly_as_the_trained_one(trained, algo):
+    outcome = trained[algo]
+    env = PortfolioEnv(synthetic_market(seed=0), split="validation", episode_length=60)
+    policy = load_policy(outcome.run.path, which="final", env=env)
+    normalizer = outcome.model.get_vec_normalize_env()
+    rng = np.random.default_rng(0)
+    observations = []
+    obs, _ = env.reset(seed=1)
+    for _ in range(20):
+        observations.append(obs)
+        obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
+    for obs in observations:
+        expected, _ = outcome.model.predict(normalizer.normalize_obs(obs), deterministic=True)
+        actual, _ = policy.predict(obs, deterministic=True)
+        np.testing.assert_array_equal(actual, expected)
+
+
+def test_the_best_model_is_the_best_on_validation(trained):
+    folder = trained["ppo"].run.path
+    evaluations = pd.read_csv(folder / "evaluations.csv")
+    state = json.loads((folder / "best" / "state.json").read_text())
+    assert state["metric"] == "sharpe" and state["score"] == pytest.approx(evaluations["sharpe"].max())
+    assert state["timesteps"] == evaluations.loc[evaluations["sharpe"].idxmax(), "timesteps"]
+
+
+def test_tensorboard_shows_portfolio_and_eval_metrics(trained):
+    events = EventAccumulator(str(trained["ppo"].run.path))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    portfolio = {"log_return", "sharpe", "max_drawdown", "turnover", "fees", "cash_weight", "concentration"}
+    assert {f"portfolio/{t}" for t in portfolio | {"action_saturation"}} <= tags
+    assert {"eval/sharpe", "eval/max_drawdown", "eval/excess_sharpe", "rollout/ep_rew_mean"} <= tags
+    events_file = next(trained["ppo"].run.path.glob("events.out.tfevents.*")).read_bytes()
+    assert b"_hparams_/session_start_info" in events_file and b"learning_rate" in events_file
+
+
+def test_loading_into_an_env_with_other_spaces_fails_clearly(trained):
+    env = PortfolioEnv(synthetic_market(seed=0), window=10)
+    with pytest.raises(
+        ValueError, match=r"trained with observations of shape \(330,\), but the env's are \(130,\)"
+    ):
+        load_policy(trained["ppo"].run.path, env=env)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "sac"])
+def test_resume_continues_the_timestep_count(tiny_config, tmp_path, algo):
+    config = tiny_config(algo, n_timesteps=200)
+    run = RunFolder.create(tmp_path, config)
+    first = train(config, run)
+    first_rows = pd.read_csv(run.path / "progress.csv")["time/total_timesteps"]
+    more = tiny_config(algo, n_timesteps=first.timesteps + 200)
+    run.write_config(more)
+    second = train(more, run, resume=True)
+    assert second.timesteps >= first.timesteps + 200
+    steps = pd.read_csv(run.path / "progress.csv")["time/total_timesteps"]
+    pd.testing.assert_series_equal(
+        steps.iloc[: len(first_rows)], first_rows
+    )  # the first session's rows are kept
+    assert steps.iloc[-1] == second.timesteps
+    evaluations = pd.read_csv(run.path / "evaluations.csv")
+    assert (
+        evaluations["timesteps"].is_monotonic_increasing
+        and evaluations["timesteps"].iloc[-1] == second.timesteps
+    )
+
+
+def test_subprocess_envs_train_too(tiny_config, tmp_path):
+    config = tiny_config("ppo", n_timesteps=128, overrides=("vec_env=subproc",))
+    outcome = train(config, RunFolder.create(tmp_path, config))
+    assert outcome.timesteps >= 128
+
+
+def test_training_on_real_daily_data(tiny_config, tmp_path, shared_data):
+    splits = {
+        "train": ("2020-10-15", "2022-12-31"),
+        "validation": ("2023-01-01", "2023-12-31"),
+        "test": ("2024-01-01", "2024-06-30"),
+    }
+    config = tiny_config(
+        "ppo", n_timesteps=200, market=str(shared_data / "binance-daily"),
+        assets=("BTC", "ETH", "SOL", "AVAX", "ATOM", "LINK", "AAVE", "ARB", "GRT"), splits=splits,
+    )  # fmt: skip
+    outcome = train(config, RunFolder.create(tmp_path, config))
+    metadata = json.loads((outcome.run.path / "metadata.json").read_text())
+    assert metadata["splits"]["validation"]["dates"] == [
+        "2023-01-01T00:00:00+00:00",
+        "2023-12-31T00:00:00+00:00",
+    ]
+    assert metadata["symbols"][0] == "USDT" and "ARB" in metadata["symbols"]

@@ -1,0 +1,232 @@
+"""Training callbacks: portfolio metrics, validation and model selection, checkpoints, signals.
+
+TensorBoard keys, beside stable-baselines3's ``rollout/`` and ``train/``:
+
+- ``portfolio/``, from training episodes: ``log_return``, ``sharpe``, ``max_drawdown``,
+  ``turnover`` (annualized), ``fees`` (fraction of the initial value) per finished episode;
+  ``cash_weight``, ``concentration`` (sum of squared weights: 1 is one asset, 1/(N+1) is
+  equal weights) and ``action_saturation`` (share of action components at the box's bounds)
+  per step.
+- ``eval/``: the metrics of :func:`evaluation.metrics.summarize` on the validation split,
+  and ``eval/excess_<metric>``, the agent's minus its profile baseline's on that split.
+
+Metrics come from :mod:`evaluation.metrics`; nothing here recomputes them.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import HParam
+
+from agents.sb3 import STATE, SB3Policy
+from envs import PortfolioEnv
+from evaluation import metrics
+from evaluation.backtest import run_backtest
+from training.config import TrainConfig
+from training.run_folder import RunFolder, write_text
+
+SATURATED = 0.999  # |action| at or above this counts as at the bound
+EXCESS = ("sharpe", "total_return", "cagr", "max_drawdown")
+
+
+class PortfolioMetricsCallback(BaseCallback):
+    """Log ``portfolio/`` metrics from the training envs' infos.
+
+    :param initial_value: the envs' initial portfolio value (the value before an episode's first step).
+    :param periods_per_year: annualization factor of the market's bars.
+    """
+
+    def __init__(self, initial_value: float, periods_per_year: float) -> None:
+        super().__init__()
+        self.initial_value = initial_value
+        self.periods_per_year = periods_per_year
+        self._episodes: list[dict[str, list[float]]] = []
+
+    def _on_training_start(self) -> None:
+        self._episodes = [self._new_episode() for _ in range(self.training_env.num_envs)]
+
+    def _new_episode(self) -> dict[str, list[float]]:
+        return {"values": [self.initial_value], "turnover": [], "fees": []}
+
+    def _on_step(self) -> bool:
+        actions = self.locals.get("clipped_actions", self.locals.get("actions"))
+        if actions is not None:
+            self.logger.record_mean(
+                "portfolio/action_saturation", float(np.mean(np.abs(actions) >= SATURATED))
+            )
+        for i, (info, done) in enumerate(zip(self.locals["infos"], self.locals["dones"], strict=True)):
+            weights = info["weights"]
+            self.logger.record_mean("portfolio/cash_weight", float(weights[0]))
+            self.logger.record_mean("portfolio/concentration", float(weights @ weights))
+            episode = self._episodes[i]
+            episode["values"].append(info["portfolio_value"])
+            episode["turnover"].append(info["turnover"])
+            episode["fees"].append(info["fees"])
+            if done:
+                self._log_episode(episode)
+                self._episodes[i] = self._new_episode()
+        return True
+
+    def _log_episode(self, episode: dict[str, list[float]]) -> None:
+        values = np.array(episode["values"])
+        record = self.logger.record_mean
+        record("portfolio/log_return", float(np.log(values[-1] / values[0])))
+        record("portfolio/max_drawdown", metrics.max_drawdown(values))
+        record(
+            "portfolio/turnover",
+            metrics.annualized_turnover(np.array(episode["turnover"]), self.periods_per_year),
+        )
+        record("portfolio/fees", float(np.sum(episode["fees"]) / values[0]))
+        if len(values) > 2:
+            sharpe = metrics.sharpe_ratio(values, self.periods_per_year)
+            if np.isfinite(sharpe):
+                record("portfolio/sharpe", sharpe)
+
+
+class ValidationCallback(BaseCallback):
+    """Every ``eval_freq`` steps, backtest the current model on the validation split.
+
+    Logs ``eval/`` metrics and the excess over the profile baseline, appends them to
+    ``evaluations.csv``, and saves the model as ``best/`` when the selection metric improves.
+    Observation normalization is read from the training envs' statistics and never updated.
+
+    :param run: the run folder.
+    :param env: a PortfolioEnv on the validation split (never the test split).
+    :param baseline: the profile baseline's metrics on the same split.
+    :param config: the run's config (eval_freq, selection_metric).
+    """
+
+    def __init__(
+        self, run: RunFolder, env: PortfolioEnv, baseline: dict[str, float], config: TrainConfig
+    ) -> None:
+        super().__init__()
+        if env.split != "validation":
+            raise ValueError(f"models are selected on the validation split, not on {env.split!r}")
+        self.run, self.env, self.baseline, self.config = run, env, baseline, config
+        self.best = -np.inf
+        self._next = 0
+
+    def _on_training_start(self) -> None:
+        best_state = self.run.path / "best" / STATE
+        if best_state.exists():  # a resumed run keeps its best score
+            self.best = float(json.loads(best_state.read_text())["score"])
+        self._next = (self.num_timesteps // self.config.eval_freq + 1) * self.config.eval_freq
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._next += self.config.eval_freq
+            self.evaluate()
+        return True
+
+    def evaluate(self) -> dict[str, float]:
+        """Backtest the current model on validation, log, and keep it if it is the best so far."""
+        normalizer = self.model.get_vec_normalize_env()
+        policy = SB3Policy(self.model, normalizer, name=self.run.path.name)
+        summary = metrics.summarize(run_backtest(policy, self.env))
+        for key, value in summary.items():
+            self.logger.record(f"eval/{key}", value)
+        for key in EXCESS:
+            self.logger.record(f"eval/excess_{key}", summary[key] - self.baseline[key])
+        row = {
+            "timesteps": self.num_timesteps,
+            **summary,
+            **{f"excess_{k}": summary[k] - self.baseline[k] for k in EXCESS},
+        }
+        self._append_row(row)
+        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+        self.logger.dump(self.num_timesteps)
+        score = summary[self.config.selection_metric]
+        if np.isfinite(score) and score > self.best:
+            self.best = score
+            state = {"timesteps": self.num_timesteps, "metric": self.config.selection_metric, "score": score}
+            self.run.save_snapshot("best", self.model, normalizer, {**state, "validation": summary})
+        return summary
+
+    def _append_row(self, row: dict[str, Any]) -> None:
+        path = self.run.path / "evaluations.csv"
+        table = pd.read_csv(path) if path.exists() else pd.DataFrame()
+        write_text(path, pd.concat([table, pd.DataFrame([row])], ignore_index=True).to_csv(index=False))
+
+
+class CheckpointCallback(BaseCallback):
+    """Every ``checkpoint_freq`` steps, save a resumable ``checkpoint/`` (with the replay buffer)."""
+
+    def __init__(self, run: RunFolder, checkpoint_freq: int) -> None:
+        super().__init__()
+        self.run, self.checkpoint_freq = run, checkpoint_freq
+        self._next = 0
+
+    def _on_training_start(self) -> None:
+        self._next = (self.num_timesteps // self.checkpoint_freq + 1) * self.checkpoint_freq
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._next += self.checkpoint_freq
+            save_checkpoint(self.run, self.model)
+        return True
+
+
+def save_checkpoint(run: RunFolder, model: Any) -> None:
+    """Write the resumable state of ``model`` to ``checkpoint/``."""
+    run.save_snapshot(
+        "checkpoint", model, model.get_vec_normalize_env(), {"timesteps": model.num_timesteps}, True
+    )
+
+
+class StopOnSignalCallback(BaseCallback):
+    """Stop training cleanly at the next step after SIGINT (Ctrl-C) or SIGTERM.
+
+    The handlers are installed for the duration of training and restored afterwards (only
+    from the main thread, the only one Python lets handle signals); :attr:`received` tells
+    which signal stopped the run, if any.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _on_training_start(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum
+
+    def _on_step(self) -> bool:
+        return self.received is None
+
+    def _on_training_end(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+
+class HParamsCallback(BaseCallback):
+    """Log the run's hyperparameters to TensorBoard's HPARAMS tab, against the ``eval/`` metrics."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    def _on_training_start(self) -> None:
+        flat = {k: v for k, v in self.config.to_dict().items() if k not in ("hyperparams", "env", "splits")}
+        flat |= {f"hp/{k}": v for k, v in self.config.hyperparams.items()}
+        flat |= {f"env/{k}": v for k, v in self.config.env.items()}
+        hparams = {k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in flat.items()}
+        metric_dict = {
+            f"eval/{name}": 0.0 for name in ("sharpe", "total_return", "max_drawdown", "excess_sharpe")
+        }
+        self.logger.record("hparams", HParam(hparams, metric_dict), exclude=("stdout", "log", "json", "csv"))
+
+    def _on_step(self) -> bool:
+        return True

@@ -1,0 +1,181 @@
+"""A training run's folder: created once, written atomically, enough alone to reload the agent.
+
+The layout is documented in :mod:`agents.sb3`, which reads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import (
+    CSVOutputFormat,
+    HumanOutputFormat,
+    Logger,
+    TensorBoardOutputFormat,
+)
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecNormalize
+
+from agents.sb3 import COMMAND, CONFIG, METADATA, MODEL, NORMALIZATION, REPLAY_BUFFER, STATE, read_run_config
+from envs import SPLIT_NAMES, MarketData, Splits
+from training.config import TrainConfig
+
+PACKAGES = ("numpy", "pandas", "torch", "gymnasium", "stable-baselines3", "numba", "cryptofolio")
+SPLIT_USE = {"train": "training", "validation": "model selection", "test": "not used by training"}
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(temporary path)`` in ``path``'s folder, then rename it over ``path``."""
+    temporary = path.with_name(f".tmp-{path.name}")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    atomic_write(path, lambda p: p.write_text(text))
+
+
+class RunFolder:
+    """The folder of one training run."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, base: str | Path, config: TrainConfig) -> RunFolder:
+        """A new ``<base>/<algo>-<profile>-<market>-s<seed>-<time>/`` holding ``config.yaml``."""
+        market = "synthetic" if config.market == "synthetic" else Path(config.market).name.split(".")[0]
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = f"{config.algo}-{config.profile}-{market}-s{config.seed}-{stamp}"
+        path, n = Path(base) / name, 1
+        while path.exists():  # two runs started in the same second
+            n += 1
+            path = Path(base) / f"{name}-{n}"
+        path.mkdir(parents=True)
+        run = cls(path)
+        run.write_config(config)
+        return run
+
+    def write_config(self, config: TrainConfig) -> None:
+        write_text(self.path / CONFIG, yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+    def read_config(self) -> TrainConfig:
+        return TrainConfig.from_dict(read_run_config(self.path))
+
+    def record_command(self, argv: Sequence[str], resumed: bool) -> None:
+        """Keep the command line (and each resume's, appended) with the working folder."""
+        line = f"{'# resumed: ' if resumed else ''}cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}\n"
+        previous = (self.path / COMMAND).read_text() if resumed and (self.path / COMMAND).exists() else ""
+        write_text(self.path / COMMAND, previous + line)
+
+    def metadata(self) -> dict[str, Any]:
+        path = self.path / METADATA
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def update_metadata(self, **values: Any) -> None:
+        write_text(self.path / METADATA, json.dumps({**self.metadata(), **values}, indent=2, default=str))
+
+    def describe_data(self, market: MarketData, splits: Splits) -> dict[str, Any]:
+        """Metadata of the data: source, fingerprint, assets, and each split's dates and use."""
+        dates = splits.dates(market)
+        return {
+            "market": market.source,
+            "market_fingerprint": market.fingerprint(),
+            "symbols": list(market.symbols),
+            "periods_per_year": market.periods_per_year,
+            "splits": {
+                name: {"dates": list(dates[name]), "used_for": SPLIT_USE[name]} for name in SPLIT_NAMES
+            },
+        }
+
+    def save_snapshot(
+        self,
+        name: str,
+        model: BaseAlgorithm,
+        normalizer: VecNormalize | None,
+        state: dict[str, Any],
+        replay_buffer: bool = False,
+    ) -> None:
+        """Write ``<name>/`` whole (model, normalization, state, replay buffer if asked), replacing the old.
+
+        The new folder is built beside the old, which is renamed to ``<name>.old`` for the
+        instant of the swap: a crash leaves one complete copy or the other.
+        """
+        target = self.path / name
+        building, old = self.path / f".{name}.building", self.path / f"{name}.old"
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir()
+        model.save(building / MODEL)
+        if normalizer is not None:
+            normalizer.save(str(building / NORMALIZATION))
+        if replay_buffer and isinstance(model, OffPolicyAlgorithm):
+            model.save_replay_buffer(building / REPLAY_BUFFER)
+        (building / STATE).write_text(json.dumps(state, indent=2))
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            os.rename(target, old)
+        os.rename(building, target)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def logger(self, verbose: bool) -> Logger:
+        """SB3 logger writing ``progress.csv`` (appended on resume) and TensorBoard events here."""
+        formats = [
+            AppendingCSVOutputFormat(str(self.path / "progress.csv")),
+            TensorBoardOutputFormat(str(self.path)),
+        ]
+        if verbose:
+            formats.append(HumanOutputFormat(sys.stdout))
+        return Logger(str(self.path), formats)
+
+
+class AppendingCSVOutputFormat(CSVOutputFormat):
+    """SB3's CSV log, but a resumed run appends to the file instead of truncating it."""
+
+    def __init__(self, filename: str) -> None:
+        path = Path(filename)
+        if not path.exists() or path.stat().st_size == 0:
+            super().__init__(filename)
+            return
+        self.file = path.open("r+")
+        self.keys = self.file.readline().rstrip("\n").split(",")
+        self.separator, self.quotechar = ",", '"'
+        self.file.seek(0, os.SEEK_END)
+
+
+def versions() -> dict[str, str]:
+    """Python, the main packages and the project's git commit (``+dirty`` if it has local changes)."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        found["git_commit"] = commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        found["git_commit"] = "unknown (not a git checkout)"
+    return found
