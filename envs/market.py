@@ -175,6 +175,7 @@ class MarketData:
             available=self.available[: t + 1],
             categories=self.categories,
             freq=self.freq,
+            regimes=None if self.truth is None else self.truth.regime_path[: t + 1],
         )
 
     def column(self, symbol: str) -> int:
@@ -209,6 +210,8 @@ class MarketView:
     :param available: (t+1, N+1) listing flags.
     :param categories: (N+1,) asset categories.
     :param freq: bar length.
+    :param regimes: (t+1,) true regime of each bar so far, on synthetic markets only (for the
+        known-parameter reference policy; rule-based baselines do not read it).
     """
 
     timestamps: pd.DatetimeIndex
@@ -217,6 +220,7 @@ class MarketView:
     available: np.ndarray
     categories: tuple[str, ...]
     freq: pd.Timedelta
+    regimes: np.ndarray | None = None
 
     @property
     def t(self) -> int:

@@ -88,9 +88,12 @@ def calibrated_model() -> RegimeModel:
     """The regime model of ``configs/synthetic.yaml``."""
     data = configs.read("synthetic")
     regimes = tuple(data["regimes"])
+    transition = np.array(data["transition"], dtype=np.float64)
+    if not np.allclose(transition.sum(axis=1), 1.0, atol=1e-4):
+        raise ValueError(f"configs/synthetic.yaml: transition rows sum to {transition.sum(axis=1)}, not 1")
     return RegimeModel(
         regimes=regimes,
-        transition=np.array(data["transition"], dtype=np.float64),
+        transition=transition / transition.sum(axis=1, keepdims=True),  # the file rounds to 6 digits
         df=float(data["student_t_df"]),
         assets=tuple(data["assets"]),
         mean=np.array([data["mean"][r] for r in regimes], dtype=np.float64),
