@@ -1,0 +1,142 @@
+"""`cryptofolio evaluate`: honest splits, grouped statistics, comparisons and a complete report."""
+
+import re
+
+import numpy as np
+import pytest
+
+from cryptofolio.cli import main
+from envs.market_args import market_from_spec
+from evaluation.evaluate import evaluate, find_runs
+from evaluation.report import write_report
+from tests.training.conftest import tiny_overrides
+from training.config import resolve_config
+from training.run_folder import RunFolder
+from training.train import train
+
+SECTIONS = (
+    *(
+        "Summary",
+        "Claims tested",
+        "Metrics per policy",
+        "Agents against their baselines",
+        "Equity and drawdowns",
+    ),
+    *("Weights over time", "Rolling Sharpe", "Turnover and fees", "Diversification", "How this was made"),
+)
+FIGURES = (
+    "equity.png",
+    "drawdowns.png",
+    "weights.png",
+    "rolling_sharpe.png",
+    "turnover_fees.png",
+    "correlation.png",
+)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two seeds of a tiny PPO for the moderate profile on the default synthetic market."""
+    folder = tmp_path_factory.mktemp("runs")
+    for seed in (0, 1):
+        config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=200, seed=seed)
+        train(config, RunFolder.create(folder, config))
+    return find_runs([str(folder / "*")])
+
+
+@pytest.fixture(scope="module")
+def evaluation(runs):
+    market, splits = market_from_spec("synthetic")
+    return evaluate(runs, ["equal_weight", "btc_only", "cash"], market, splits, "test", resamples=200)
+
+
+@pytest.mark.parametrize(("split", "use"), [("validation", "model selection"), ("train", "training")])
+def test_a_split_used_for_choices_is_refused(runs, split, use):
+    market, splits = market_from_spec("synthetic")
+    with pytest.raises(ValueError, match=rf"used .* for {use}; the {split} split .* overlaps it"):
+        evaluate(runs, ["cash"], market, splits, split)
+
+
+def test_runs_are_grouped_and_compared_with_their_profile_baseline(evaluation, runs):
+    (group,) = evaluation.groups
+    assert group.name == "ppo-moderate" and sorted(group.runs) == sorted(r.name for r in runs)
+    assert "moderate" in evaluation.results and "moderate" in evaluation.baselines  # added for the comparison
+    assert evaluation.reference == "reference"  # a synthetic market has a known-parameter reference
+    row = evaluation.comparisons.loc["ppo-moderate"]
+    assert row["baseline"] == "moderate"
+    for key in ("sharpe_difference", "cagr_difference", "max_drawdown_difference", "drawdown_reduction"):
+        assert row[f"{key}_low"] <= row[key] <= row[f"{key}_high"]
+    assert 0 < row["share_of_reference_growth"]
+    summary = evaluation.group_summary.loc["ppo-moderate"]
+    assert summary["seeds"] == 2 and summary["sharpe_low"] <= summary["sharpe"] <= summary["sharpe_high"]
+    assert evaluation.metrics.loc[group.runs, "sharpe"].mean() == pytest.approx(summary["sharpe"])
+    assert set(evaluation.selection.columns) >= {"trained_steps", "selected_at_step", "validation_sharpe"}
+
+
+def test_every_policy_runs_on_the_same_bars(evaluation):
+    stamps = [r.timestamps for r in evaluation.results.values()]
+    assert all(s.equals(stamps[0]) for s in stamps)
+
+
+def test_psr_and_dsr_are_probabilities_and_dsr_is_lower(evaluation):
+    table = evaluation.metrics.drop(index="cash")
+    assert table["psr"].between(0, 1).all() and (table["dsr"] <= table["psr"] + 1e-12).all()
+
+
+def test_the_claims_are_stated_with_numbers(evaluation):
+    text = " ".join(evaluation.claims)
+    assert "Does ppo-moderate (2 seeds) beat the moderate baseline after fees on the test split?" in text
+    assert "30%-40% smaller drawdowns" in text and re.search(r"95% interval -?\d+% to -?\d+%", text)
+
+
+def test_the_report_has_every_section_and_inline_images(evaluation, tmp_path):
+    report = write_report(evaluation, tmp_path, "Tiny evaluation", "cryptofolio evaluate ...")
+    markdown = (tmp_path / "report.md").read_text()
+    html = report.read_text()
+    for title in SECTIONS:
+        assert f"## {title}" in markdown and f"<h2>{title}</h2>" in html
+    for name in FIGURES:
+        assert (tmp_path / name).stat().st_size > 1000 and f"]({name})" in markdown
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    assert not re.search(r'src="(?!data:)', html)  # nothing to fetch: the page opens offline
+    for table in ("metrics.csv", "selection.csv", "groups.csv", "comparisons.csv", "diversification.csv"):
+        assert (tmp_path / table).is_file()
+
+
+def test_evaluate_from_the_command_line(runs, tmp_path, capsys):
+    pattern = str(runs[0].parent / "*")
+    assert (
+        main(
+            [
+                "evaluate",
+                "--runs",
+                pattern,
+                "--baselines",
+                "cash",
+                "--resamples",
+                "100",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Does ppo-moderate" in out and f"report: {tmp_path / 'report.html'}" in out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--runs", pattern, "--split", "validation", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "for model selection" in capsys.readouterr().err
+
+
+def test_baselines_alone_can_be_evaluated(tmp_path):
+    market, splits = market_from_spec("synthetic")
+    evaluation = evaluate([], ["moderate", "cash"], market, splits, "test", resamples=50)
+    assert evaluation.groups == [] and set(evaluation.results) == {"moderate", "cash", "reference"}
+    write_report(evaluation, tmp_path, "Baselines", "")
+    assert np.isfinite(evaluation.metrics.loc["moderate", "sharpe"])
+
+
+def test_a_missing_run_folder_is_named(tmp_path):
+    with pytest.raises(ValueError, match="no run folder"):
+        find_runs([str(tmp_path / "nothing-*")])
