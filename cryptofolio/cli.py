@@ -10,6 +10,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cryptofolio.demo", "run the main job on the synthetic market and print where its report is"),
     "backtest": ("evaluation.backtest", "run baselines over a split and print their metrics"),
     "train": ("training.train", "train a PPO, SAC, A2C or TD3 agent; select it on the validation split"),
+    "evaluate": ("evaluation.evaluate", "agents against baselines with statistics over seeds, and a report"),
+    "walkforward": (
+        "training.walkforward",
+        "train, select and test on rolling folds; aggregate the test folds",
+    ),
 }
 """command -> (module with a ``main(argv, prog)`` function, one-line help). Modules load lazily."""
 

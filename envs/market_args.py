@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
 from envs.loaders import open_market
 from envs.market import MarketData
@@ -12,6 +13,15 @@ from envs.splits import Splits, split_by_dates, split_by_fractions
 
 _STAMP = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}(?::\d{2}){0,2})?"
 _RANGE = re.compile(rf"^({_STAMP}):({_STAMP})$")
+
+
+class MarketSpec(TypedDict):
+    """Which market to open: the fields of the ``--market`` options, as a run's config saves them."""
+
+    market: str
+    market_seed: int
+    assets: tuple[str, ...] | None
+    ffill_limit: int
 
 
 def date_range(text: str) -> tuple[str, str]:
