@@ -21,19 +21,20 @@ def test_an_unknown_command_is_named(capsys):
     assert "unknown command 'dance'" in capsys.readouterr().err
 
 
-def test_demo_runs_every_baseline_and_says_where_its_results_are(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+def test_the_quick_demo_trains_evaluates_and_says_where_its_report_is(tmp_path, capsys):
+    args = ["demo", "--quick", "--out", str(tmp_path / "report"), "--checkpoints", str(tmp_path / "runs")]
+    assert main([*args, "--no-progress-bar"]) == 0
     out = capsys.readouterr().out
-    assert f"written: {tmp_path / 'metrics.csv'}" in out
-    table = pd.read_csv(tmp_path / "metrics.csv", index_col="policy")
-    assert list(table.index) == list(BASELINES)
-    assert (tmp_path / "results" / "moderate.csv").is_file()
+    assert f"report: {tmp_path / 'report' / 'report.html'}" in out
+    assert "ppo-moderate-synthetic-s1" in out and "sac-moderate-synthetic-s0" in out and "reference" in out
+    table = pd.read_csv(tmp_path / "report" / "metrics.csv", index_col="policy")
+    assert set(BASELINES) <= set(table.index) and len(list((tmp_path / "runs").glob("*/*"))) == 4
 
 
 MODULE_RUNS = [
-    ("cryptofolio", ["demo"]),
-    ("cryptofolio.demo", []),
+    ("cryptofolio", ["backtest", "--policies", "cash"]),
     ("evaluation.backtest", ["--policies", "cash"]),
+    ("evaluation.evaluate", ["--baselines", "cash", "--resamples", "50"]),
 ]
 PROJECT = Path(__file__).parents[2]
 
@@ -43,4 +44,12 @@ def test_commands_run_as_python_modules(module, args, tmp_path):
     command = [sys.executable, "-m", module, *args, "--out", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=PROJECT)
     assert result.returncode == 0, result.stderr
-    assert "written:" in result.stdout
+    assert "written:" in result.stdout or "report:" in result.stdout
+
+
+@pytest.mark.parametrize("module", ["cryptofolio.demo", "training.train", "training.walkforward"])
+def test_every_command_module_answers_help(module):
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=PROJECT
+    )
+    assert result.returncode == 0 and "usage:" in result.stdout
