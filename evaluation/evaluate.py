@@ -206,11 +206,11 @@ def _group_summary(groups: list[AgentGroup], table: pd.DataFrame) -> pd.DataFram
     for group in groups:
         row: dict[str, float] = {}
         for metric in GROUP_METRICS:
-            interval = seed_interval(table.loc[group.runs, metric].to_numpy())
-            row |= {metric: interval.estimate, f"{metric}_low": interval.low, f"{metric}_high": interval.high}
-        row["std_sharpe"] = (
-            float(table.loc[group.runs, "sharpe"].std(ddof=1)) if len(group.runs) > 1 else np.nan
-        )
+            values = table.loc[group.runs, metric].to_numpy(dtype=np.float64)
+            interval = seed_interval(values)
+            spread = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
+            row |= {metric: interval.estimate, f"{metric}_std": spread}
+            row |= {f"{metric}_low": interval.low, f"{metric}_high": interval.high}
         row["seeds"] = len(group.runs)
         rows[group.name] = row
     return pd.DataFrame(rows).T

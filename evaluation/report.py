@@ -102,7 +102,8 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
             "Model selection: the step of each run's model chosen on validation, and its validation score "
             "beside the profile baseline's.",
             formatted(evaluation.selection.rename(index=label)),
-            "Each group's mean over seeds, with the 95% interval over seeds in brackets.",
+            "Each group's mean over seeds ± the standard deviation over seeds, with the 95% bootstrap "
+            "interval over seeds in brackets.",
             formatted(with_intervals(evaluation.group_summary, evaluation.group_summary.columns)),
             "Each group minus its profile baseline over the same bars (estimate and 95% block-bootstrap "
             "interval).",
@@ -291,21 +292,21 @@ def _correlation(evaluation: Evaluation, out: Path) -> str:
 
 
 def with_intervals(table: pd.DataFrame, columns: Sequence[str] | pd.Index) -> pd.DataFrame:
-    """Fold ``x_low`` and ``x_high`` columns into ``x`` as text: ``value [low, high]``."""
+    """Fold ``x_std``, ``x_low`` and ``x_high`` columns into ``x`` as text: ``value ± std [low, high]``."""
     out = pd.DataFrame(index=table.index)
     for column in columns:
-        if column.endswith(("_low", "_high")):
+        if column.endswith(("_low", "_high", "_std")):
             continue
-        if f"{column}_low" in table.columns:
-            fmt = _formatter(column)
-            out[column] = [
-                f"{fmt(v)} [{fmt(lo)}, {fmt(hi)}]"
-                for v, lo, hi in zip(
-                    table[column], table[f"{column}_low"], table[f"{column}_high"], strict=True
-                )
-            ]
-        else:
+        if f"{column}_low" not in table.columns:
             out[column] = table[column]
+            continue
+        fmt = _formatter(column)
+        cells = []
+        for name in table.index:
+            spread = f" ± {fmt(table.at[name, f'{column}_std'])}" if f"{column}_std" in table.columns else ""
+            bounds = f"[{fmt(table.at[name, f'{column}_low'])}, {fmt(table.at[name, f'{column}_high'])}]"
+            cells.append(f"{fmt(table.at[name, column])}{spread} {bounds}")
+        out[column] = cells
     return out
 
 

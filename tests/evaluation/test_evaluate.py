@@ -69,6 +69,8 @@ def test_runs_are_grouped_and_compared_with_their_profile_baseline(evaluation, r
     assert 0 < row["share_of_reference_growth"]
     summary = evaluation.group_summary.loc["ppo-moderate"]
     assert summary["seeds"] == 2 and summary["sharpe_low"] <= summary["sharpe"] <= summary["sharpe_high"]
+    sharpes = evaluation.metrics.loc[group.runs, "sharpe"]
+    assert summary["sharpe_std"] == pytest.approx(sharpes.std(ddof=1))
     assert evaluation.metrics.loc[group.runs, "sharpe"].mean() == pytest.approx(summary["sharpe"])
     assert set(evaluation.selection.columns) >= {"trained_steps", "selected_at_step", "validation_sharpe"}
 
