@@ -122,7 +122,8 @@ def load_wide_table(
         ``date``, ``datetime_utc``, ``timestamp`` or ``time`` (or is a Parquet datetime index).
         Cells before an asset's listing are empty (or NaN).
     :param symbols: columns to load, in this order (default: all but ``cash_column``).
-    :param cash: symbol of the cash asset, priced 1.0 unless ``cash_column`` is given.
+    :param cash: symbol of the cash asset, priced 1.0 unless the table has a column of that name
+        (or ``cash_column`` is given), which then holds its prices.
     :param cash_column: a column holding the cash asset's own prices; it becomes the cash asset.
     :param ffill_limit: longest gap, in bars, filled with the last close (0: gaps are errors).
     :param start: first bar kept (inclusive).
@@ -130,6 +131,8 @@ def load_wide_table(
     """
     table_path = Path(path)
     columns = _read_wide_table(table_path)
+    if cash_column is None and cash in columns:  # a column named like the cash asset holds its prices
+        cash_column = cash
     if symbols is None:
         symbols = [c for c in columns if c != cash_column]
     missing = [s for s in [*symbols, *([cash_column] if cash_column else [])] if s not in columns]
@@ -348,7 +351,7 @@ def _assemble(
         if column == 0 and np.isnan(on_grid["close"][0]):
             raise DataError(
                 f"{asset.path}: the cash prices start at {asset.timestamps[_first_present(asset)]}, "
-                f"after the market's first bar {grid[0]}; choose a later start="
+                f"after the market's first bar {grid[0]}; choose a later start (start= or --start)"
             )
         filled[asset.symbol] = _fill_gaps(on_grid, asset, grid, ffill_limit)
         for name, values in on_grid.items():
@@ -455,6 +458,10 @@ def open_market(
     symbols: Sequence[str] | None = None,
     seed: int = 0,
     ffill_limit: int = 0,
+    cash: str | None = None,
+    cash_prices: str | Path | None = None,
+    start: str | None = None,
+    end: str | None = None,
 ) -> MarketData:
     """A market from ``"synthetic"``, a folder of per-asset files, or a wide table file.
 
@@ -463,12 +470,32 @@ def open_market(
     :param symbols: assets to use (default: all in the data; the moderate profile's on synthetic).
     :param seed: seed of the synthetic market.
     :param ffill_limit: gap policy of the file loaders.
+    :param cash: the cash asset (default USDT for real data, USDC on synthetic).
+    :param cash_prices: a per-asset file of the cash asset's own prices (folders of files only).
+    :param start: first date kept (real data only).
+    :param end: last date kept, inclusive (real data only).
     """
     if str(source) == "synthetic":
-        return synthetic_market(seed=seed, symbols=symbols)
+        if cash_prices is not None or start is not None or end is not None:
+            raise ValueError(
+                "cash prices, start and end apply to real data; the synthetic market is generated"
+            )
+        return synthetic_market(seed=seed, symbols=symbols, cash=cash or "USDC")
     path = Path(source)
     if path.is_dir():
-        return load_csv_dir(path, symbols=symbols, ffill_limit=ffill_limit)
+        return load_csv_dir(
+            path,
+            symbols=symbols,
+            ffill_limit=ffill_limit,
+            cash=cash or "USDT",
+            cash_prices=cash_prices,
+            start=start,
+            end=end,
+        )
     if path.is_file():
-        return load_wide_table(path, symbols=symbols, ffill_limit=ffill_limit)
+        if cash_prices is not None:
+            raise ValueError(f"{path}: in a table, the cash prices are its column named by --cash")
+        return load_wide_table(
+            path, symbols=symbols, ffill_limit=ffill_limit, cash=cash or "USDT", start=start, end=end
+        )
     raise DataError(f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)")

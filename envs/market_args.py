@@ -22,6 +22,10 @@ class MarketSpec(TypedDict):
     market_seed: int
     assets: tuple[str, ...] | None
     ffill_limit: int
+    cash: str | None
+    cash_prices: str | None
+    start: str | None
+    end: str | None
 
 
 def date_range(text: str) -> tuple[str, str]:
@@ -33,7 +37,7 @@ def date_range(text: str) -> tuple[str, str]:
 
 
 def add_market_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--market``, ``--market-seed``, ``--assets``, ``--ffill-limit`` and ``--train/--val/--test``."""
+    """Add the market options (``--market``, ``--assets``, ``--cash``, ...) and ``--train/--val/--test``."""
     group = parser.add_argument_group("market")
     group.add_argument(
         "--market",
@@ -45,6 +49,10 @@ def add_market_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--ffill-limit", type=int, default=0, help="fill gaps of up to this many bars (default 0: error)"
     )
+    group.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)")
+    group.add_argument("--cash-prices", help="per-asset file of the cash asset's prices, e.g. .../USDC.csv")
+    group.add_argument("--start", help="first date of the data to load (default: the earliest)")
+    group.add_argument("--end", help="last date of the data to load, inclusive (default: the latest)")
     for name in ("train", "val", "test"):
         group.add_argument(f"--{name}", type=date_range, metavar="START:END", help=f"{name} dates, inclusive")
 
@@ -56,12 +64,20 @@ def market_from_args(args: argparse.Namespace) -> tuple[MarketData, Splits]:
     if given and len(given) != 3:
         missing = ", ".join(f"--{'val' if n == 'validation' else n}" for n, v in ranges.items() if v is None)
         raise ValueError(f"give all three of --train, --val and --test, or none; missing {missing}")
-    return market_from_spec(
-        args.market,
+    return market_from_spec(**spec_from_args(args), splits=ranges if given else None)
+
+
+def spec_from_args(args: argparse.Namespace) -> MarketSpec:
+    """The market options as a :class:`MarketSpec`."""
+    return MarketSpec(
+        market=args.market,
         market_seed=args.market_seed,
         assets=parse_assets(args.assets),
         ffill_limit=args.ffill_limit,
-        splits=ranges if given else None,
+        cash=args.cash,
+        cash_prices=args.cash_prices,
+        start=args.start,
+        end=args.end,
     )
 
 
@@ -76,14 +92,27 @@ def market_from_spec(
     market_seed: int = 0,
     assets: Sequence[str] | None = None,
     ffill_limit: int = 0,
+    cash: str | None = None,
+    cash_prices: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
     splits: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[MarketData, Splits]:
-    """The market and splits a saved spec names (the same fields as the command-line options).
+    """The market and splits a saved spec names (the fields of :class:`MarketSpec`).
 
     :param splits: ``{"train": (start, end), "validation": ..., "test": ...}``, or None for
         70/15/15% of the bars in time order.
     """
-    data = open_market(market, symbols=assets, seed=market_seed, ffill_limit=ffill_limit)
+    data = open_market(
+        market,
+        symbols=assets,
+        seed=market_seed,
+        ffill_limit=ffill_limit,
+        cash=cash,
+        cash_prices=cash_prices,
+        start=start,
+        end=end,
+    )
     if splits is None:
         return data, split_by_fractions(data)
     ranges = {name: (str(splits[name][0]), str(splits[name][1])) for name in ("train", "validation", "test")}

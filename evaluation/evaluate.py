@@ -28,7 +28,7 @@ from agents import BASELINES, make_baseline
 from agents.reference import GrowthOptimal
 from agents.sb3 import STATE, load_policy, read_run_config, read_run_metadata, snapshot_folder
 from envs import SPLIT_NAMES, DataError, MarketData, PortfolioEnv, Splits
-from envs.market_args import add_market_arguments, market_from_args, market_from_spec
+from envs.market_args import MarketSpec, add_market_arguments, market_from_args, market_from_spec
 from evaluation import metrics
 from evaluation.backtest import BacktestResult, metrics_table, run_backtest
 from evaluation.diagnostics import diversification
@@ -389,23 +389,25 @@ def _market(args: argparse.Namespace, runs: Sequence[Path]) -> tuple[MarketData,
     if args.market is not None or not runs:
         args.market = args.market or "synthetic"
         return market_from_args(args)
-    specs = {
-        (c["market"], c["market_seed"], tuple(c["assets"] or ()), c["ffill_limit"], str(c["splits"]))
-        for c in map(read_run_config, runs)
-    }
-    if len(specs) > 1:
+    spec_keys = ("market", "market_seed", "assets", "ffill_limit", "cash", "cash_prices", "start", "end")
+    configs = [read_run_config(run) for run in runs]
+    if len({tuple(str(c.get(k)) for k in (*spec_keys, "splits")) for c in configs}) > 1:
         raise ValueError(
             "the runs were trained on different markets or splits; choose one with --market and the split "
             "options"
         )
-    config = read_run_config(runs[0])
-    return market_from_spec(
-        config["market"],
-        market_seed=config["market_seed"],
-        assets=config["assets"],
-        ffill_limit=config["ffill_limit"],
-        splits=config["splits"],
+    first = configs[0]
+    spec = MarketSpec(
+        market=first["market"],
+        market_seed=first["market_seed"],
+        assets=first["assets"],
+        ffill_limit=first["ffill_limit"],
+        cash=first.get("cash"),
+        cash_prices=first.get("cash_prices"),
+        start=first.get("start"),
+        end=first.get("end"),
     )
+    return market_from_spec(**spec, splits=first["splits"])
 
 
 if __name__ == "__main__":

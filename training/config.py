@@ -51,6 +51,14 @@ class TrainConfig:
     """Risky assets to use; None: all in the data (the moderate profile's on synthetic)."""
     ffill_limit: int = 0
     """Gap policy of the data loaders: longest gap filled, in bars (0: gaps are errors)."""
+    cash: str | None = None
+    """Cash asset; None: USDT for real data, USDC on synthetic."""
+    cash_prices: str | None = None
+    """Per-asset file of the cash asset's own prices (e.g. USDC with its depegs); None: priced 1.0."""
+    start: str | None = None
+    """First date of the data loaded (real data); None: the earliest."""
+    end: str | None = None
+    """Last date of the data loaded, inclusive (real data); None: the latest."""
     splits: dict[str, tuple[str, str]] | None = None
     """Inclusive date ranges of train, validation and test; None: 70/15/15% of the bars."""
     seed: int = 0

@@ -31,7 +31,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from agents import make_baseline
 from agents.sb3 import ALGOS, MODEL, NORMALIZATION, REPLAY_BUFFER, STATE, snapshot_folder
 from envs import PROFILE_NAMES, DataError, PortfolioEnv
-from envs.market_args import add_market_arguments, market_from_spec, parse_assets
+from envs.market_args import MarketSpec, add_market_arguments, market_from_spec, spec_from_args
 from evaluation import metrics
 from evaluation.backtest import run_backtest
 from training.callbacks import (
@@ -72,13 +72,7 @@ def train(
     verbose: bool = False,
 ) -> Outcome:
     """Train (or, with ``resume``, continue) the run described by ``config`` in ``run``."""
-    market, splits = market_from_spec(
-        config.market,
-        market_seed=config.market_seed,
-        assets=config.assets,
-        ffill_limit=config.ffill_limit,
-        splits=config.splits,
-    )
+    market, splits = market_from_spec(**market_spec(config), splits=config.splits)
     data = run.describe_data(market, splits)
     recorded = run.metadata().get("market_fingerprint")
     if resume and recorded != data["market_fingerprint"]:
@@ -156,6 +150,20 @@ def train(
     return Outcome(run, model, model.num_timesteps, validate.best, baseline, stop.received)
 
 
+def market_spec(config: TrainConfig) -> MarketSpec:
+    """The market a config names."""
+    return MarketSpec(
+        market=config.market,
+        market_seed=config.market_seed,
+        assets=config.assets,
+        ffill_limit=config.ffill_limit,
+        cash=config.cash,
+        cash_prices=config.cash_prices,
+        start=config.start,
+        end=config.end,
+    )
+
+
 def _checkpoint_timesteps(checkpoint: Path) -> int:
     return int(json.loads((checkpoint / STATE).read_text())["timesteps"])
 
@@ -220,10 +228,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
                 args.profile,
                 hyperparams_file=args.hyperparams,
                 overrides=args.set,
-                market=args.market,
-                market_seed=args.market_seed,
-                assets=parse_assets(args.assets),
-                ffill_limit=args.ffill_limit,
+                **spec_from_args(args),
                 splits=given if all(given.values()) else None,
                 n_timesteps=args.timesteps,
                 seed=args.seed,
@@ -248,8 +253,19 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 
 _NEW_RUN_OPTIONS = (
-    *("algo", "profile", "market", "market_seed", "assets", "ffill_limit", "train", "val", "test"),
-    *("seed", "n_envs", "vec_env", "hyperparams", "set"),
+    *(
+        "algo",
+        "profile",
+        "market",
+        "market_seed",
+        "assets",
+        "ffill_limit",
+        "cash",
+        "cash_prices",
+        "start",
+        "end",
+    ),
+    *("train", "val", "test", "seed", "n_envs", "vec_env", "hyperparams", "set"),
 )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from envs import DataError, MarketData, Splits
-from envs.market_args import MarketSpec, add_market_arguments, market_from_spec, parse_assets
+from envs.market_args import MarketSpec, add_market_arguments, market_from_spec, spec_from_args
 from evaluation import metrics
 from evaluation.evaluate import Evaluation, evaluate
 from evaluation.report import (
@@ -232,12 +232,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     args = parser.parse_args(argv)
     if args.train or args.val or args.test:
         parser.error("walkforward makes its own splits: use --train-days, --val-days and --test-days")
-    spec = MarketSpec(
-        market=args.market,
-        market_seed=args.market_seed,
-        assets=parse_assets(args.assets),
-        ffill_limit=args.ffill_limit,
-    )
+    spec = spec_from_args(args)
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
         market, _ = market_from_spec(**spec)

@@ -278,7 +278,7 @@ def test_the_cash_asset_among_the_files_needs_a_decision(folder):
 def test_cash_prices_must_cover_the_market(folder, tmp_path):
     usdc = write(tmp_path / "stable", "USDC.csv", rows([1.0, 1.0], start="2024-01-03"))
     with pytest.raises(
-        DataError, match=r"USDC\.csv: the cash prices start at 2024-01-03 .* choose a later start="
+        DataError, match=r"USDC\.csv: the cash prices start at 2024-01-03 .* choose a later start"
     ):
         load_csv_dir(folder, cash="USDC", cash_prices=usdc)
 

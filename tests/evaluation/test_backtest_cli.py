@@ -80,3 +80,43 @@ def test_backtest_on_real_daily_data(shared_data, tmp_path):
     assert table.loc["btc_only", "total_return"] == pytest.approx(
         62772.01 / 42283.58 / (1 + 0.001) - 1, abs=1e-12
     )
+
+
+def test_backtest_with_usdc_as_cash_from_its_own_prices(shared_data, tmp_path):
+    cash = ["--cash", "USDC", "--cash-prices", str(shared_data / "stablecoins-usd-daily" / "USDC.csv")]
+    market = [
+        "--market",
+        str(shared_data / "binance-daily"),
+        "--assets",
+        "BTC,ETH",
+        *cash,
+        "--start",
+        "2019-01-01",
+    ]
+    assert main(["backtest", *market, *REAL_SPLITS, "--policies", "cash", "--out", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "metrics.csv", index_col="policy")
+    assert table.loc["cash", "volatility"] > 0  # USDC's own small moves
+
+
+def test_backtest_on_hourly_data_with_gaps_filled(shared_data, tmp_path):
+    market = [
+        "--market",
+        str(shared_data / "binance-hourly"),
+        "--assets",
+        "BTC,ETH,ARB",
+        "--ffill-limit",
+        "4",
+    ]
+    splits = [
+        "--train",
+        "2020-06-01:2022-12-31",
+        "--val",
+        "2023-01-01:2023-12-31",
+        "--test",
+        "2024-01-01:2024-04-26",
+    ]
+    assert (
+        main(["backtest", *market, *splits, "--policies", "moderate,btc_only", "--out", str(tmp_path)]) == 0
+    )
+    result = pd.read_csv(tmp_path / "results" / "moderate.csv")
+    assert len(result) == 24 * 117 + 1  # hourly bars from the 2023-12-31 23:00 close to 2024-04-26 23:00
