@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench study clean
 
 # torch is installed first, pinned, so that no later step pulls an unpinned (CUDA) build.
 $(STAMP): pyproject.toml
@@ -23,6 +23,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The results study on ../shared/data, run by hand (about half an hour): writes docs/results.md.
+study: $(STAMP)
+	$(BIN)/cryptofolio study --market ../shared/data/binance-daily --publish docs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/env_throughput.py

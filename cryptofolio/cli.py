@@ -8,13 +8,12 @@ from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cryptofolio.demo", "run the main job on the synthetic market and print where its report is"),
+    "data": ("envs.fetch", "download OHLCV candles with ccxt: cryptofolio data fetch --exchange ..."),
     "backtest": ("evaluation.backtest", "run baselines over a split and print their metrics"),
     "train": ("training.train", "train a PPO, SAC, A2C or TD3 agent; select it on the validation split"),
     "evaluate": ("evaluation.evaluate", "agents against baselines with statistics over seeds, and a report"),
-    "walkforward": (
-        "training.walkforward",
-        "train, select and test on rolling folds; aggregate the test folds",
-    ),
+    "walkforward": ("training.walkforward", "train, select and test on rolling folds; aggregate the tests"),
+    "study": ("training.study", "the results study on real daily prices: 3 profiles, PPO and SAC, 3 seeds"),
 }
 """command -> (module with a ``main(argv, prog)`` function, one-line help). Modules load lazily."""
 

@@ -28,6 +28,7 @@ from evaluation.diagnostics import correlation
 from evaluation.evaluate import Evaluation
 
 PERCENT_WORDS = ("return", "cagr", "volatility", "drawdown", "fees", "invested", "share", "reduction")
+COUNT_WORDS = ("seeds", "steps", "step", "positions")  # columns of whole numbers
 CONTEXT = ("btc_only", "equal_weight")  # baselines drawn beside the agents for scale
 
 
@@ -311,7 +312,7 @@ def with_intervals(table: pd.DataFrame, columns: Sequence[str] | pd.Index) -> pd
 
 
 def _formatter(column: str):
-    days = "days" in column
+    days = "days" in column or column.endswith(COUNT_WORDS)
     percent = any(word in column for word in PERCENT_WORDS) and not days
 
     def fmt(value: object) -> str:

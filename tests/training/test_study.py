@@ -1,0 +1,25 @@
+"""The results study: a tiny version end to end on the real daily data (skipped where it is absent)."""
+
+from cryptofolio.cli import main
+from envs import load_csv_dir
+from training.study import profile_assets
+
+
+def test_each_profile_trades_its_own_assets(shared_data):
+    market = load_csv_dir(shared_data / "binance-daily")
+    assert profile_assets("conservative", market) == ("BTC", "ETH", "SOL", "LINK", "UNI")
+    assert profile_assets("aggressive", market)[-1] == "MKR"  # the "other DeFi" weight
+
+
+def test_the_tiny_study_runs_end_to_end(shared_data, tmp_path, capsys):
+    args = [
+        "study", "--market", str(shared_data / "binance-daily"), "--quick", "--out", str(tmp_path / "out"),
+        "--checkpoints", str(tmp_path / "runs"), "--publish", str(tmp_path / "docs"), "--no-progress-bar",
+    ]  # fmt: skip
+    assert main(args) == 0
+    summary = (tmp_path / "docs" / "results.md").read_text()
+    assert summary.startswith("# Results on real crypto prices") and "Wall time:" in summary
+    assert "## Moderate" in summary and "Does ppo-moderate (1 seed) beat the moderate baseline" in summary
+    assert "![moderate equity](results/moderate-equity.png)" in summary
+    assert (tmp_path / "docs" / "results" / "moderate-equity.png").is_file()
+    assert (tmp_path / "out" / "moderate" / "report.html").is_file()
