@@ -23,3 +23,13 @@ def test_the_tiny_study_runs_end_to_end(shared_data, tmp_path, capsys):
     assert "![moderate equity](results/moderate-equity.png)" in summary
     assert (tmp_path / "docs" / "results" / "moderate-equity.png").is_file()
     assert (tmp_path / "out" / "moderate" / "report.html").is_file()
+
+
+def test_an_earlier_study_can_be_reported_again_without_training(shared_data, tmp_path, capsys):
+    common = ["--market", str(shared_data / "binance-daily"), "--quick", "--out", str(tmp_path / "out")]
+    assert main(["study", *common, "--checkpoints", str(tmp_path / "runs"), "--no-progress-bar"]) == 0
+    (root,) = (tmp_path / "runs").iterdir()
+    assert main(["study", *common, "--reuse", str(root)]) == 0
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "Reported again by `cryptofolio study" in summary and "## What this shows" in summary
+    assert "Model selection on the 2023 validation split kept the untrained policy" in summary
