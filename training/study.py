@@ -229,6 +229,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")][: 1 if args.quick else None]
     algos = [a.strip() for a in args.algos.split(",") if a.strip()]
     started = time.perf_counter()
+    found = versions()  # the code that runs, before anything can change it
     try:
         if args.reuse is not None:
             root = args.reuse
@@ -243,7 +244,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
                 "seconds": time.perf_counter() - started,
                 "date": dt.date.today().isoformat(),
                 "cores": os.cpu_count(),
-                "versions": versions(),
+                "versions": found,
             }
             (root / RECORD).write_text(json.dumps(record, indent=2))
     except (ValueError, KeyError, FileNotFoundError, DataError) as error:
