@@ -13,32 +13,42 @@ softmax of actions clipped to [-1, 1] cannot: its largest weight is at most
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
-def _to_weights(action: np.ndarray, listed: np.ndarray) -> tuple[np.ndarray, bool]:
-    n = action.shape[0]
-    weights = np.empty(n)
+@njit(cache=True, inline="always")
+def fill_weights(actions: np.ndarray, k: int, listed: np.ndarray, t: int, out: np.ndarray) -> bool:
+    """Write the target weights of action ``k`` into ``out[k]``; False if an entry is not finite.
+
+    :param actions: (B, N+1); :param listed: (T, N+1) listing flags, row t used;
+    :param out: (B, N+1).
+    """
+    n = actions.shape[1]
     total = 0.0
     for i in range(n):
-        a = float(action[i])
-        if not np.isfinite(a):
-            return weights, False
-        weights[i] = min(max(a, -1.0), 1.0) + 1.0
-        total += weights[i]
+        a = actions[k, i]
+        if not math.isfinite(a):
+            return False
+        x = min(max(a, -1.0), 1.0) + 1.0
+        out[k, i] = x
+        total += x
     if total <= 0.0:
-        weights[:] = 0.0
-        weights[0] = 1.0
-        return weights, True
-    for i in range(n):
-        weights[i] /= total
+        for i in range(n):
+            out[k, i] = 0.0
+        out[k, 0] = 1.0
+        return True
+    scale = 1.0 / total
+    out[k, 0] *= scale
     for i in range(1, n):
-        if not listed[i]:
-            weights[0] += weights[i]
-            weights[i] = 0.0
-    return weights, True
+        if listed[t, i]:
+            out[k, i] *= scale
+        else:
+            out[k, 0] += out[k, i] * scale
+            out[k, i] = 0.0
+    return True
 
 
 def action_to_weights(action: np.ndarray, listed: np.ndarray) -> np.ndarray:
@@ -51,11 +61,11 @@ def action_to_weights(action: np.ndarray, listed: np.ndarray) -> np.ndarray:
     action = np.asarray(action)
     if action.shape != listed.shape:
         raise ValueError(f"action has shape {action.shape}, expected {listed.shape} (cash plus each asset)")
-    weights, finite = _to_weights(action, listed)
-    if not finite:
+    weights = np.empty((1, action.shape[0]))
+    if not fill_weights(action.reshape(1, -1), 0, listed.reshape(1, -1), 0, weights):
         bad = np.flatnonzero(~np.isfinite(action)).tolist()
         raise ValueError(f"action has non-finite entries at positions {bad}: {action.tolist()}")
-    return weights
+    return weights[0]
 
 
 def weights_to_action(weights: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from gymnasium import spaces
+from numba import njit
 
 from envs.market import MarketData
 
@@ -54,20 +55,29 @@ class Features:
         """N+1, cash included."""
         return int(self.returns.shape[1])
 
+    @property
+    def size(self) -> int:
+        """Length of an observation: W * (N+1) + (N+1) + (N+1) + N + 1."""
+        n = self.n_columns
+        return self.window * n + 3 * n
+
     def observation(self, t: int, weights: np.ndarray, drawdown: float) -> np.ndarray:
         """(size,) float32 observation at bar ``t`` (requires ``t >= window``)."""
-        if t < self.window:
-            raise IndexError(f"bar {t} has fewer than window={self.window} bars of history")
-        return np.concatenate(
-            (
-                self.returns[t - self.window + 1 : t + 1].ravel(),
-                self.volatility[t],
-                weights,
-                self.listed[t],
-                (drawdown,),
-            ),
-            dtype=np.float32,
+        return self.observations(np.array([t]), np.asarray(weights).reshape(1, -1), np.array([drawdown]))[0]
+
+    def observations(self, bars: np.ndarray, weights: np.ndarray, drawdowns: np.ndarray) -> np.ndarray:
+        """(B, size) float32 observations of B portfolios, row k as :meth:`observation` at ``bars[k]``.
+
+        :param bars: (B,) int bars, each at least ``window``; :param weights: (B, N+1);
+        :param drawdowns: (B,).
+        """
+        if len(bars) and bars.min() < self.window:
+            raise IndexError(f"bar {bars.min()} has fewer than window={self.window} bars of history")
+        out = np.empty((len(bars), self.size), dtype=np.float32)
+        fill_observations(
+            self.returns, self.volatility, self.listed, self.window, bars, weights, drawdowns, out
         )
+        return out
 
     def observation_space(self) -> spaces.Box:
         """Finite float32 Box matching :meth:`observation` (see the module table)."""
@@ -77,6 +87,53 @@ class Features:
             [np.full(w * n, RETURN_BOUND), np.full(n, VOLATILITY_BOUND), np.ones(n + n)]
         ).astype(np.float32)
         return spaces.Box(low=low, high=high, dtype=np.float32)
+
+
+@njit(cache=True, inline="always")
+def fill_observation(
+    returns: np.ndarray,
+    volatility: np.ndarray,
+    listed: np.ndarray,
+    window: int,
+    t: int,
+    weights: np.ndarray,
+    k: int,
+    drawdown: float,
+    out: np.ndarray,
+) -> None:
+    """Write the observation of bar ``t`` for portfolio ``k`` into ``out[k]``, in the module table's layout.
+
+    :param returns, volatility: (T, N+1); :param listed: (T, N); :param weights: (B, N+1);
+    :param out: (B, size) float32.
+    """
+    n = returns.shape[1]
+    first = t - window + 1
+    for s in range(window):  # indices affine in the loop variables, so LLVM vectorizes the copy
+        for j in range(n):
+            out[k, s * n + j] = returns[first + s, j]
+    block = window * n
+    for j in range(n):
+        out[k, block + j] = volatility[t, j]
+        out[k, block + n + j] = weights[k, j]
+    for j in range(n - 1):
+        out[k, block + 2 * n + j] = listed[t, j]
+    out[k, block + 3 * n - 1] = drawdown
+
+
+@njit(cache=True)
+def fill_observations(
+    returns: np.ndarray,
+    volatility: np.ndarray,
+    listed: np.ndarray,
+    window: int,
+    bars: np.ndarray,
+    weights: np.ndarray,
+    drawdowns: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """:func:`fill_observation` for every portfolio k at its bar ``bars[k]``."""
+    for k in range(bars.shape[0]):
+        fill_observation(returns, volatility, listed, window, bars[k], weights, k, drawdowns[k], out)
 
 
 def build_features(market: MarketData, window: int) -> Features:

@@ -17,9 +17,12 @@ Weights are over (cash, asset 1..N) and sum to one.
 
   (the cash relative ``x_{t+1,0}`` carries the stablecoin's own price change and any yield).
 
-This module is the only place that computes fees or drift: the env, the vector env and
-every backtest call :func:`ledger_step`. The kernels are compiled with numba: a step
-runs millions of times.
+This module is the only place that computes fees or drift. :func:`trade_and_hold` is the
+kernel: it steps portfolio k of (B, N+1) state arrays at bar t of (T, N+1) market arrays.
+PortfolioEnv calls it with B = 1, the batched env for every k, and :func:`ledger_step`
+wraps it for one portfolio given as plain vectors. Kernels take arrays and indices rather
+than row views: numba makes views inside a loop costly (3-4 times here), and a step runs
+millions of times.
 """
 
 from __future__ import annotations
@@ -28,13 +31,9 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
-def rebalance_factor(drifted: np.ndarray, target: np.ndarray, cost_rate: float) -> float:
-    """``mu = V'_t / V_t`` in (0, 1]: the share of value left after paying for the trade.
-
-    :param drifted: (N+1,) weights before trading, ``w~_t``.
-    :param target: (N+1,) weights after trading, ``w_t``.
-    :param cost_rate: ``c = fee + slippage`` per unit of traded value, in [0, 1).
+@njit(cache=True, inline="always")
+def solve_rebalance(drifted: np.ndarray, targets: np.ndarray, k: int, cost_rate: float) -> float:
+    """``mu = V'_t / V_t`` in (0, 1] for portfolio ``k`` of (B, N+1) ``drifted`` and ``targets``.
 
     ``f(mu) = mu - 1 + c * sum_{i>=1} |mu w_i - w~_i|`` is convex, piecewise linear and
     increasing (slope >= 1 - c > 0), with ``f(0) < 0 <= f(1)``. Newton's method from
@@ -43,18 +42,18 @@ def rebalance_factor(drifted: np.ndarray, target: np.ndarray, cost_rate: float) 
     float rounding (residual ~1e-16), not a first-order approximation.
     """
     mu = 1.0
-    n = target.shape[0]
+    n = targets.shape[1]
     for _ in range(n + 2):
         f = mu - 1.0
         slope = 1.0
         for i in range(1, n):
-            gap = mu * target[i] - drifted[i]
+            gap = mu * targets[k, i] - drifted[k, i]
             if gap > 0.0:
                 f += cost_rate * gap
-                slope += cost_rate * target[i]
+                slope += cost_rate * targets[k, i]
             else:
                 f -= cost_rate * gap
-                slope -= cost_rate * target[i]
+                slope -= cost_rate * targets[k, i]
         if f <= 0.0:
             break
         step = mu - f / slope
@@ -62,6 +61,56 @@ def rebalance_factor(drifted: np.ndarray, target: np.ndarray, cost_rate: float) 
             break
         mu = step
     return mu
+
+
+@njit(cache=True, inline="always")
+def trade_and_hold(
+    value: float,
+    drifted: np.ndarray,
+    targets: np.ndarray,
+    relatives: np.ndarray,
+    t: int,
+    k: int,
+    cost_rate: float,
+    out: np.ndarray,
+) -> tuple[float, float, float]:
+    """Trade portfolio ``k`` from ``drifted[k]`` to ``targets[k]`` at bar ``t``, hold to bar t+1.
+
+    :param value: ``V_t`` of portfolio k.
+    :param drifted: (B, N+1) weights before trading; :param targets: (B, N+1) after trading.
+    :param relatives: (T, N+1) price relatives, row t holding ``p_{t+1} / p_t``.
+    :param out: (B, N+1), row k receives ``w~_{t+1}``.
+    :return: ``(fees, turnover, next_value)``, as in :func:`ledger_step`.
+    """
+    mu = solve_rebalance(drifted, targets, k, cost_rate)
+    n = targets.shape[1]
+    turnover = 0.0
+    for i in range(1, n):
+        turnover += abs(mu * targets[k, i] - drifted[k, i])
+    growth = 0.0
+    for i in range(n):
+        out[k, i] = targets[k, i] * relatives[t, i]
+        growth += out[k, i]
+    for i in range(n):
+        out[k, i] /= growth
+    return cost_rate * turnover * value, turnover, mu * value * growth
+
+
+@njit(cache=True)
+def as_row(vector: np.ndarray) -> np.ndarray:
+    """(1, n) view (or contiguous copy) of an (n,) vector, for the kernels' (B, n) arrays."""
+    return np.ascontiguousarray(vector).reshape(1, -1)
+
+
+@njit(cache=True)
+def rebalance_factor(drifted: np.ndarray, target: np.ndarray, cost_rate: float) -> float:
+    """``mu = V'_t / V_t`` for one portfolio given as (N+1,) vectors (see :func:`solve_rebalance`).
+
+    :param drifted: (N+1,) ``w~_t``, weights before trading.
+    :param target: (N+1,) ``w_t``, weights after trading.
+    :param cost_rate: ``c = fee + slippage`` per unit of traded value, in [0, 1).
+    """
+    return solve_rebalance(as_row(drifted), as_row(target), 0, cost_rate)
 
 
 @njit(cache=True)
@@ -80,16 +129,8 @@ def ledger_step(
         fraction of ``V_t`` (so ``fees = c * turnover * V_t``); ``V_{t+1}``; and (N+1,)
         ``w~_{t+1}``.
     """
-    mu = rebalance_factor(drifted, target, cost_rate)
-    n = target.shape[0]
-    turnover = 0.0
-    for i in range(1, n):
-        turnover += abs(mu * target[i] - drifted[i])
-    next_drifted = np.empty(n)
-    growth = 0.0
-    for i in range(n):
-        next_drifted[i] = target[i] * relatives[i]
-        growth += next_drifted[i]
-    for i in range(n):
-        next_drifted[i] /= growth
-    return cost_rate * turnover * value, turnover, mu * value * growth, next_drifted
+    out = np.empty((1, target.shape[0]))
+    fees, turnover, next_value = trade_and_hold(
+        value, as_row(drifted), as_row(target), as_row(relatives), 0, 0, cost_rate, out
+    )
+    return fees, turnover, next_value, out[0]

@@ -11,10 +11,11 @@ import pandas as pd
 from gymnasium import spaces
 
 from envs.actions import action_to_weights
-from envs.features import build_features
-from envs.ledger import ledger_step
+from envs.features import build_features, fill_observation
+from envs.ledger import trade_and_hold
 from envs.market import MarketData, MarketView
 from envs.profiles import risk_profile
+from envs.reward import reward
 from envs.splits import SPLIT_NAMES, Splits, split_by_fractions
 from envs.synthetic import synthetic_market
 
@@ -152,8 +153,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self.fee, self.slippage, self.window, self.episode_length = fee, slippage, window, episode_length
         self.drawdown_penalty, self.turnover_penalty = drawdown_penalty, turnover_penalty
         self.cash_yield, self.initial_value = cash_yield, initial_value
-        self._cost_rate = fee + slippage
-        self._ruin_value = ruin_fraction * initial_value
+        self.cost_rate = fee + slippage
+        """``c = fee + slippage``, paid on each risky asset's traded value."""
+        self.ruin_value = ruin_fraction * initial_value
+        """Value below which an episode terminates."""
 
         self.features = build_features(self.market, window)
         self._first_start = max(self.split_bars.start - 1, window)
@@ -163,9 +166,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"split {split!r} (bars {self.split_bars.start}..{self._last_bar}) leaves no step after a "
                 f"window of {window} bars; use a longer split or a shorter window"
             )
-        self._relatives = _price_relatives(self.market, cash_yield)
-        self._listed = self.market.available
-        self._dates = self.market.timestamps.tz_convert(None).to_numpy()
+        self.relatives = _price_relatives(self.market, cash_yield)
+        """(T, N+1) price relatives ``p_{t+1} / p_t`` in row t, cash yield included."""
+        self.dates = self.market.timestamps.tz_convert(None).to_numpy()
+        """(T,) bar times as ``numpy.datetime64`` (UTC)."""
 
         n_columns = self.market.n_assets + 1
         self.action_space = spaces.Box(-1.0, 1.0, shape=(n_columns,), dtype=np.float32)
@@ -174,7 +178,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self._cash_only[0] = 1.0
         self._t = self._end = self._start = self._first_start
         self._value = self._peak = initial_value
-        self._drifted = self._cash_only.copy()
+        self._drifted = self._cash_only.reshape(1, -1).copy()
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -194,7 +198,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     @property
     def drifted_weights(self) -> np.ndarray:
         """(N+1,) current weights, before trading at the current bar (a copy)."""
-        return self._drifted.copy()
+        return self._drifted[0].copy()
 
     def market_view(self) -> MarketView:
         """The market up to and including the current bar, for rules (:meth:`MarketData.view`)."""
@@ -214,27 +218,16 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        options = options or {}
-        unknown = set(options) - set(RESET_OPTIONS)
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: {', '.join(RESET_OPTIONS)}")
-        if options.get("start") is not None:
-            start = self._start_bar(options["start"])
-        else:
-            latest = max(self._first_start, self._last_bar - self.episode_length)
-            start = int(self.np_random.integers(self._first_start, latest + 1))
-        self._end = (
-            self._last_bar if options.get("to_end") else min(start + self.episode_length, self._last_bar)
-        )
+        start, self._end = self.episode_bounds(self.np_random, options or {})
         self._t = self._start = start
         self._value = self._peak = self.initial_value
-        self._drifted = self._cash_only.copy()
+        self._drifted = self._cash_only.reshape(1, -1).copy()
         info = {
-            "date": self._dates[start],
+            "date": self.dates[start],
             "bar": start,
             "portfolio_value": self._value,
-            "weights": self._drifted.copy(),
-            "drifted_weights": self._drifted.copy(),
+            "weights": self._cash_only.copy(),
+            "drifted_weights": self._cash_only.copy(),
             "turnover": 0.0,
             "fees": 0.0,
             "drawdown": 0.0,
@@ -242,27 +235,27 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
             "reward_drawdown_penalty": 0.0,
             "reward_turnover_penalty": 0.0,
         }
-        return self.features.observation(start, self._drifted, 0.0), info
+        return self._observe(start, 0.0), info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         t = self._t
         if t >= self._end:
             raise RuntimeError("the episode is over (terminated or truncated); call reset()")
-        target = action_to_weights(action, self._listed[t])
-        fees, turnover, value, drifted = ledger_step(
-            self._value, self._drifted, target, self._relatives[t], self._cost_rate
+        targets = action_to_weights(action, self.market.available[t]).reshape(1, -1)
+        drifted = np.empty_like(targets)
+        fees, turnover, value = trade_and_hold(
+            self._value, self._drifted, targets, self.relatives, t, 0, self.cost_rate, drifted
         )
-        log_growth = math.log(value / self._value)
-        peak = max(self._peak, value)
-        drawdown = 1.0 - value / peak
-        drawdown_term = self.drawdown_penalty * max(0.0, drawdown - self.drawdown_tolerance)
-        turnover_term = self.turnover_penalty * turnover
+        total, log_growth, drawdown_term, turnover_term, drawdown, peak = reward(
+            self._value, value, self._peak, turnover, self.drawdown_tolerance, self.drawdown_penalty,
+            self.turnover_penalty,
+        )  # fmt: skip
         info = {
-            "date": self._dates[t + 1],
+            "date": self.dates[t + 1],
             "bar": t + 1,
             "portfolio_value": value,
-            "weights": target,
-            "drifted_weights": self._drifted,
+            "weights": targets[0],
+            "drifted_weights": self._drifted[0],
             "turnover": turnover,
             "fees": fees,
             "drawdown": drawdown,
@@ -271,12 +264,40 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
             "reward_turnover_penalty": turnover_term,
         }
         self._t, self._value, self._peak, self._drifted = t + 1, value, peak, drifted
-        terminated = value < self._ruin_value
+        terminated = value < self.ruin_value
         truncated = not terminated and t + 1 >= self._end
         if terminated:
             self._end = t + 1
-        observation = self.features.observation(t + 1, drifted, drawdown)
-        return observation, log_growth - drawdown_term - turnover_term, terminated, truncated, info
+        return self._observe(t + 1, drawdown), total, terminated, truncated, info
+
+    def _observe(self, t: int, drawdown: float) -> np.ndarray:
+        features = self.features
+        out = np.empty((1, features.size), dtype=np.float32)
+        fill_observation(
+            features.returns,
+            features.volatility,
+            features.listed,
+            features.window,
+            t,
+            self._drifted,
+            0,
+            drawdown,
+            out,
+        )
+        return out[0]
+
+    def episode_bounds(self, rng: np.random.Generator, options: dict[str, Any]) -> tuple[int, int]:
+        """First bar and end bar of a new episode: the reset options, else a start drawn from ``rng``."""
+        unknown = set(options) - set(RESET_OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; known: {', '.join(RESET_OPTIONS)}")
+        if options.get("start") is not None:
+            start = self._start_bar(options["start"])
+        else:
+            latest = max(self._first_start, self._last_bar - self.episode_length)
+            start = int(rng.integers(self._first_start, latest + 1))
+        end = self._last_bar if options.get("to_end") else min(start + self.episode_length, self._last_bar)
+        return start, end
 
     def _start_bar(self, start: int | str | pd.Timestamp) -> int:
         bar = int(start) if isinstance(start, int | np.integer) else self.market.bar_at(start)

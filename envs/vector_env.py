@@ -1,0 +1,244 @@
+"""BatchedPortfolioEnv: B portfolios on one market, stepped in one vectorized call.
+
+A stable-baselines3 ``VecEnv`` equal to B :class:`~envs.PortfolioEnv` in a ``DummyVecEnv``:
+one compiled loop steps every portfolio through PortfolioEnv's own kernels (the action
+mapping, the ledger, the reward and the observation of :mod:`envs.actions`,
+:mod:`envs.ledger`, :mod:`envs.reward`, :mod:`envs.features`), with no Python loop over
+portfolios. ``seed(s)`` gives portfolio i the seed ``s + i`` as DummyVecEnv does, so B
+PortfolioEnvs seeded ``s + i`` and stepped with the same actions give the same
+observations, rewards and values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils import seeding
+from numba import njit
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+
+from envs.actions import fill_weights
+from envs.features import fill_observation
+from envs.ledger import trade_and_hold
+from envs.market import MarketData
+from envs.portfolio_env import PortfolioEnv
+from envs.reward import reward
+
+INFO_MODES = ("full", "done")
+_REWARD_KEYS = ("reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty")
+_STATS = ("fees", "turnover", "portfolio_value", "reward", *_REWARD_KEYS, "drawdown", "peak")
+"""Rows of the per-step statistics the kernel writes, one column per portfolio."""
+_FLAGS = ("terminated", "truncated", "dones")
+
+
+@njit(cache=True)
+def _step_portfolios(
+    actions: np.ndarray,
+    available: np.ndarray,
+    relatives: np.ndarray,
+    returns: np.ndarray,
+    volatility: np.ndarray,
+    listed: np.ndarray,
+    window: int,
+    bars: np.ndarray,
+    ends: np.ndarray,
+    values: np.ndarray,
+    drifted: np.ndarray,
+    peaks: np.ndarray,
+    parameters: np.ndarray,
+    targets: np.ndarray,
+    next_drifted: np.ndarray,
+    stats: np.ndarray,
+    flags: np.ndarray,
+    observations: np.ndarray,
+) -> int:
+    """One step of every portfolio through PortfolioEnv's kernels; outputs go to the last five arrays.
+
+    :param parameters: ``(cost_rate, drawdown_tolerance, drawdown_penalty, turnover_penalty, ruin_value)``.
+    :return: the first portfolio whose action has a non-finite entry, or -1.
+    """
+    cost_rate, tolerance, drawdown_penalty = parameters[0], parameters[1], parameters[2]
+    turnover_penalty, ruin_value = parameters[3], parameters[4]
+    for k in range(actions.shape[0]):
+        t = bars[k]
+        if not fill_weights(actions, k, available, t, targets):
+            return k
+        fees, turnover, value = trade_and_hold(
+            values[k], drifted, targets, relatives, t, k, cost_rate, next_drifted
+        )
+        total, growth, drawdown_term, turnover_term, drawdown, peak = reward(
+            values[k], value, peaks[k], turnover, tolerance, drawdown_penalty, turnover_penalty
+        )
+        stats[0, k] = fees
+        stats[1, k] = turnover
+        stats[2, k] = value
+        stats[3, k] = total
+        stats[4, k] = growth
+        stats[5, k] = drawdown_term
+        stats[6, k] = turnover_term
+        stats[7, k] = drawdown
+        stats[8, k] = peak
+        terminated = value < ruin_value
+        truncated = not terminated and t + 1 >= ends[k]
+        flags[0, k], flags[1, k], flags[2, k] = terminated, truncated, terminated or truncated
+        fill_observation(returns, volatility, listed, window, t + 1, next_drifted, k, drawdown, observations)
+    return -1
+
+
+class BatchedPortfolioEnv(VecEnv):
+    """B portfolios of :class:`~envs.PortfolioEnv` stepped together (see the module docstring).
+
+    Finished episodes reset automatically, with stable-baselines3's conventions: the final
+    observation is in ``infos[i]["terminal_observation"]`` and ``infos[i]["TimeLimit.truncated"]``
+    tells a truncation from a termination.
+
+    :param n_envs: B, the number of portfolios.
+    :param market: as PortfolioEnv (default: the synthetic market).
+    :param infos: ``"full"``: every step's info holds PortfolioEnv's keys; ``"done"``: only the
+        portfolios whose episode ended get an info, which is what training needs and keeps a step
+        free of B Python dicts. The step's arrays are in :attr:`last_step` either way.
+    :param env_kwargs: every other PortfolioEnv argument (split, splits, fee, window, ...).
+    """
+
+    def __init__(
+        self, n_envs: int, market: MarketData | None = None, *, infos: str = "full", **env_kwargs: Any
+    ):
+        if n_envs < 1:
+            raise ValueError(f"n_envs must be at least 1, got {n_envs}")
+        if infos not in INFO_MODES:
+            raise ValueError(f"infos must be one of {', '.join(INFO_MODES)}, got {infos!r}")
+        self.env = PortfolioEnv(market, **env_kwargs)
+        """The one PortfolioEnv whose data, features, checks and spaces every portfolio shares."""
+        self.infos = infos
+        super().__init__(n_envs, self.env.observation_space, self.env.action_space)
+        env, columns = self.env, len(self.env.symbols)
+        self._rngs = [seeding.np_random()[0] for _ in range(n_envs)]
+        self._t = np.zeros(n_envs, dtype=np.int64)
+        self._end = np.zeros(n_envs, dtype=np.int64)
+        self._value = np.full(n_envs, env.initial_value)
+        self._peak = self._value.copy()
+        self._drifted = np.zeros((n_envs, columns))
+        self._drifted[:, 0] = 1.0
+        self._actions = np.zeros((n_envs, columns))
+        self._parameters = np.array(
+            [
+                env.cost_rate,
+                env.drawdown_tolerance,
+                env.drawdown_penalty,
+                env.turnover_penalty,
+                env.ruin_value,
+            ]
+        )
+        self._market = (env.market.available, env.relatives, env.features.returns, env.features.volatility,
+                        env.features.listed, env.features.window)  # fmt: skip
+        self._last: tuple[np.ndarray, ...] = ()
+
+    @property
+    def last_step(self) -> dict[str, np.ndarray]:
+        """Arrays of the last step, one row per portfolio: ``bar`` (where it ended), ``weights``,
+        ``drifted_weights`` (before trading), ``portfolio_value``, ``turnover``, ``fees``,
+        ``drawdown``, the reward and its components, and ``terminated``, ``truncated``, ``dones``."""
+        if not self._last:
+            return {}
+        bars, targets, drifted, stats, flags = self._last
+        named = {**dict(zip(_STATS, stats, strict=True)), **dict(zip(_FLAGS, flags, strict=True))}
+        return {"bar": bars, "weights": targets, "drifted_weights": drifted, **named}
+
+    # --- stable-baselines3 VecEnv -------------------------------------------------------------------
+
+    def reset(self) -> np.ndarray:
+        for i in range(self.num_envs):
+            if self._seeds[i] is not None:
+                self._rngs[i] = seeding.np_random(self._seeds[i])[0]
+            self.reset_infos[i] = self._reset_one(i, self._options[i])
+        self._reset_seeds()
+        self._reset_options()
+        return self.env.features.observations(self._t, self._drifted, np.zeros(self.num_envs))
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        n, columns = self._drifted.shape
+        actions = self._actions
+        if actions.shape != (n, columns):
+            raise ValueError(
+                f"actions have shape {actions.shape}, expected {(n, columns)} (one row per portfolio)"
+            )
+        targets, drifted = np.empty((n, columns)), np.empty((n, columns))
+        stats, flags = np.empty((len(_STATS), n)), np.empty((len(_FLAGS), n), dtype=np.bool_)
+        observations = np.empty((n, self.env.features.size), dtype=np.float32)
+        state = (self._t, self._end, self._value, self._drifted, self._peak, self._parameters)
+        bad = _step_portfolios(actions, *self._market, *state, targets, drifted, stats, flags, observations)
+        if bad >= 0:
+            entries = np.flatnonzero(~np.isfinite(actions[bad])).tolist()
+            raise ValueError(f"action of portfolio {bad} has non-finite entries at positions {entries}")
+        bars = self._t + 1
+        self._last = (bars, targets, self._drifted, stats, flags)
+        infos = self._step_infos() if self.infos == "full" else [{} for _ in range(n)]
+        self._t, self._value, self._peak, self._drifted = bars, stats[2], stats[8], drifted
+        dones = flags[2]
+        for i in map(int, np.flatnonzero(dones)):
+            infos[i]["terminal_observation"] = observations[i].copy()
+            infos[i]["TimeLimit.truncated"] = bool(flags[1, i])
+            self.reset_infos[i] = self._reset_one(i, {})
+            observations[i] = self.env.features.observation(int(self._t[i]), self._drifted[i], 0.0)
+        return observations, stats[3], dones, infos
+
+    def close(self) -> None:
+        self.env.close()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        return [getattr(self.env, attr_name)] * len(self._indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        raise AttributeError(
+            "the portfolios share one PortfolioEnv's settings: make a new BatchedPortfolioEnv"
+        )
+
+    def env_method(
+        self, method_name: str, *args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list[Any]:
+        raise AttributeError(f"BatchedPortfolioEnv has no per-portfolio env to call {method_name!r} on")
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        return [False] * len(self._indices(indices))
+
+    # --- portfolios ---------------------------------------------------------------------------------
+
+    def _indices(self, indices: VecEnvIndices) -> Sequence[int]:
+        if indices is None:
+            return range(self.num_envs)
+        return [indices] if isinstance(indices, int) else list(indices)
+
+    def _reset_one(self, i: int, options: dict[str, Any]) -> dict[str, Any]:
+        """Start a new episode for portfolio ``i``, exactly as PortfolioEnv.reset does."""
+        start, end = self.env.episode_bounds(self._rngs[i], options)
+        self._t[i], self._end[i] = start, end
+        self._value[i] = self._peak[i] = self.env.initial_value
+        self._drifted[i] = 0.0
+        self._drifted[i, 0] = 1.0
+        if self.infos != "full":
+            return {}
+        cash = self._drifted[i].copy()
+        zeros = dict.fromkeys(("turnover", "fees", "drawdown", *_REWARD_KEYS), 0.0)
+        return {"date": self.env.dates[start], "bar": start, "portfolio_value": self.env.initial_value,
+                "weights": cash, "drifted_weights": cash.copy(), **zeros}  # fmt: skip
+
+    def _step_infos(self) -> list[dict[str, Any]]:
+        """PortfolioEnv's info of the last step, for each portfolio."""
+        step = self.last_step
+        return [
+            {
+                "date": self.env.dates[step["bar"][i]],
+                "bar": int(step["bar"][i]),
+                "portfolio_value": float(step["portfolio_value"][i]),
+                "weights": step["weights"][i].copy(),
+                "drifted_weights": step["drifted_weights"][i].copy(),
+                **{key: float(step[key][i]) for key in ("turnover", "fees", "drawdown", *_REWARD_KEYS)},
+            }
+            for i in range(self.num_envs)
+        ]

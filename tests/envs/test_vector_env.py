@@ -1,0 +1,88 @@
+"""BatchedPortfolioEnv equals B PortfolioEnvs: same seeds and actions, same everything, across resets."""
+
+import numpy as np
+import pytest
+from stable_baselines3.common.vec_env import VecMonitor
+
+from envs import PortfolioEnv, synthetic_market
+from envs.vector_env import BatchedPortfolioEnv
+
+OPTIONS = {"window": 10, "episode_length": 25, "turnover_penalty": 0.01, "drawdown_tolerance": 0.05}
+KEYS = ("portfolio_value", "turnover", "fees", "drawdown", "reward_log_growth", "reward_drawdown_penalty")
+
+
+@pytest.fixture(scope="module")
+def market():
+    return synthetic_market(seed=3, n_bars=600)
+
+
+def test_the_batched_env_equals_scalar_envs_across_resets(market):
+    n, seed = 6, 11
+    batched = BatchedPortfolioEnv(n, market, **OPTIONS)
+    batched.seed(seed)
+    scalars = [PortfolioEnv(market, **OPTIONS) for _ in range(n)]
+    observations = batched.reset()
+    first = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(scalars)])
+    np.testing.assert_array_equal(observations, first)
+    rng = np.random.default_rng(0)
+    resets = 0
+    for _ in range(120):
+        actions = rng.uniform(-1.3, 1.3, size=(n, len(market.symbols))).astype(np.float32)
+        observations, rewards, dones, infos = batched.step(actions)
+        for i, env in enumerate(scalars):
+            obs, reward, terminated, truncated, info = env.step(actions[i])
+            assert rewards[i] == pytest.approx(reward, abs=1e-12)
+            for key in KEYS:
+                assert infos[i][key] == pytest.approx(info[key], abs=1e-12), key
+            np.testing.assert_allclose(infos[i]["weights"], info["weights"], atol=1e-12)
+            assert infos[i]["date"] == info["date"] and dones[i] == (terminated or truncated)
+            if terminated or truncated:
+                np.testing.assert_allclose(infos[i]["terminal_observation"], obs, atol=1e-12)
+                assert infos[i]["TimeLimit.truncated"] == (truncated and not terminated)
+                obs, _ = env.reset()
+                resets += 1
+            np.testing.assert_allclose(observations[i], obs, atol=1e-12)
+    assert resets > 20  # several episodes each, so resets were compared too
+
+
+def test_done_infos_keep_only_what_training_needs(market):
+    batched = BatchedPortfolioEnv(4, market, infos="done", **OPTIONS)
+    batched.seed(0)
+    batched.reset()
+    actions = np.zeros((4, len(market.symbols)), dtype=np.float32)
+    seen_done = False
+    for _ in range(30):
+        _, _, dones, infos = batched.step(actions)
+        for info, done in zip(infos, dones, strict=True):
+            assert set(info) == ({"terminal_observation", "TimeLimit.truncated"} if done else set())
+            seen_done |= bool(done)
+        assert set(batched.last_step) >= {"weights", "portfolio_value", "turnover", "fees", "dones"}
+    assert seen_done
+
+
+def test_it_works_under_sb3_wrappers(market):
+    venv = VecMonitor(BatchedPortfolioEnv(3, market, infos="done", **OPTIONS))
+    venv.seed(1)
+    obs = venv.reset()
+    episodes = []
+    for _ in range(60):
+        obs, _, dones, infos = venv.step(np.zeros((3, len(market.symbols)), dtype=np.float32))
+        episodes += [info["episode"] for info, done in zip(infos, dones, strict=True) if done]
+    assert obs.shape == (3, venv.observation_space.shape[0]) and obs.dtype == np.float32
+    assert episodes and all(e["l"] == 25 for e in episodes)
+
+
+def test_a_nan_action_names_the_portfolio(market):
+    batched = BatchedPortfolioEnv(3, market, **OPTIONS)
+    batched.reset()
+    actions = np.zeros((3, len(market.symbols)))
+    actions[2, 4] = np.nan
+    with pytest.raises(ValueError, match=r"action of portfolio 2 has non-finite entries at positions \[4\]"):
+        batched.step(actions)
+
+
+def test_reset_options_apply_to_the_next_reset(market):
+    batched = BatchedPortfolioEnv(2, market, **OPTIONS)
+    batched.set_options({"start": 100, "to_end": True})
+    batched.reset()
+    assert batched.reset_infos[0]["bar"] == 100 and batched.reset_infos[1]["bar"] == 100
