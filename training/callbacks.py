@@ -28,6 +28,7 @@ from stable_baselines3.common.logger import HParam
 
 from agents.sb3 import STATE, SB3Policy
 from envs import PortfolioEnv
+from envs.vector_env import BatchedPortfolioEnv
 from evaluation import metrics
 from evaluation.backtest import run_backtest
 from training.config import TrainConfig
@@ -38,7 +39,10 @@ EXCESS = ("sharpe", "total_return", "cagr", "max_drawdown")
 
 
 class PortfolioMetricsCallback(BaseCallback):
-    """Log ``portfolio/`` metrics from the training envs' infos.
+    """Log ``portfolio/`` metrics of the training envs' steps.
+
+    With a :class:`~envs.vector_env.BatchedPortfolioEnv` the step's arrays are read directly
+    (its infos are kept to finished episodes); with other vector envs, from the infos.
 
     :param initial_value: the envs' initial portfolio value (the value before an episode's first step).
     :param periods_per_year: annualization factor of the market's bars.
@@ -56,20 +60,34 @@ class PortfolioMetricsCallback(BaseCallback):
     def _new_episode(self) -> dict[str, list[float]]:
         return {"values": [self.initial_value], "turnover": [], "fees": []}
 
+    def _step(self) -> dict[str, np.ndarray]:
+        """The step's weights, values, turnover and fees, one row per env."""
+        batched = self.training_env.unwrapped
+        if isinstance(batched, BatchedPortfolioEnv):
+            return batched.last_step
+        infos = self.locals["infos"]
+        return {
+            key: np.array([info[key] for info in infos])
+            for key in ("weights", "portfolio_value", "turnover", "fees")
+        }
+
     def _on_step(self) -> bool:
         actions = self.locals.get("clipped_actions", self.locals.get("actions"))
         if actions is not None:
             self.logger.record_mean(
                 "portfolio/action_saturation", float(np.mean(np.abs(actions) >= SATURATED))
             )
-        for i, (info, done) in enumerate(zip(self.locals["infos"], self.locals["dones"], strict=True)):
-            weights = info["weights"]
-            self.logger.record_mean("portfolio/cash_weight", float(weights[0]))
-            self.logger.record_mean("portfolio/concentration", float(weights @ weights))
+        step = self._step()
+        weights = step["weights"]
+        self.logger.record_mean("portfolio/cash_weight", float(weights[:, 0].mean()))
+        self.logger.record_mean(
+            "portfolio/concentration", float(np.einsum("ij,ij->i", weights, weights).mean())
+        )
+        for i, done in enumerate(self.locals["dones"]):
             episode = self._episodes[i]
-            episode["values"].append(info["portfolio_value"])
-            episode["turnover"].append(info["turnover"])
-            episode["fees"].append(info["fees"])
+            episode["values"].append(float(step["portfolio_value"][i]))
+            episode["turnover"].append(float(step["turnover"][i]))
+            episode["fees"].append(float(step["fees"][i]))
             if done:
                 self._log_episode(episode)
                 self._episodes[i] = self._new_episode()

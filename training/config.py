@@ -25,6 +25,7 @@ import configs
 from agents.sb3 import ALGOS
 from envs import PROFILE_NAMES, PortfolioEnv
 
+VEC_ENVS = ("batched", "dummy", "subproc")
 SELECTION_METRICS = ("sharpe", "sortino", "calmar", "total_return", "cagr")
 """Validation metrics a model may be selected on (higher is better for each)."""
 ACTIVATIONS = {
@@ -67,8 +68,8 @@ class TrainConfig:
     """Environment steps to train for, over all parallel envs."""
     n_envs: int = 8
     """Parallel training envs."""
-    vec_env: str = "dummy"
-    """``dummy`` (one process) or ``subproc`` (one process per env)."""
+    vec_env: str = "batched"
+    """``batched`` (all envs stepped in one vectorized call), ``dummy`` (one process) or ``subproc``."""
     normalize: bool = True
     """Normalize observations with running statistics (VecNormalize), frozen at evaluation."""
     env: dict[str, Any] = field(default_factory=dict)
@@ -93,8 +94,8 @@ class TrainConfig:
             raise ValueError(f"unknown profile {self.profile!r}; choose from {', '.join(PROFILE_NAMES)}")
         if self.selection_metric not in SELECTION_METRICS:
             raise ValueError(f"selection_metric must be one of {', '.join(SELECTION_METRICS)}")
-        if self.vec_env not in ("dummy", "subproc"):
-            raise ValueError(f"vec_env must be dummy or subproc, got {self.vec_env!r}")
+        if self.vec_env not in VEC_ENVS:
+            raise ValueError(f"vec_env must be one of {', '.join(VEC_ENVS)}, got {self.vec_env!r}")
         for name in ("n_timesteps", "n_envs", "eval_freq", "checkpoint_freq", "torch_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -26,12 +26,13 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from agents import make_baseline
 from agents.sb3 import ALGOS, MODEL, NORMALIZATION, REPLAY_BUFFER, STATE, snapshot_folder
-from envs import PROFILE_NAMES, DataError, PortfolioEnv
+from envs import PROFILE_NAMES, DataError, MarketData, PortfolioEnv, Splits
 from envs.market_args import MarketSpec, add_market_arguments, market_from_spec, spec_from_args
+from envs.vector_env import BatchedPortfolioEnv
 from evaluation import metrics
 from evaluation.backtest import run_backtest
 from training.callbacks import (
@@ -42,7 +43,7 @@ from training.callbacks import (
     ValidationCallback,
     save_checkpoint,
 )
-from training.config import TrainConfig, algo_kwargs, resolve_config
+from training.config import VEC_ENVS, TrainConfig, algo_kwargs, resolve_config
 from training.run_folder import RunFolder, versions
 
 
@@ -86,24 +87,8 @@ def train(
     seed = config.seed + (_checkpoint_timesteps(checkpoint) if checkpoint else 0)
     set_random_seed(seed)
     torch.set_num_threads(config.torch_threads)
+    venv = make_training_env(config, market, splits, seed, checkpoint)
     env_options = {"splits": splits, "profile": config.profile, **config.env}
-    vec_env_cls: type[DummyVecEnv] | type[SubprocVecEnv] = (
-        SubprocVecEnv if config.vec_env == "subproc" else DummyVecEnv
-    )
-    venv: VecEnv = make_vec_env(
-        partial(PortfolioEnv, market, split="train", **env_options),
-        n_envs=config.n_envs,
-        seed=seed,
-        vec_env_cls=vec_env_cls,
-    )
-    if config.normalize:
-        gamma = float(config.hyperparams.get("gamma", 0.99))
-        venv = (
-            VecNormalize.load(str(checkpoint / NORMALIZATION), venv)
-            if checkpoint
-            else VecNormalize(venv, norm_obs=True, norm_reward=False, gamma=gamma)
-        )
-        venv.training = True
     validation = PortfolioEnv(market, split="validation", **env_options)
     baseline = metrics.summarize(run_backtest(make_baseline(config.profile), validation))
 
@@ -150,6 +135,38 @@ def train(
     return Outcome(run, model, model.num_timesteps, validate.best, baseline, stop.received)
 
 
+def make_training_env(
+    config: TrainConfig, market: MarketData, splits: Splits, seed: int, checkpoint: Path | None = None
+) -> VecEnv:
+    """The training envs a config describes, on the train split: vectorized, monitored, normalized.
+
+    :param checkpoint: a checkpoint folder whose normalization statistics to continue from.
+    """
+    env_options = {"splits": splits, "profile": config.profile, **config.env}
+    venv: VecEnv
+    if config.vec_env == "batched":
+        batched = BatchedPortfolioEnv(config.n_envs, market, split="train", infos="done", **env_options)
+        venv = VecMonitor(batched)
+        venv.seed(seed)
+    else:
+        vec_env_cls = SubprocVecEnv if config.vec_env == "subproc" else DummyVecEnv
+        venv = make_vec_env(
+            partial(PortfolioEnv, market, split="train", **env_options),
+            n_envs=config.n_envs,
+            seed=seed,
+            vec_env_cls=vec_env_cls,
+        )
+    if not config.normalize:
+        return venv
+    if checkpoint is not None:
+        normalized = VecNormalize.load(str(checkpoint / NORMALIZATION), venv)
+        normalized.training = True
+        return normalized
+    return VecNormalize(
+        venv, norm_obs=True, norm_reward=False, gamma=float(config.hyperparams.get("gamma", 0.99))
+    )
+
+
 def market_spec(config: TrainConfig) -> MarketSpec:
     """The market a config names."""
     return MarketSpec(
@@ -182,9 +199,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of everything random in the run (0)")
     parser.add_argument("--n-envs", type=int, help="parallel training envs (default: the YAML's)")
-    parser.add_argument(
-        "--vec-env", choices=("dummy", "subproc"), help="vectorized env class (default: the YAML's)"
-    )
+    parser.add_argument("--vec-env", choices=VEC_ENVS, help="vectorized env (default batched)")
     parser.add_argument("--hyperparams", type=Path, help="YAML in the layout of configs/<algo>.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
     parser.add_argument(
