@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench study clean
+.PHONY: demo test lint bench study clean clean-cache
 
 # torch is installed first, pinned, so that no later step pulls an unpinned (CUDA) build.
 $(STAMP): pyproject.toml
@@ -29,7 +29,10 @@ study: $(STAMP)
 	$(BIN)/cryptofolio study --market ../shared/data/binance-daily --publish docs
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/env_throughput.py
+	$(BIN)/python benchmarks/throughput.py
+
+clean-cache:  # numba does not notice edits to an inlined kernel in another file: clear after editing one
+	find envs -name "*.nb[ic]" -delete
 
 clean:
 	rm -rf $(VENV) build *.egg-info
