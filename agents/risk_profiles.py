@@ -70,6 +70,25 @@ def profile_targets(profile: RiskProfile, view: MarketView) -> np.ndarray:
     return target
 
 
+@dataclass(frozen=True)
+class DriftCheck:
+    """A profile rule's view of a portfolio at one bar.
+
+    :param target: (N+1,) the profile's target weights (tilted by the regime if regime-aware).
+    :param regime: the regime detected at the bar (``neutral`` when the rule needs none).
+    :param band: the drift band in force, a weight (None for calendar rebalancing).
+    :param drift: (N+1,) current weights minus target.
+    :param rebalance: whether the rule trades back to target at this bar (band crossed,
+        calendar due, or the episode's first decision).
+    """
+
+    target: np.ndarray
+    regime: str
+    band: float | None
+    drift: np.ndarray
+    rebalance: bool
+
+
 @dataclass
 class ProfileRule(Rule):
     """A risk profile's model portfolio with drift-band or calendar rebalancing.
@@ -106,17 +125,22 @@ class ProfileRule(Rule):
         self.name = "_".join(parts)
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
+        check = self.check(view, weights, first)
+        return check.target if check.rebalance else weights
+
+    def check(self, view: MarketView, weights: np.ndarray, first: bool = False) -> DriftCheck:
+        """How far ``weights`` are from the target at the view's bar, and whether the rule trades."""
         target = profile_targets(self._profile, view)
         needs_regime = self.regime_aware or self.adaptive_band
         regime = detect_regime(view) if needs_regime else NEUTRAL
         if self.regime_aware:
             target = tilt(target, regime, view.symbols)
-        if first:
-            return target
+        drift = weights - target
         high_volatility = self.adaptive_band and regime == "high_volatility"
         if self.calendar is not None:
             calendar = "weekly" if high_volatility else self.calendar
-            return target if period_started(view, calendar) else weights
+            due = first or period_started(view, calendar)
+            return DriftCheck(target, regime, None, drift, due)
         band = self.high_volatility_band if high_volatility else self.band
-        crossed = np.max(np.abs(weights - target)) >= band - BAND_TOLERANCE
-        return target if crossed else weights
+        crossed = bool(np.max(np.abs(drift)) >= band - BAND_TOLERANCE)
+        return DriftCheck(target, regime, band, drift, first or crossed)

@@ -68,11 +68,13 @@ class SB3Policy:
         )
         return action, state
 
-    def check_spaces(self, env: gym.Env, described_as: str = "this run") -> None:
-        """Raise ``ValueError`` naming the difference if ``env``'s spaces are not the model's."""
+    def check_spaces(
+        self, observation_space: gym.Space, action_space: gym.Space, described_as: str = "this run"
+    ) -> None:
+        """Raise ``ValueError`` naming the difference if the given spaces are not the model's."""
         for kind, mine, theirs in (
-            ("observation", self.model.observation_space, env.observation_space),
-            ("action", self.model.action_space, env.action_space),
+            ("observation", self.model.observation_space, observation_space),
+            ("action", self.model.action_space, action_space),
         ):
             same = (
                 isinstance(theirs, gym.spaces.Box)
@@ -140,5 +142,5 @@ def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None
     model = ALGOS[algo].load(folder / MODEL, device="cpu")
     policy = SB3Policy(model, load_normalizer(folder / NORMALIZATION), name=run.name)
     if env is not None:
-        policy.check_spaces(env, described_as=f"run {run.name}")
+        policy.check_spaces(env.observation_space, env.action_space, described_as=f"run {run.name}")
     return policy

@@ -12,6 +12,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backtest": ("evaluation.backtest", "run baselines over a split and print their metrics"),
     "train": ("training.train", "train a PPO, SAC, A2C or TD3 agent; select it on the validation split"),
     "evaluate": ("evaluation.evaluate", "agents against baselines with statistics over seeds, and a report"),
+    "recommend": (
+        "evaluation.recommend",
+        "today's orders from a baseline or a trained run, given your holdings",
+    ),
+    "diagnose": ("evaluation.diagnostics", "diversification and risk checks of your holdings"),
     "walkforward": ("training.walkforward", "train, select and test on rolling folds; aggregate the tests"),
     "study": ("training.study", "the results study on real daily prices: 3 profiles, PPO and SAC, 3 seeds"),
 }

@@ -16,7 +16,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from gymnasium import spaces
 from numba import njit
+
+
+def action_space(n_columns: int) -> spaces.Box:
+    """``Box(-1, 1, (N+1,), float32)``: one action entry per asset, cash first."""
+    return spaces.Box(-1.0, 1.0, shape=(n_columns,), dtype=np.float32)
 
 
 @njit(cache=True, inline="always")

@@ -27,7 +27,7 @@ import pandas as pd
 
 from envs.market import OHLCV_FIELDS, MarketData, time_bounds
 from envs.profiles import asset_category
-from envs.synthetic import synthetic_market
+from envs.synthetic import calibrated_model, synthetic_market
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,18 @@ def load_wide_table(
     cash_asset = columns[cash_column] if cash_column else None
     cash_symbol = cash_column or cash
     return _assemble(assets, cash_symbol, cash_asset, ffill_limit, start, end, source=str(table_path))
+
+
+def market_symbols(source: str | Path = "synthetic") -> tuple[str, ...]:
+    """The risky assets a market source offers (files, table columns, or the synthetic model's)."""
+    if str(source) == "synthetic":
+        return calibrated_model().assets
+    path = Path(source)
+    if path.is_dir():
+        return tuple(sorted(_asset_files(path)))
+    if path.is_file():
+        return tuple(_read_wide_table(path))
+    raise DataError(f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)")
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -8,9 +8,8 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 import pandas as pd
-from gymnasium import spaces
 
-from envs.actions import action_to_weights
+from envs.actions import action_space, action_to_weights
 from envs.features import build_features, fill_observation
 from envs.ledger import trade_and_hold
 from envs.market import MarketData, MarketView
@@ -172,7 +171,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         """(T,) bar times as ``numpy.datetime64`` (UTC)."""
 
         n_columns = self.market.n_assets + 1
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(n_columns,), dtype=np.float32)
+        self.action_space = action_space(n_columns)
         self.observation_space = self.features.observation_space()
         self._cash_only = np.zeros(n_columns)
         self._cash_only[0] = 1.0

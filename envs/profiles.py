@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
@@ -70,3 +70,12 @@ def _category_of() -> Mapping[str, str]:
 def asset_category(symbol: str) -> str:
     """Category of ``symbol`` (``store_of_value``, ``defi``, ...), or ``other`` if not listed."""
     return _category_of().get(symbol, OTHER)
+
+
+def profile_assets(profile: str, symbols: Sequence[str]) -> tuple[str, ...]:
+    """The risky assets among ``symbols`` that ``profile`` holds: named ones in the model
+    portfolio's order, then those of its "other" categories in the order given."""
+    spec = risk_profile(profile)
+    named = [s for s in spec.assets if s in symbols]
+    others = [s for s in symbols if asset_category(s) in spec.other_weights and s not in spec.weights]
+    return tuple(named + others)

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from agents import BASELINES
-from envs import PROFILE_NAMES, DataError, MarketData, asset_category, open_market, risk_profile
+from envs import PROFILE_NAMES, DataError, MarketData, open_market
 from envs.market_args import MarketSpec, market_from_spec
+from envs.profiles import profile_assets
 from evaluation.evaluate import Evaluation, evaluate, find_runs
 from evaluation.report import formatted, label, markdown_table, with_intervals, write_report
 from training.config import resolve_config
@@ -44,19 +45,9 @@ QUICK_BUDGETS = {"ppo": 1_024, "sac": 400}
 RECORD = "study.json"
 
 
-def profile_assets(profile: str, market: MarketData) -> tuple[str, ...]:
-    """The profile's named assets present in the data, plus those of its "other" categories."""
-    spec = risk_profile(profile)
-    named = [s for s in spec.assets if s in market.symbols]
-    others = [
-        s for s in market.symbols[1:] if asset_category(s) in spec.other_weights and s not in spec.weights
-    ]
-    return tuple(named + others)
-
-
 def profile_spec(market_path: str, profile: str, everything: MarketData) -> MarketSpec:
     """The market of one profile: its own assets, USDT as cash."""
-    assets = profile_assets(profile, everything)
+    assets = profile_assets(profile, everything.symbols[1:])
     return MarketSpec(
         market=market_path,
         market_seed=0,

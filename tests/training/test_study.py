@@ -2,13 +2,13 @@
 
 from cryptofolio.cli import main
 from envs import load_csv_dir
-from training.study import profile_assets
+from envs.profiles import profile_assets
 
 
 def test_each_profile_trades_its_own_assets(shared_data):
     market = load_csv_dir(shared_data / "binance-daily")
-    assert profile_assets("conservative", market) == ("BTC", "ETH", "SOL", "LINK", "UNI")
-    assert profile_assets("aggressive", market)[-1] == "MKR"  # the "other DeFi" weight
+    assert profile_assets("conservative", market.symbols[1:]) == ("BTC", "ETH", "SOL", "LINK", "UNI")
+    assert profile_assets("aggressive", market.symbols[1:])[-1] == "MKR"  # the "other DeFi" weight
 
 
 def test_the_tiny_study_runs_end_to_end(shared_data, tmp_path, capsys):

@@ -1,0 +1,251 @@
+"""What a person holds today: a holdings file, read and checked, valued on a market at one bar.
+
+A holdings file lists symbols and quantities (units of the asset, not value), as CSV::
+
+    symbol,quantity
+    BTC,0.5
+    ETH,4
+    USDT,2500
+
+or as JSON, either ``{"BTC": 0.5, "ETH": 4, "USDT": 2500}`` or
+``[{"symbol": "BTC", "quantity": 0.5}, ...]``. Stablecoins (USDT, USDC) count as cash, one unit
+each at the cash asset's price. Every error names the file and the line (CSV) or entry (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs import DataError, MarketData, asset_category, open_market
+from envs.loaders import market_symbols
+from envs.profiles import STABLECOIN
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """Quantities per symbol as read from a file.
+
+    :param quantities: symbol (upper case) -> units held, finite and non-negative.
+    :param where: symbol -> where it was read (``holdings.csv line 3``), for later errors.
+    :param path: the file.
+    """
+
+    quantities: dict[str, float]
+    where: dict[str, str]
+    path: Path
+
+    @property
+    def risky(self) -> tuple[str, ...]:
+        """Held symbols that are not stablecoins, in file order."""
+        return tuple(s for s in self.quantities if asset_category(s) != STABLECOIN)
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """Holdings valued at one bar of a market, in the market's column order (cash first).
+
+    :param bar: the bar's index; :param prices: (N+1,) closes at the bar, quote currency.
+    :param quantities: (N+1,) units held (stablecoins summed into column 0).
+    :param value: total value, quote currency; :param weights: (N+1,) shares of ``value``.
+    """
+
+    bar: int
+    prices: np.ndarray
+    quantities: np.ndarray
+    value: float
+    weights: np.ndarray
+
+
+def read_holdings(path: str | Path) -> Holdings:
+    """Read a ``.csv`` or ``.json`` holdings file (see the module docstring).
+
+    :raises DataError: naming the file and the line or entry, for a missing or unreadable file,
+        a missing column, an empty or repeated symbol, or a quantity that is not a finite,
+        non-negative number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such holdings file")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read: {exc}") from None
+    if path.suffix.lower() == ".json":
+        rows = _json_rows(text, path)
+    elif path.suffix.lower() == ".csv":
+        rows = _csv_rows(text, path)
+    else:
+        raise DataError(f"{path}: holdings must be a .csv or .json file")
+    quantities: dict[str, float] = {}
+    where: dict[str, str] = {}
+    for place, symbol_text, quantity_text in rows:
+        symbol = str(symbol_text).strip().upper()
+        if not symbol:
+            raise DataError(f"{place}: empty symbol")
+        if symbol in quantities:
+            raise DataError(f"{place}: {symbol} is listed twice (also at {where[symbol]}); give one quantity")
+        quantities[symbol] = _quantity(quantity_text, place, symbol)
+        where[symbol] = place
+    if not quantities:
+        raise DataError(f"{path}: no holdings; list at least one symbol and quantity")
+    return Holdings(quantities, where, path)
+
+
+def value_holdings(holdings: Holdings, market: MarketData, bar: int) -> Valuation:
+    """Value ``holdings`` at the close of ``bar``.
+
+    :raises DataError: for a symbol the market does not have (naming its line and the market's
+        symbols), a held asset with no price at the bar, or holdings worth nothing.
+    """
+    stamp = f"{market.timestamps[bar]:%Y-%m-%d %H:%M}"
+    quantities = np.zeros(market.n_assets + 1)
+    for symbol, quantity in holdings.quantities.items():
+        if symbol == market.symbols[0] or asset_category(symbol) == STABLECOIN:
+            quantities[0] += quantity
+        elif symbol in market.symbols:
+            column = market.symbols.index(symbol)
+            if quantity > 0 and not market.available[bar, column]:
+                raise DataError(f"{holdings.where[symbol]}: {symbol} has no price on {stamp}")
+            quantities[column] = quantity
+        else:
+            raise DataError(
+                f"{holdings.where[symbol]}: unknown symbol {symbol!r}; the market has "
+                f"{', '.join(market.symbols[1:])} and {market.symbols[0]} as cash"
+            )
+    prices = np.where(market.available[bar], market.close[bar], np.nan)
+    values = np.where(quantities > 0, quantities * np.nan_to_num(prices), 0.0)
+    value = float(values.sum())
+    if value <= 0:
+        raise DataError(f"{holdings.path}: the holdings are worth nothing on {stamp}")
+    return Valuation(bar=bar, prices=prices, quantities=quantities, value=value, weights=values / value)
+
+
+def _csv_rows(text: str, path: Path) -> list[tuple[str, str, Any]]:
+    lines = text.splitlines()
+    reader = csv.reader(lines)
+    header: list[str] | None = None
+    rows: list[tuple[str, str, Any]] = []
+    for number, fields in enumerate(reader, start=1):
+        if not any(f.strip() for f in fields):
+            continue
+        if header is None:
+            header = [f.strip().lower() for f in fields]
+            missing = [c for c in ("symbol", "quantity") if c not in header]
+            if missing:
+                raise DataError(
+                    f"{path} line {number}: the header needs columns symbol and quantity; "
+                    f"{', '.join(missing)} missing from {fields}"
+                )
+            continue
+        place = f"{path} line {number}"
+        if len(fields) != len(header):
+            raise DataError(f"{place}: {len(fields)} fields, expected {len(header)} ({', '.join(header)})")
+        row = dict(zip(header, fields, strict=True))
+        rows.append((place, row["symbol"], row["quantity"]))
+    if header is None:
+        raise DataError(f"{path}: empty file; expected a header symbol,quantity and one row per asset")
+    return rows
+
+
+def _json_rows(text: str, path: Path) -> list[tuple[str, str, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    if isinstance(data, dict):
+        return [(f"{path} entry {key!r}", key, value) for key, value in data.items()]
+    if not isinstance(data, list):
+        raise DataError(
+            f'{path}: expected {{"BTC": 0.5, ...}} or [{{"symbol": "BTC", "quantity": 0.5}}, ...]'
+        )
+    rows = []
+    for index, entry in enumerate(data):
+        place = f"{path} entry {index}"
+        if not isinstance(entry, dict) or "symbol" not in entry or "quantity" not in entry:
+            raise DataError(f"{place}: expected an object with symbol and quantity, got {entry!r}")
+        rows.append((place, str(entry["symbol"]), entry["quantity"]))
+    return rows
+
+
+def _quantity(raw: Any, place: str, symbol: str) -> float:
+    if isinstance(raw, bool):
+        raise DataError(f"{place}: quantity of {symbol} is {raw!r}, not a number")
+    try:
+        quantity = float(raw)
+    except (TypeError, ValueError):
+        raise DataError(f"{place}: quantity of {symbol} is {raw!r}, not a number") from None
+    if not math.isfinite(quantity) or quantity < 0:
+        raise DataError(f"{place}: quantity of {symbol} is {raw!r}; it must be finite and non-negative")
+    return quantity
+
+
+def add_holdings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``recommend`` and ``diagnose``: the holdings, the market and the date."""
+    parser.add_argument("--holdings", type=Path, required=True, help="CSV or JSON of symbol and quantity")
+    parser.add_argument(
+        "--market", default="synthetic", help="synthetic (default), a folder of per-asset CSVs, or a table"
+    )
+    parser.add_argument("--market-seed", type=int, default=0, help="seed of the synthetic market (default 0)")
+    parser.add_argument(
+        "--ffill-limit", type=int, default=0, help="fill gaps of up to this many bars (default 0: error)"
+    )
+    parser.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)")
+    parser.add_argument("--cash-prices", help="per-asset file of the cash asset's prices, e.g. .../USDC.csv")
+    parser.add_argument("--as-of", help="date of the bar to use, e.g. 2024-06-30 (default: the latest)")
+    parser.add_argument(
+        "--window", type=int, default=90, help="bars of returns for correlations and risk (default 90)"
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output (table)")
+
+
+def holdings_market(
+    holdings: Holdings, args: argparse.Namespace, universe: Sequence[str], needed_by: str
+) -> MarketData:
+    """Open ``args.market`` with the risky assets ``universe``, in that order.
+
+    :param universe: the assets to load; every held risky asset must be among them.
+    :param needed_by: who chose the universe, for messages (``the moderate profile``, ``run X``).
+    :raises DataError: naming the holdings line of a symbol the source does not have or the
+        universe leaves out, or the universe's assets the source lacks.
+    """
+    offered = market_symbols(args.market)
+    for symbol in holdings.risky:
+        if symbol not in offered:
+            raise DataError(
+                f"{holdings.where[symbol]}: unknown symbol {symbol!r}; {args.market} has {', '.join(offered)}"
+            )
+        if symbol not in universe:
+            raise DataError(
+                f"{holdings.where[symbol]}: {symbol} is not among the assets of {needed_by} "
+                f"({', '.join(universe)}); leave it out of the holdings or choose --assets"
+            )
+    lacking = [s for s in universe if s not in offered]
+    if lacking:
+        raise DataError(f"{args.market} has no prices for {', '.join(lacking)}, which {needed_by} needs")
+    return open_market(
+        args.market,
+        symbols=list(universe),
+        seed=args.market_seed,
+        ffill_limit=args.ffill_limit,
+        cash=args.cash,
+        cash_prices=args.cash_prices,
+    )
+
+
+def as_of_bar(market: MarketData, as_of: str | None) -> int:
+    """The bar at ``as_of`` (a bar time; a date alone is that day's first bar), default the last."""
+    if as_of is None:
+        return market.n_bars - 1
+    try:
+        return market.bar_at(as_of)
+    except (KeyError, ValueError) as error:
+        raise DataError(f"--as-of {as_of}: no prices at that time; {error.args[0]}") from None

@@ -1,0 +1,203 @@
+"""`recommend`: orders and fees by hand, the env's own observation, every baseline, trained runs."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from agents import BASELINES, make_baseline
+from cryptofolio.cli import main
+from envs import PortfolioEnv, action_to_weights, synthetic_market
+from evaluation.backtest import run_backtest
+from evaluation.holdings import read_holdings
+from evaluation.recommend import recommend
+from tests.conftest import build_market, whole_market_splits
+from tests.training.conftest import tiny_overrides
+from training.config import resolve_config
+from training.run_folder import RunFolder
+from training.train import train
+
+
+def two_asset_market(n_bars: int = 40):
+    """BTC and ETH on a gentle random walk that closes at 100 and 10 on the last bar."""
+    rng = np.random.default_rng(0)
+    paths = np.cumprod(1 + rng.normal(0, 0.01, (n_bars, 2)), axis=0)
+    paths /= paths[-1]
+    return build_market({"BTC": list(100 * paths[:, 0]), "ETH": list(10 * paths[:, 1])})
+
+
+def holdings_file(tmp_path, quantities: dict[str, float]):
+    path = tmp_path / "holdings.json"
+    path.write_text(json.dumps(quantities))
+    return read_holdings(path)
+
+
+def test_a_profile_recommendation_matches_a_hand_computation(tmp_path):
+    market = two_asset_market()
+    holdings = holdings_file(tmp_path, {"BTC": 6, "ETH": 20, "USDT": 200})  # 600 + 200 + 200 = 1000
+    rec = recommend(make_baseline("moderate"), holdings, market, 39, fee=0.001, diagnostics_window=20)
+    # Moderate on BTC and ETH only: the missing L1s' 15% go to ETH; LINK, GRT, AAVE and ARB
+    # (no peers here) go to cash with the 12% of USDC.
+    np.testing.assert_allclose(rec.model, [0.30, 0.35, 0.35], atol=1e-12)
+    np.testing.assert_allclose(rec.weights, [0.2, 0.6, 0.2], atol=1e-12)
+    assert rec.band == 0.05 and rec.rebalance_due and rec.regime == "neutral"
+    # mu = 1 - c (|0.35 mu - 0.6| + |0.35 mu - 0.2|) = 1 - 0.001 * 0.4 = 0.9996
+    assert rec.fees == pytest.approx(0.4, abs=1e-12)
+    assert rec.value_after == pytest.approx(999.6, abs=1e-12)
+    assert rec.turnover == pytest.approx(0.4, abs=1e-12)  # sold 250.14 of BTC, bought 149.86 of ETH
+    np.testing.assert_allclose(rec.order_values, [99.88, 349.86 - 600, 349.86 - 200], atol=1e-9)
+    np.testing.assert_allclose(rec.orders, [99.88, -2.5014, 14.986], atol=1e-12)
+    after = rec.quantities + rec.orders
+    values = after * rec.prices
+    assert values.sum() == pytest.approx(rec.value_after, abs=1e-9)
+    np.testing.assert_allclose(values / values.sum(), rec.target, atol=1e-12)
+
+
+def test_within_the_band_the_profile_keeps_the_holdings(tmp_path):
+    market = two_asset_market()
+    holdings = holdings_file(tmp_path, {"BTC": 3.3, "ETH": 36, "USDT": 310})  # 330 + 360 + 310
+    rec = recommend(make_baseline("moderate"), holdings, market, 39, diagnostics_window=20)
+    assert not rec.rebalance_due and rec.fees == 0.0 and rec.turnover == 0.0
+    np.testing.assert_array_equal(rec.target, rec.weights)
+    np.testing.assert_array_equal(rec.orders, np.zeros(3))
+    forced = recommend(
+        make_baseline("moderate"), holdings, market, 39, rebalance_now=True, diagnostics_window=20
+    )
+    np.testing.assert_allclose(forced.target, [0.30, 0.35, 0.35], atol=1e-12)
+    assert forced.fees > 0
+
+
+class Recording:
+    """A policy that remembers the observation it was shown and answers a fixed action."""
+
+    def __init__(self, action):
+        self.action, self.seen = action, []
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        self.seen.append(observation)
+        return self.action, state
+
+
+def portfolio_as_holdings(tmp_path, market, bar, value, weights):
+    """A holdings file of the portfolio worth ``value`` with ``weights`` at ``bar``'s closes."""
+    units = value * np.asarray(weights) / market.close[bar]
+    return holdings_file(tmp_path, dict(zip(market.symbols, units.tolist(), strict=True)))
+
+
+def test_the_observation_is_the_envs_at_that_bar(tmp_path):
+    market = synthetic_market(seed=3)
+    env = PortfolioEnv(market, split="train", window=20)
+    observation, info = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        observation, _, _, _, info = env.step(rng.uniform(-1, 1, env.action_space.shape))
+    assert info["drawdown"] > 0  # so the drawdown entry is tested too
+    value = info["portfolio_value"]
+    holdings = portfolio_as_holdings(tmp_path, market, env.bar, value, env.drifted_weights)
+    peak = value / (1 - info["drawdown"])
+    action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
+    policy = Recording(action)
+    rec = recommend(policy, holdings, market, env.bar, window=20, peak=peak)
+    np.testing.assert_allclose(policy.seen[0], observation, rtol=0, atol=2e-7)
+    np.testing.assert_array_equal(rec.observation, policy.seen[0])
+    np.testing.assert_allclose(rec.target, action_to_weights(action, market.available[env.bar]), atol=1e-15)
+    expected_fees = env.step(action)[4]["fees"]  # the env's ledger, same trade
+    assert rec.fees == pytest.approx(expected_fees, rel=1e-9)
+
+
+def test_a_rule_decides_as_it_did_in_the_backtest(tmp_path):
+    market = synthetic_market(seed=1)
+    splits = whole_market_splits(market.n_bars, 1000)
+    env = PortfolioEnv(market, split="validation", splits=splits)
+    result = run_backtest(make_baseline("moderate_regime"), env)
+    traded = np.flatnonzero(result.turnover[1:] > 0)[0] + 1  # a bar where the rule traded, not the first
+    for row in (traded, traded + 1):
+        bar = market.bar_at(result.timestamps[row])
+        value, weights = result.values[row], result.weights_before[row]
+        holdings = portfolio_as_holdings(tmp_path, market, bar, value, weights)
+        rec = recommend(make_baseline("moderate_regime"), holdings, market, bar)
+        np.testing.assert_allclose(rec.target, result.weights_after[row], atol=1e-9)
+        assert rec.fees == pytest.approx(result.fees[row], rel=1e-6, abs=1e-12)
+
+
+@pytest.mark.parametrize("baseline", list(BASELINES))
+def test_every_baseline_recommends_through_the_command(baseline, tmp_path, capsys):
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.2\nETH,3\nUSDC,5000\n")
+    assert main(["recommend", "--policy", baseline, "--holdings", str(holdings), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    targets = np.array([row["target"] for row in out["assets"].values()])
+    assert targets.sum() == pytest.approx(1.0) and (targets >= 0).all()
+    assert out["value_after"] == pytest.approx(out["value"] - out["fees"])
+    assert set(out["diagnostics"]) == {"current", "target"}
+
+
+def test_the_table_names_the_orders_and_the_checks(tmp_path, capsys):
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.2\nETH,3\nUSDC,5000\n")
+    assert (
+        main(["recommend", "--policy", "moderate", "--holdings", str(holdings), "--as-of", "2023-06-01"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "moderate on synthetic(seed=0) at 2023-06-01 00:00 UTC" in out
+    assert "rebalance due" in out and "order_value" in out and "value after trading" in out
+    assert "current weight" in out and "target risk share" in out
+
+
+@pytest.mark.parametrize(
+    ("holdings", "extra", "message"),
+    [
+        ("symbol,quantity\nBTC,1\nPEPE,3\n", [], r"h.csv line 3: unknown symbol 'PEPE'; synthetic has"),
+        ("symbol,quantity\nBTC,-1\n", [], r"h.csv line 2: quantity of BTC is '-1'"),
+        (
+            "symbol,quantity\nBTC,1\nSOL,1\n",
+            ["--assets", "BTC,ETH"],
+            r"h.csv line 3: SOL is not among the assets",
+        ),
+        (
+            "symbol,quantity\nBTC,1\n",
+            ["--as-of", "2031-01-01"],
+            r"--as-of 2031-01-01: no prices at that time",
+        ),
+        ("symbol,quantity\nBTC,1\n", ["--policy", "nope"], r"unknown baseline 'nope'"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message(tmp_path, capsys, holdings, extra, message):
+    path = tmp_path / "h.csv"
+    path.write_text(holdings)
+    args = ["recommend", "--policy", "moderate", "--holdings", str(path), *extra]
+    with pytest.raises(SystemExit):
+        main(args)
+    assert re.search(message, capsys.readouterr().err)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=200, seed=0)
+    folder = RunFolder.create(tmp_path_factory.mktemp("runs"), config)
+    train(config, folder)
+    return folder.path
+
+
+def test_a_trained_run_recommends_from_its_own_assets(run, tmp_path, capsys):
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.2\nSOL,30\nUSDC,2000\n")
+    assert main(["recommend", "--policy", str(run), "--holdings", str(holdings), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["policy"] == run.name and out["profile"] == "moderate"
+    assert list(out["assets"]) == ["USDC", *synthetic_market().symbols[1:]]
+    targets = np.array([row["target"] for row in out["assets"].values()])
+    assert targets.sum() == pytest.approx(1.0)
+
+
+def test_a_run_refuses_assets_it_was_not_trained_on(run, tmp_path, capsys):
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.2\n")
+    with pytest.raises(SystemExit):
+        main(["recommend", "--policy", str(run), "--holdings", str(holdings), "--assets", "BTC,ETH"])
+    assert "was trained on BTC, ETH, SOL" in capsys.readouterr().err
+    holdings.write_text("symbol,quantity\nBTC,1\nNEAR,2\n")
+    with pytest.raises(SystemExit):
+        main(["recommend", "--policy", str(run), "--holdings", str(holdings)])
+    assert f"h.csv line 3: NEAR is not among the assets of run {run.name}" in capsys.readouterr().err
