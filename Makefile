@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench study clean clean-cache
+.PHONY: demo test lint bench study ablation clean clean-cache
 
 # torch is installed first, pinned, so that no later step pulls an unpinned (CUDA) build.
 $(STAMP): pyproject.toml
@@ -27,6 +27,9 @@ lint: $(STAMP)
 # The results study on ../shared/data, run by hand (about half an hour): writes docs/results.md.
 study: $(STAMP)
 	$(BIN)/cryptofolio study --market ../shared/data/binance-daily --publish docs
+
+ablation: $(STAMP)
+	$(BIN)/cryptofolio ablation --market ../shared/data/binance-daily --publish docs --no-progress-bar
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

@@ -60,6 +60,11 @@ class RulePolicy:
     """
 
     def __init__(self, rule: Rule, env: PortfolioEnv) -> None:
+        if env.residual or env.trade_band > 0:
+            raise ValueError(
+                f"rule {rule.name} chooses weights itself; run it on an env without residual or trade_band "
+                "(envs.portfolio_env.rule_options drops them)"
+            )
         self.rule = rule
         self.env = env
 

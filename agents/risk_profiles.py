@@ -1,16 +1,7 @@
 """The conservative / moderate / aggressive model portfolios as rebalancing rules.
 
 Target weights come from ``configs/profiles.yaml``, mapped onto the market by
-:func:`profile_targets`:
-
-1. Stablecoins (USDC, USDT) go to the cash asset.
-2. A named asset present and listed keeps its weight.
-3. A category's "other" weight (aggressive: other DeFi 4%) is shared equally by the market's
-   listed assets of that category that the profile does not name.
-4. Weight that found no asset in 2-3 (missing from the data, or not listed yet) goes pro rata
-   to the profile's listed assets of the same category; if there are none, to cash.
-
-So the weights always sum to one, and an asset enters the target on its listing bar.
+:func:`envs.profiles.profile_targets` (the rules for missing and unlisted assets are there).
 
 Rebalancing: with drift bands (the default), the rule trades back to target at bar t only if
 some position, cash included, is ``band`` or more away from its target; otherwise it keeps
@@ -23,51 +14,18 @@ rebalances on the first bar of each month or week instead (weekly in high volati
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
 from agents.base import Rule, period_started
 from agents.regimes import NEUTRAL, detect_regime, tilt
-from envs import MarketView, RiskProfile, risk_profile
-from envs.profiles import STABLECOIN, asset_category
+from envs import MarketView, risk_profile
+from envs.profiles import profile_targets
 
 DRIFT_BAND = 0.05
 HIGH_VOLATILITY_BAND = 0.10
 BAND_TOLERANCE = 1e-12  # a drift of exactly the band counts as crossing it
-
-
-def profile_targets(profile: RiskProfile, view: MarketView) -> np.ndarray:
-    """(N+1,) the profile's target weights on the view's assets at its current bar."""
-    symbols, listed = view.symbols, view.listed
-    target = np.zeros(len(symbols))
-    orphaned: dict[str, float] = defaultdict(float)
-    for symbol, weight in profile.weights.items():
-        category = asset_category(symbol)
-        if category == STABLECOIN:
-            target[0] += weight
-        elif symbol in symbols[1:] and listed[symbols.index(symbol)]:
-            target[symbols.index(symbol)] += weight
-        else:
-            orphaned[category] += weight
-    for category, weight in profile.other_weights.items():
-        others = [
-            c
-            for c in range(1, len(symbols))
-            if view.categories[c] == category and symbols[c] not in profile.weights and listed[c]
-        ]
-        if others:
-            target[others] += weight / len(others)
-        else:
-            orphaned[category] += weight
-    for category, weight in orphaned.items():
-        peers = [c for c in range(1, len(symbols)) if view.categories[c] == category and target[c] > 0]
-        if peers:
-            target[peers] += weight * target[peers] / target[peers].sum()
-        else:
-            target[0] += weight
-    return target
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
+from envs import MarketData, PortfolioEnv
+
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "a2c": A2C, "td3": TD3}
 CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
 MODEL, NORMALIZATION, REPLAY_BUFFER, STATE = (
@@ -127,6 +129,12 @@ def load_normalizer(path: Path) -> VecNormalize | None:
     normalizer.training = False
     normalizer.norm_reward = False
     return normalizer
+
+
+def run_env(run_folder: str | Path, market: MarketData, *, split: str, **overrides: Any) -> PortfolioEnv:
+    """A PortfolioEnv as the run's agent knows it: the run's profile and env options (``overrides`` win)."""
+    config = read_run_config(run_folder)
+    return PortfolioEnv(market, split=split, profile=config["profile"], **{**config["env"], **overrides})
 
 
 def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None = None) -> SB3Policy:

@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "diagnose": ("evaluation.diagnostics", "diversification and risk checks of your holdings"),
     "walkforward": ("training.walkforward", "train, select and test on rolling folds; aggregate the tests"),
+    "ablation": (
+        "training.ablation",
+        "which generalization levers help agents out of sample (configs/ablation.yaml)",
+    ),
     "study": ("training.study", "the results study on real daily prices: 3 profiles, PPO and SAC, 3 seeds"),
 }
 """command -> (module with a ``main(argv, prog)`` function, one-line help). Modules load lazily."""

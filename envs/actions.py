@@ -4,7 +4,15 @@ An action ``a`` in ``[-1, 1]^(N+1)`` (cash first) becomes target weights::
 
     x_i = clip(a_i, -1, 1) + 1,      w_i = x_i / sum_j x_j      (all cash if every a_i = -1)
 
-then the weight of any asset not listed at this bar moves to cash. Every point of the
+then the weight of any asset not listed at this bar moves to cash.
+
+Two options of the env change the mapping (:func:`fill_targets`):
+
+- residual: the action tilts an anchor, the risk profile's model portfolio ``m`` at the bar:
+  ``w_i = m_i exp(tilt * clip(a_i)) / sum_j m_j exp(tilt * clip(a_j))``. The zero action is
+  the model portfolio itself; assets it does not hold stay at zero.
+- trade band: when no weight would move by ``band`` or more from the drifted weights, the
+  portfolio keeps its drifted weights and does not trade. Every point of the
 simplex is reached: ``a_i = 2 w_i / max_j w_j - 1`` maps back to ``w`` exactly, so 100%
 cash is ``(1, -1, ..., -1)`` and 100% in asset k is ``a_k = 1``, all others ``-1``. (A
 softmax of actions clipped to [-1, 1] cannot: its largest weight is at most
@@ -57,6 +65,84 @@ def fill_weights(actions: np.ndarray, k: int, listed: np.ndarray, t: int, out: n
     return True
 
 
+@njit(cache=True, inline="always")
+def fill_tilted(
+    actions: np.ndarray, k: int, anchor: np.ndarray, t: int, tilt: float, out: np.ndarray
+) -> bool:
+    """Write ``anchor[t]`` tilted by action ``k`` into ``out[k]``; False if an entry is not finite.
+
+    :param anchor: (T, N+1) anchor weights per bar (zero where an asset is not listed).
+    """
+    n = actions.shape[1]
+    total = 0.0
+    for i in range(n):
+        a = actions[k, i]
+        if not math.isfinite(a):
+            return False
+        x = anchor[t, i] * math.exp(tilt * min(max(a, -1.0), 1.0))
+        out[k, i] = x
+        total += x
+    for i in range(n):
+        out[k, i] /= total
+    return True
+
+
+@njit(cache=True, inline="always")
+def fill_targets(
+    actions: np.ndarray,
+    k: int,
+    listed: np.ndarray,
+    anchor: np.ndarray,
+    t: int,
+    tilt: float,
+    band: float,
+    drifted: np.ndarray,
+    out: np.ndarray,
+) -> bool:
+    """Target weights of portfolio ``k`` at bar ``t`` into ``out[k]``: the env's whole mapping.
+
+    :param listed: (T, N+1) listing flags; :param anchor: (T, N+1) residual anchor, or (0, N+1)
+        for the plain mapping; :param tilt: strength of a residual tilt; :param band: trade band
+        (0: always trade); :param drifted: (B, N+1) weights before trading.
+    :return: False if the action has a non-finite entry.
+    """
+    if anchor.shape[0] > 0:
+        ok = fill_tilted(actions, k, anchor, t, tilt, out)
+    else:
+        ok = fill_weights(actions, k, listed, t, out)
+    if not ok or band <= 0.0:
+        return ok
+    n = out.shape[1]
+    for i in range(n):
+        if abs(out[k, i] - drifted[k, i]) >= band:
+            return True
+    for i in range(n):
+        out[k, i] = drifted[k, i]
+    return True
+
+
+@njit(cache=True, inline="always")
+def action_size(actions: np.ndarray, k: int) -> float:
+    """Mean square of action ``k``'s entries, clipped to [-1, 1]: the size of a residual tilt, in [0, 1]."""
+    n = actions.shape[1]
+    total = 0.0
+    for i in range(n):
+        a = min(max(actions[k, i], -1.0), 1.0)
+        total += a * a
+    return total / n
+
+
+def check_action(action: np.ndarray, n_columns: int) -> np.ndarray:
+    """``action`` as an (N+1,) float64 array; ``ValueError`` for a wrong shape or a NaN or infinite entry."""
+    action = np.asarray(action, dtype=np.float64)
+    if action.shape != (n_columns,):
+        raise ValueError(f"action has shape {action.shape}, expected {(n_columns,)} (cash plus each asset)")
+    if not np.all(np.isfinite(action)):
+        bad = np.flatnonzero(~np.isfinite(action)).tolist()
+        raise ValueError(f"action has non-finite entries at positions {bad}: {action.tolist()}")
+    return action
+
+
 def action_to_weights(action: np.ndarray, listed: np.ndarray) -> np.ndarray:
     """(N+1,) float64 target weights for an (N+1,) action; see the module docstring.
 
@@ -64,13 +150,9 @@ def action_to_weights(action: np.ndarray, listed: np.ndarray) -> np.ndarray:
     :param listed: (N+1,) bool, whether each asset can be held at this bar (cash: True).
     :raises ValueError: if the action has the wrong shape or a NaN or infinite entry.
     """
-    action = np.asarray(action)
-    if action.shape != listed.shape:
-        raise ValueError(f"action has shape {action.shape}, expected {listed.shape} (cash plus each asset)")
+    action = check_action(action, listed.shape[0])
     weights = np.empty((1, action.shape[0]))
-    if not fill_weights(action.reshape(1, -1), 0, listed.reshape(1, -1), 0, weights):
-        bad = np.flatnonzero(~np.isfinite(action)).tolist()
-        raise ValueError(f"action has non-finite entries at positions {bad}: {action.tolist()}")
+    fill_weights(action.reshape(1, -1), 0, listed.reshape(1, -1), 0, weights)
     return weights[0]
 
 

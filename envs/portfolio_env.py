@@ -9,16 +9,19 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from envs.actions import action_space, action_to_weights
+from envs.actions import action_size, action_space, check_action, fill_targets
 from envs.features import build_features, fill_observation
 from envs.ledger import trade_and_hold
 from envs.market import MarketData, MarketView
-from envs.profiles import risk_profile
+from envs.profiles import model_portfolios, risk_profile
 from envs.reward import reward
 from envs.splits import SPLIT_NAMES, Splits, split_by_fractions
 from envs.synthetic import synthetic_market
 
 RESET_OPTIONS = ("start", "to_end")
+DRAWDOWN_MODES = ("excess", "increase")
+ACTION_OPTIONS = ("residual", "tilt", "trade_band")
+"""Options that change how actions become weights: an agent's, never a rule's (rules choose weights)."""
 
 
 class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -31,7 +34,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     ``w = (a + 1) / sum(a + 1)`` (all cash if every ``a_i = -1``), with the weight of
     assets not yet listed moved to cash (:mod:`envs.actions`). Every point of the simplex
     is reachable, including 100% cash and 100% in one asset. Out-of-range values are
-    clipped; NaN or infinite values raise ``ValueError``.
+    clipped; NaN or infinite values raise ``ValueError``. With ``residual=True`` the action
+    instead tilts the profile's model portfolio ``m``: ``w ~ m * exp(tilt * a)``, so the zero
+    action holds the model portfolio. With ``trade_band > 0``, a target that moves no weight
+    by the band or more is not traded (the drifted weights are kept, at no cost).
 
     **Observation space**: a finite float32 ``Box`` built only from data up to and
     including the current bar (:mod:`envs.features`):
@@ -41,6 +47,9 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     ==============  ==========  ===========  ==============================================
     returns         W * (N+1)   [-5, 5]      log returns of the last W bars, oldest first
     volatility      N+1         [0, 10]      annualized volatility over the window
+    (``summary``)   5 * (N+1)                instead of the two above: momentum over 7, 30 and
+                                             90 bars, 30-bar volatility, its log ratio to the
+                                             365-bar volatility
     weights         N+1         [0, 1]       current (drifted) weights, before trading
     listed          N           {0, 1}       whether each risky asset is listed
     drawdown        1           [0, 1]       1 - V_t / peak value of the episode
@@ -53,12 +62,15 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     **Reward**::
 
         r_t = log(V_{t+1} / V_t)                                   (net of fees)
-              - drawdown_penalty * max(0, DD_{t+1} - drawdown_tolerance)
+              - drawdown_penalty * max(0, DD_{t+1} - drawdown_tolerance)     ("excess")
               - turnover_penalty * turnover_t
+              - action_penalty * mean_i clip(a_i, -1, 1)^2
 
     with ``DD_{t+1} = 1 - V_{t+1} / max_{s <= t+1} V_s`` over the episode. The tolerance
     defaults to the risk profile's maximum drawdown (conservative 20%, moderate 35%,
-    aggressive 50%).
+    aggressive 50%). With ``drawdown_mode="increase"`` the drawdown term is instead
+    ``drawdown_penalty * max(0, DD_{t+1} - DD_t) / drawdown_tolerance``: every deepening of the
+    drawdown costs, scaled to the profile's tolerance, not only drawdown beyond it.
 
     **Episodes** start at a random bar of the split (from ``self.np_random``) and last
     ``episode_length`` steps; ``truncated`` is set when that length or the split's data runs
@@ -86,6 +98,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     ``reward_log_growth``       ``log(V_{t+1} / V_t)``
     ``reward_drawdown_penalty`` the drawdown term subtracted from the reward
     ``reward_turnover_penalty`` the turnover term subtracted from the reward
+    ``reward_action_penalty``   the action-size term subtracted from the reward
     ==========================  ===============================================================
 
     **Arguments** (all keyword-only but ``market``):
@@ -95,12 +108,22 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     :param splits: bar ranges of the splits; default 70/15/15% of the bars in time order.
     :param fee: trading fee per unit of traded value (0.001 = 0.1%, a spot taker fee).
     :param slippage: extra cost per unit of traded value, added to the fee.
-    :param window: bars of returns in each observation.
+    :param window: bars of history an observation needs (and of returns in a ``window`` one).
+    :param observation: ``window`` (the last ``window`` bars' log returns and volatility) or
+        ``summary`` (each asset's momentum over 7, 30 and 90 bars, volatility and its ratio to
+        the yearly one): see :mod:`envs.features`.
     :param episode_length: steps per episode (fewer if the split ends first).
     :param profile: risk profile setting the default drawdown tolerance.
     :param drawdown_tolerance: drawdown beyond which the penalty applies (default: the profile's).
     :param drawdown_penalty: strength of the drawdown penalty.
+    :param drawdown_mode: ``excess`` (penalize drawdown beyond the tolerance) or ``increase``
+        (penalize each increase of the drawdown, divided by the tolerance).
     :param turnover_penalty: strength of the optional turnover penalty.
+    :param residual: actions tilt the profile's model portfolio instead of choosing weights.
+    :param tilt: strength of the residual tilt (each weight scales by at most ``e^tilt``).
+    :param action_penalty: strength of the penalty on the action's size (with ``residual``: on
+        the tilt away from the model portfolio).
+    :param trade_band: no trade unless some weight moves by at least this much (0: always).
     :param cash_yield: annual yield earned by the cash asset (0.05 = 5%), compounded per bar.
     :param initial_value: portfolio value at the start of each episode.
     :param ruin_fraction: the episode terminates when the value falls below this share of the
@@ -120,11 +143,17 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         fee: float = 0.001,
         slippage: float = 0.0,
         window: int = 30,
+        observation: str = "window",
         episode_length: int = 365,
         profile: str = "moderate",
         drawdown_tolerance: float | None = None,
         drawdown_penalty: float = 0.5,
+        drawdown_mode: str = "excess",
         turnover_penalty: float = 0.0,
+        residual: bool = False,
+        tilt: float = 1.0,
+        action_penalty: float = 0.0,
+        trade_band: float = 0.0,
         cash_yield: float = 0.0,
         initial_value: float = 1.0,
         ruin_fraction: float = 0.01,
@@ -139,6 +168,13 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         _check_range("slippage", slippage, 0.0, 0.5)
         _check_range("drawdown_penalty", drawdown_penalty, 0.0, math.inf)
         _check_range("turnover_penalty", turnover_penalty, 0.0, math.inf)
+        _check_range("tilt", tilt, 0.0, 10.0, open_low=True)
+        _check_range("trade_band", trade_band, 0.0, 1.0)
+        _check_range("action_penalty", action_penalty, 0.0, math.inf)
+        if drawdown_mode not in DRAWDOWN_MODES:
+            raise ValueError(
+                f"drawdown_mode must be one of {', '.join(DRAWDOWN_MODES)}, got {drawdown_mode!r}"
+            )
         _check_range("cash_yield", cash_yield, -0.99, 10.0)
         _check_range("initial_value", initial_value, 0.0, math.inf, open_low=True)
         _check_range("ruin_fraction", ruin_fraction, 0.0, 1.0, open_low=True)
@@ -148,16 +184,19 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self.drawdown_tolerance = (
             risk_profile(profile).max_drawdown if drawdown_tolerance is None else drawdown_tolerance
         )
-        _check_range("drawdown_tolerance", self.drawdown_tolerance, 0.0, 1.0)
+        increase = drawdown_mode == "increase"  # divides by the tolerance, which must then be positive
+        _check_range("drawdown_tolerance", self.drawdown_tolerance, 0.0, 1.0, open_low=increase)
         self.fee, self.slippage, self.window, self.episode_length = fee, slippage, window, episode_length
         self.drawdown_penalty, self.turnover_penalty = drawdown_penalty, turnover_penalty
+        self.drawdown_mode, self.residual, self.tilt = drawdown_mode, residual, tilt
+        self.trade_band, self.action_penalty = trade_band, action_penalty
         self.cash_yield, self.initial_value = cash_yield, initial_value
         self.cost_rate = fee + slippage
         """``c = fee + slippage``, paid on each risky asset's traded value."""
         self.ruin_value = ruin_fraction * initial_value
         """Value below which an episode terminates."""
 
-        self.features = build_features(self.market, window)
+        self.features = build_features(self.market, window, observation)
         self._first_start = max(self.split_bars.start - 1, window)
         self._last_bar = self.split_bars.stop - 1
         if self._first_start >= self._last_bar:
@@ -171,6 +210,8 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         """(T,) bar times as ``numpy.datetime64`` (UTC)."""
 
         n_columns = self.market.n_assets + 1
+        self.anchor = model_portfolios(self.profile, self.market) if residual else np.empty((0, n_columns))
+        """(T, N+1) the residual anchor: the profile's model portfolio per bar ((0, N+1) if not residual)."""
         self.action_space = action_space(n_columns)
         self.observation_space = self.features.observation_space()
         self._cash_only = np.zeros(n_columns)
@@ -233,6 +274,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
             "reward_log_growth": 0.0,
             "reward_drawdown_penalty": 0.0,
             "reward_turnover_penalty": 0.0,
+            "reward_action_penalty": 0.0,
         }
         return self._observe(start, 0.0), info
 
@@ -240,14 +282,17 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         t = self._t
         if t >= self._end:
             raise RuntimeError("the episode is over (terminated or truncated); call reset()")
-        targets = action_to_weights(action, self.market.available[t]).reshape(1, -1)
+        targets = self.target_weights(action, t, self._drifted[0]).reshape(1, -1)
+        action_term = self.action_penalty * action_size(
+            np.asarray(action, dtype=np.float64).reshape(1, -1), 0
+        )
         drifted = np.empty_like(targets)
         fees, turnover, value = trade_and_hold(
             self._value, self._drifted, targets, self.relatives, t, 0, self.cost_rate, drifted
         )
         total, log_growth, drawdown_term, turnover_term, drawdown, peak = reward(
             self._value, value, self._peak, turnover, self.drawdown_tolerance, self.drawdown_penalty,
-            self.turnover_penalty,
+            self.drawdown_mode == "increase", self.turnover_penalty, action_term,
         )  # fmt: skip
         info = {
             "date": self.dates[t + 1],
@@ -261,6 +306,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
             "reward_log_growth": log_growth,
             "reward_drawdown_penalty": drawdown_term,
             "reward_turnover_penalty": turnover_term,
+            "reward_action_penalty": action_term,
         }
         self._t, self._value, self._peak, self._drifted = t + 1, value, peak, drifted
         terminated = value < self.ruin_value
@@ -269,14 +315,27 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
             self._end = t + 1
         return self._observe(t + 1, drawdown), total, terminated, truncated, info
 
+    def target_weights(self, action: np.ndarray, bar: int, drifted: np.ndarray) -> np.ndarray:
+        """(N+1,) the weights ``action`` trades to at ``bar`` from ``drifted`` weights (see Action space).
+
+        :raises ValueError: for an action of the wrong shape or with a NaN or infinite entry.
+        """
+        action = check_action(action, len(self.symbols)).reshape(1, -1)
+        out = np.empty_like(action)
+        fill_targets(
+            action, 0, self.market.available, self.anchor, bar, self.tilt, self.trade_band,
+            np.asarray(drifted, dtype=np.float64).reshape(1, -1), out,
+        )  # fmt: skip
+        return out[0]
+
     def _observe(self, t: int, drawdown: float) -> np.ndarray:
         features = self.features
         out = np.empty((1, features.size), dtype=np.float32)
         fill_observation(
             features.returns,
-            features.volatility,
+            features.table,
             features.listed,
-            features.window,
+            features.lags,
             t,
             self._drifted,
             0,
@@ -307,6 +366,11 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"{self.first_start}..{self.last_start} ({ts[self.first_start]} to {ts[self.last_start]})"
             )
         return bar
+
+
+def rule_options(env_options: dict[str, Any]) -> dict[str, Any]:
+    """``env_options`` without :data:`ACTION_OPTIONS`: the env a rule is compared on (same costs, bars)."""
+    return {k: v for k, v in env_options.items() if k not in ACTION_OPTIONS}
 
 
 def _price_relatives(market: MarketData, cash_yield: float) -> np.ndarray:

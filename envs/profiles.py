@@ -1,13 +1,29 @@
-"""Risk profiles and asset categories, as data read from ``configs/profiles.yaml``."""
+"""Risk profiles and asset categories, as data read from ``configs/profiles.yaml``.
+
+A profile's model portfolio is mapped onto a market's assets by :func:`profile_targets`:
+
+1. Stablecoins (USDC, USDT) go to the cash asset.
+2. A named asset present and listed keeps its weight.
+3. A category's "other" weight (aggressive: other DeFi 4%) is shared equally by the market's
+   listed assets of that category that the profile does not name.
+4. Weight that found no asset in 2-3 (missing from the data, or not listed yet) goes pro rata
+   to the profile's listed assets of the same category; if there are none, to cash.
+
+So the weights always sum to one, and an asset enters the target on its listing bar.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
+import numpy as np
+
 import configs
+from envs.market import MarketData, MarketView
 
 PROFILE_NAMES = ("conservative", "moderate", "aggressive")
 STABLECOIN = "stablecoin"
@@ -79,3 +95,47 @@ def profile_assets(profile: str, symbols: Sequence[str]) -> tuple[str, ...]:
     named = [s for s in spec.assets if s in symbols]
     others = [s for s in symbols if asset_category(s) in spec.other_weights and s not in spec.weights]
     return tuple(named + others)
+
+
+def profile_targets(profile: RiskProfile, view: MarketView) -> np.ndarray:
+    """(N+1,) the profile's target weights on the view's assets at its current bar."""
+    symbols, listed = view.symbols, view.listed
+    target = np.zeros(len(symbols))
+    orphaned: dict[str, float] = defaultdict(float)
+    for symbol, weight in profile.weights.items():
+        category = asset_category(symbol)
+        if category == STABLECOIN:
+            target[0] += weight
+        elif symbol in symbols[1:] and listed[symbols.index(symbol)]:
+            target[symbols.index(symbol)] += weight
+        else:
+            orphaned[category] += weight
+    for category, weight in profile.other_weights.items():
+        others = [
+            c
+            for c in range(1, len(symbols))
+            if view.categories[c] == category and symbols[c] not in profile.weights and listed[c]
+        ]
+        if others:
+            target[others] += weight / len(others)
+        else:
+            orphaned[category] += weight
+    for category, weight in orphaned.items():
+        peers = [c for c in range(1, len(symbols)) if view.categories[c] == category and target[c] > 0]
+        if peers:
+            target[peers] += weight * target[peers] / target[peers].sum()
+        else:
+            target[0] += weight
+    return target
+
+
+def model_portfolios(profile: str, market: MarketData) -> np.ndarray:
+    """(T, N+1) the profile's target weights at every bar of ``market`` (they change at listings)."""
+    spec = risk_profile(profile)
+    out = np.empty(market.close.shape)
+    for t in range(market.n_bars):
+        if t and np.array_equal(market.available[t], market.available[t - 1]):
+            out[t] = out[t - 1]
+        else:
+            out[t] = profile_targets(spec, market.view(t))
+    return out

@@ -20,7 +20,7 @@ from gymnasium.utils import seeding
 from numba import njit
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
-from envs.actions import fill_weights
+from envs.actions import action_size, fill_targets
 from envs.features import fill_observation
 from envs.ledger import trade_and_hold
 from envs.market import MarketData
@@ -28,7 +28,12 @@ from envs.portfolio_env import PortfolioEnv
 from envs.reward import reward
 
 INFO_MODES = ("full", "done")
-_REWARD_KEYS = ("reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty")
+_REWARD_KEYS = (
+    "reward_log_growth",
+    "reward_drawdown_penalty",
+    "reward_turnover_penalty",
+    "reward_action_penalty",
+)
 _STATS = ("fees", "turnover", "portfolio_value", "reward", *_REWARD_KEYS, "drawdown", "peak")
 """Rows of the per-step statistics the kernel writes, one column per portfolio."""
 _FLAGS = ("terminated", "truncated", "dones")
@@ -38,11 +43,12 @@ _FLAGS = ("terminated", "truncated", "dones")
 def _step_portfolios(
     actions: np.ndarray,
     available: np.ndarray,
+    anchor: np.ndarray,
     relatives: np.ndarray,
     returns: np.ndarray,
-    volatility: np.ndarray,
+    table: np.ndarray,
     listed: np.ndarray,
-    window: int,
+    lags: int,
     bars: np.ndarray,
     ends: np.ndarray,
     values: np.ndarray,
@@ -57,21 +63,25 @@ def _step_portfolios(
 ) -> int:
     """One step of every portfolio through PortfolioEnv's kernels; outputs go to the last five arrays.
 
-    :param parameters: ``(cost_rate, drawdown_tolerance, drawdown_penalty, turnover_penalty, ruin_value)``.
+    :param parameters: ``(cost_rate, drawdown_tolerance, drawdown_penalty, turnover_penalty, ruin_value,
+        increase, tilt, trade_band, action_penalty)``, ``increase`` 1.0 for the drawdown-increase reward.
     :return: the first portfolio whose action has a non-finite entry, or -1.
     """
     cost_rate, tolerance, drawdown_penalty = parameters[0], parameters[1], parameters[2]
     turnover_penalty, ruin_value = parameters[3], parameters[4]
+    increase, tilt, band, action_penalty = parameters[5] > 0.0, parameters[6], parameters[7], parameters[8]
     for k in range(actions.shape[0]):
         t = bars[k]
-        if not fill_weights(actions, k, available, t, targets):
+        if not fill_targets(actions, k, available, anchor, t, tilt, band, drifted, targets):
             return k
         fees, turnover, value = trade_and_hold(
             values[k], drifted, targets, relatives, t, k, cost_rate, next_drifted
         )
+        action_term = action_penalty * action_size(actions, k)
         total, growth, drawdown_term, turnover_term, drawdown, peak = reward(
-            values[k], value, peaks[k], turnover, tolerance, drawdown_penalty, turnover_penalty
-        )
+            values[k], value, peaks[k], turnover, tolerance, drawdown_penalty, increase, turnover_penalty,
+            action_term,
+        )  # fmt: skip
         stats[0, k] = fees
         stats[1, k] = turnover
         stats[2, k] = value
@@ -79,12 +89,13 @@ def _step_portfolios(
         stats[4, k] = growth
         stats[5, k] = drawdown_term
         stats[6, k] = turnover_term
-        stats[7, k] = drawdown
-        stats[8, k] = peak
+        stats[7, k] = action_term
+        stats[8, k] = drawdown
+        stats[9, k] = peak
         terminated = value < ruin_value
         truncated = not terminated and t + 1 >= ends[k]
         flags[0, k], flags[1, k], flags[2, k] = terminated, truncated, terminated or truncated
-        fill_observation(returns, volatility, listed, window, t + 1, next_drifted, k, drawdown, observations)
+        fill_observation(returns, table, listed, lags, t + 1, next_drifted, k, drawdown, observations)
     return -1
 
 
@@ -130,10 +141,15 @@ class BatchedPortfolioEnv(VecEnv):
                 env.drawdown_penalty,
                 env.turnover_penalty,
                 env.ruin_value,
+                float(env.drawdown_mode == "increase"),
+                env.tilt,
+                env.trade_band,
+                env.action_penalty,
             ]
         )
-        self._market = (env.market.available, env.relatives, env.features.returns, env.features.volatility,
-                        env.features.listed, env.features.window)  # fmt: skip
+        f = env.features
+        self._market = (env.market.available, env.anchor, env.relatives, f.returns, f.table, f.listed,
+                        f.lags)  # fmt: skip
         self._last: tuple[np.ndarray, ...] = ()
 
     @property
@@ -179,7 +195,7 @@ class BatchedPortfolioEnv(VecEnv):
         bars = self._t + 1
         self._last = (bars, targets, self._drifted, stats, flags)
         infos = self._step_infos() if self.infos == "full" else [{} for _ in range(n)]
-        self._t, self._value, self._peak, self._drifted = bars, stats[2], stats[8], drifted
+        self._t, self._value, self._peak, self._drifted = bars, stats[2], stats[9], drifted
         dones = flags[2]
         for i in map(int, np.flatnonzero(dones)):
             infos[i]["terminal_observation"] = observations[i].copy()

@@ -26,7 +26,7 @@ import pandas as pd
 
 from agents import BASELINES, make_baseline
 from agents.reference import GrowthOptimal
-from agents.sb3 import STATE, load_policy, read_run_config, read_run_metadata, snapshot_folder
+from agents.sb3 import STATE, load_policy, read_run_config, read_run_metadata, run_env, snapshot_folder
 from envs import SPLIT_NAMES, DataError, MarketData, PortfolioEnv, Splits
 from envs.market_args import MarketSpec, add_market_arguments, market_from_args, market_from_spec
 from evaluation import metrics
@@ -131,9 +131,7 @@ def evaluate(
         check_not_used_for_choices(run, market, splits, split)
         config = read_run_config(run)
         selection[run.name] = _selection(run, which)
-        env = PortfolioEnv(
-            market, split=split, splits=splits, profile=config["profile"], **{**config["env"], "fee": fee}
-        )
+        env = run_env(run, market, split=split, splits=splits, fee=fee)
         policy = load_policy(run, which=which, env=env)
         results[run.name] = run_backtest(policy, env, name=run.name)
         groups.setdefault(

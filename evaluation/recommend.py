@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,7 @@ import numpy as np
 import pandas as pd
 
 from agents import BASELINES, Policy, ProfileRule, Rule, make_baseline
-from envs import DataError, MarketData, action_to_weights, build_features, ledger_step
-from envs.actions import action_space
+from envs import DataError, MarketData, PortfolioEnv, ledger_step
 from envs.loaders import market_symbols
 from envs.profiles import PROFILE_NAMES, profile_assets
 from evaluation.diagnostics import PortfolioDiagnostics, diagnose_weights, format_diagnostics
@@ -43,8 +42,6 @@ from evaluation.holdings import (
     read_holdings,
     value_holdings,
 )
-
-OBSERVATION_WINDOW = 30  # PortfolioEnv's default window, for rules (which do not read observations)
 
 
 @dataclass(frozen=True)
@@ -137,7 +134,7 @@ def recommend(
     *,
     profile: str = "moderate",
     fee: float = 0.001,
-    window: int = OBSERVATION_WINDOW,
+    env_options: Mapping[str, Any] | None = None,
     peak: float | None = None,
     rebalance_now: bool = False,
     diagnostics_window: int = 90,
@@ -147,8 +144,10 @@ def recommend(
 
     :param policy: a rule, or anything with SB3's ``predict`` reading the env's observation.
     :param profile: the risk profile of the drift check and the diagnostics' expected figures.
-    :param fee: cost per unit of traded value (fee plus slippage), as in the env.
-    :param window: bars of returns in the observation (a run's ``env.window``).
+    :param fee: fee per unit of traded value, as in the env.
+    :param env_options: PortfolioEnv's keyword arguments a trained agent was trained with (its
+        run's ``env`` and ``profile``): the window of its observation, a residual mapping, a
+        trade band, slippage. The env built from them makes the observation and maps the action.
     :param peak: the portfolio's highest value so far, for the observation's drawdown.
     :param rebalance_now: make this a rule's first decision (trade to target).
     :param diagnostics_window: bars of returns behind correlations and risk contributions.
@@ -156,28 +155,29 @@ def recommend(
     held = value_holdings(holdings, market, bar)
     weights, value = held.weights, held.value
     drawdown = 0.0 if peak is None else max(0.0, 1.0 - value / peak)
-    features = build_features(market, window)
+    # The env's split plays no part here: it lends its features, action mapping and costs.
+    env = PortfolioEnv(market, split="test", **{"profile": profile, **(env_options or {}), "fee": fee})
     name = name or str(getattr(policy, "name", type(policy).__name__))
     check_spaces = getattr(policy, "check_spaces", None)  # a trained agent must fit these assets
     if check_spaces is not None:
-        check_spaces(features.observation_space(), action_space(market.n_assets + 1), described_as=name)
-    observation = features.observation(bar, weights, drawdown)
+        check_spaces(env.observation_space, env.action_space, described_as=name)
+    observation = env.features.observation(bar, weights, drawdown)
     view = market.view(bar)
     first = rebalance_now or not weights[1:].any()
     if isinstance(policy, Rule):
         target = policy.target_weights(view, weights, first)
     else:
         action, _ = policy.predict(observation, deterministic=True)
-        target = action_to_weights(np.asarray(action, dtype=np.float64).reshape(-1), market.available[bar])
+        target = env.target_weights(np.asarray(action).reshape(-1), bar, weights)
     check = (policy if isinstance(policy, ProfileRule) else ProfileRule(profile)).check(view, weights, first)
-    fees, turnover, value_after, _ = ledger_step(value, weights, target, np.ones_like(weights), fee)
+    fees, turnover, value_after, _ = ledger_step(value, weights, target, np.ones_like(weights), env.cost_rate)
     order_values = value_after * target - value * weights
     orders = np.where(target + weights > 0, order_values / held.prices, 0.0)
     return Recommendation(
         policy=name,
         profile=profile,
         date=market.timestamps[bar],
-        fee=fee,
+        fee=env.cost_rate,
         symbols=market.symbols,
         prices=held.prices,
         quantities=held.quantities,
@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         holdings = read_holdings(args.holdings)
-        policy, universe, profile, window, needed_by = _policy(args, holdings)
+        policy, universe, profile, env_options, needed_by = _policy(args, holdings)
         market = holdings_market(holdings, args, universe, needed_by)
         rec = recommend(
             policy,
@@ -277,7 +277,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             as_of_bar(market, args.as_of),
             profile=profile,
             fee=args.fee,
-            window=window,
+            env_options=env_options,
             peak=args.peak,
             rebalance_now=args.rebalance_now,
             diagnostics_window=args.window,
@@ -292,8 +292,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     return 0
 
 
-def _policy(args: argparse.Namespace, holdings: Holdings) -> tuple[Policy | Rule, list[str], str, int, str]:
-    """The policy, its assets, the profile, the observation window, and who chose the assets."""
+def _policy(
+    args: argparse.Namespace, holdings: Holdings
+) -> tuple[Policy | Rule, list[str], str, dict[str, Any], str]:
+    """The policy, its assets, the profile, its env options, and who chose the assets."""
     assets = [s.strip().upper() for s in args.assets.split(",") if s.strip()] if args.assets else None
     if Path(args.policy).is_dir():
         from agents.sb3 import load_policy, read_run_config, read_run_metadata
@@ -305,23 +307,23 @@ def _policy(args: argparse.Namespace, holdings: Holdings) -> tuple[Policy | Rule
                 f"run {Path(args.policy).name} was trained on {', '.join(trained_on)}; drop --assets"
             )
         args.cash = args.cash or config.get("cash")
-        window = int(config["env"].get("window", OBSERVATION_WINDOW))
+        env_options = {**config["env"], "profile": config["profile"]}
         needed_by = f"run {Path(args.policy).name}"
         return (
             load_policy(args.policy, which=args.which),
             trained_on,
             args.profile or config["profile"],
-            window,
+            env_options,
             needed_by,
         )
     rule = make_baseline(args.policy)
     profile = args.profile or (rule.profile if isinstance(rule, ProfileRule) else "moderate")
     if assets is not None:
-        return rule, assets, profile, OBSERVATION_WINDOW, "--assets"
+        return rule, assets, profile, {}, "--assets"
     offered = market_symbols(args.market)
     universe = list(profile_assets(profile, offered))
     universe += [s for s in holdings.risky if s not in universe and s in offered]
-    return rule, universe, profile, OBSERVATION_WINDOW, f"the {profile} profile"
+    return rule, universe, profile, {}, f"the {profile} profile"
 
 
 if __name__ == "__main__":

@@ -68,6 +68,10 @@ class TrainConfig:
     """Environment steps to train for, over all parallel envs."""
     n_envs: int = 8
     """Parallel training envs."""
+    bootstrap_block: int = 0
+    """Train on a block-bootstrap resample of the train split, blocks of this many bars (0: the data)."""
+    bootstrap_bars: int = 20_000
+    """Length of that resample, in bars."""
     vec_env: str = "batched"
     """``batched`` (all envs stepped in one vectorized call), ``dummy`` (one process) or ``subproc``."""
     normalize: bool = True
@@ -99,6 +103,10 @@ class TrainConfig:
         for name in ("n_timesteps", "n_envs", "eval_freq", "checkpoint_freq", "torch_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.bootstrap_block < 0:
+            raise ValueError(
+                f"bootstrap_block must be 0 (off) or a number of bars, got {self.bootstrap_block}"
+            )
         env_options = set(inspect.signature(PortfolioEnv).parameters) - {
             "market",
             "split",

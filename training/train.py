@@ -32,6 +32,8 @@ from agents import make_baseline
 from agents.sb3 import ALGOS, MODEL, NORMALIZATION, REPLAY_BUFFER, STATE, snapshot_folder
 from envs import PROFILE_NAMES, DataError, MarketData, PortfolioEnv, Splits
 from envs.market_args import MarketSpec, add_market_arguments, market_from_spec, spec_from_args
+from envs.portfolio_env import rule_options
+from envs.resample import block_bootstrap
 from envs.vector_env import BatchedPortfolioEnv
 from evaluation import metrics
 from evaluation.backtest import run_backtest
@@ -90,7 +92,8 @@ def train(
     venv = make_training_env(config, market, splits, seed, checkpoint)
     env_options = {"splits": splits, "profile": config.profile, **config.env}
     validation = PortfolioEnv(market, split="validation", **env_options)
-    baseline = metrics.summarize(run_backtest(make_baseline(config.profile), validation))
+    rule_env = PortfolioEnv(market, split="validation", **rule_options(env_options))
+    baseline = metrics.summarize(run_backtest(make_baseline(config.profile), rule_env))
 
     algo = ALGOS[config.algo]
     if checkpoint:
@@ -142,6 +145,14 @@ def make_training_env(
 
     :param checkpoint: a checkpoint folder whose normalization statistics to continue from.
     """
+    if config.bootstrap_block:  # drawn from the run's own seed, so a resumed run trains on the same paths
+        market, splits = block_bootstrap(
+            market,
+            splits["train"],
+            block=config.bootstrap_block,
+            n_bars=config.bootstrap_bars,
+            seed=config.seed,
+        )
     env_options = {"splits": splits, "profile": config.profile, **config.env}
     venv: VecEnv
     if config.vec_env == "batched":

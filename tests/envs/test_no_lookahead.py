@@ -28,21 +28,31 @@ def market() -> MarketData:
     return replace(base, close=close, available=available)
 
 
+@pytest.mark.parametrize("kind", ["window", "summary"])
 @pytest.mark.parametrize("t", [WINDOW, 59, 60, 61, 120, 198])
-def test_features_up_to_t_ignore_prices_after_t(market, t):
-    now, changed = build_features(market, WINDOW), build_features(with_future_changed(market, t), WINDOW)
+def test_features_up_to_t_ignore_prices_after_t(market, t, kind):
+    now = build_features(market, WINDOW, kind)
+    changed = build_features(with_future_changed(market, t), WINDOW, kind)
     np.testing.assert_array_equal(now.returns[: t + 1], changed.returns[: t + 1])
-    np.testing.assert_array_equal(now.volatility[: t + 1], changed.volatility[: t + 1])
+    np.testing.assert_array_equal(now.table[: t + 1], changed.table[: t + 1])
     np.testing.assert_array_equal(now.listed[: t + 1], changed.listed[: t + 1])
     assert not np.array_equal(now.returns[t + 1 :], changed.returns[t + 1 :])  # the change is real
 
 
+@pytest.mark.parametrize("observation", ["window", "summary"])
 @pytest.mark.parametrize("t", [WINDOW + 1, 60, 61, 150, 195])
-def test_env_observations_and_rewards_up_to_t_ignore_prices_after_t(market, t):
+def test_env_observations_and_rewards_up_to_t_ignore_prices_after_t(market, t, observation):
     splits = Splits(train=range(0, 196), validation=range(196, 198), test=range(198, 200))
     runs = []
     for m in (market, with_future_changed(market, t)):
-        env = PortfolioEnv(m, splits=splits, window=WINDOW, drawdown_tolerance=0.0, turnover_penalty=0.1)
+        env = PortfolioEnv(
+            m,
+            splits=splits,
+            window=WINDOW,
+            observation=observation,
+            drawdown_tolerance=0.0,
+            turnover_penalty=0.1,
+        )
         obs, _ = env.reset(options={"start": WINDOW, "to_end": True})
         rng = np.random.default_rng(1)
         seen, rewards = [obs], []

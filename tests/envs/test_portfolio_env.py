@@ -14,7 +14,7 @@ C = 0.001 + 0.0005  # fee + slippage
 TOLERANCE, DD_PENALTY, TO_PENALTY = 0.02, 0.5, 0.1
 INFO_KEYS = {
     "date", "bar", "portfolio_value", "weights", "drifted_weights", "turnover", "fees", "drawdown",
-    "reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty",
+    "reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty", "reward_action_penalty",
 }  # fmt: skip
 
 
@@ -90,6 +90,7 @@ def test_every_info_has_the_documented_keys_and_components_add_up(hand_env):
     _, reward, *_, info = hand_env.step(hand_env.action_space.sample())
     assert set(info) == INFO_KEYS
     parts = info["reward_log_growth"] - info["reward_drawdown_penalty"] - info["reward_turnover_penalty"]
+    parts -= info["reward_action_penalty"]
     assert reward == pytest.approx(parts, abs=1e-15)
 
 

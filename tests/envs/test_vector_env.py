@@ -8,6 +8,14 @@ from envs import PortfolioEnv, synthetic_market
 from envs.vector_env import BatchedPortfolioEnv
 
 OPTIONS = {"window": 10, "episode_length": 25, "turnover_penalty": 0.01, "drawdown_tolerance": 0.05}
+LEVERS = {
+    "residual": True,
+    "tilt": 2.0,
+    "trade_band": 0.15,
+    "drawdown_mode": "increase",
+    "action_penalty": 0.1,
+    "observation": "summary",
+}
 KEYS = ("portfolio_value", "turnover", "fees", "drawdown", "reward_log_growth", "reward_drawdown_penalty")
 
 
@@ -16,11 +24,12 @@ def market():
     return synthetic_market(seed=3, n_bars=600)
 
 
-def test_the_batched_env_equals_scalar_envs_across_resets(market):
+@pytest.mark.parametrize("levers", [{}, LEVERS], ids=["plain", "residual-band-increase"])
+def test_the_batched_env_equals_scalar_envs_across_resets(market, levers):
     n, seed = 6, 11
-    batched = BatchedPortfolioEnv(n, market, **OPTIONS)
+    batched = BatchedPortfolioEnv(n, market, **OPTIONS, **levers)
     batched.seed(seed)
-    scalars = [PortfolioEnv(market, **OPTIONS) for _ in range(n)]
+    scalars = [PortfolioEnv(market, **OPTIONS, **levers) for _ in range(n)]
     observations = batched.reset()
     first = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(scalars)])
     np.testing.assert_array_equal(observations, first)

@@ -98,7 +98,7 @@ def test_the_observation_is_the_envs_at_that_bar(tmp_path):
     peak = value / (1 - info["drawdown"])
     action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
     policy = Recording(action)
-    rec = recommend(policy, holdings, market, env.bar, window=20, peak=peak)
+    rec = recommend(policy, holdings, market, env.bar, env_options={"window": 20}, peak=peak)
     np.testing.assert_allclose(policy.seen[0], observation, rtol=0, atol=2e-7)
     np.testing.assert_array_equal(rec.observation, policy.seen[0])
     np.testing.assert_allclose(rec.target, action_to_weights(action, market.available[env.bar]), atol=1e-15)
@@ -201,3 +201,17 @@ def test_a_run_refuses_assets_it_was_not_trained_on(run, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["recommend", "--policy", str(run), "--holdings", str(holdings)])
     assert f"h.csv line 3: NEAR is not among the assets of run {run.name}" in capsys.readouterr().err
+
+
+def test_an_agents_env_options_map_its_action_as_in_training(tmp_path):
+    """A residual agent's zero action recommends the model portfolio; a trade band can hold."""
+    market = synthetic_market(seed=3)
+    holdings = holdings_file(tmp_path, {"BTC": 1, "ETH": 10, "USDC": 20_000})
+    zero = Recording(np.zeros(len(market.symbols), dtype=np.float32))
+    rec = recommend(zero, holdings, market, 1500, env_options={"residual": True})
+    np.testing.assert_allclose(rec.target, rec.model, atol=1e-12)
+    at_model = portfolio_as_holdings(
+        tmp_path, market, 1500, 10_000.0, rec.model + np.r_[0.02, -0.02, [0] * 8]
+    )
+    held = recommend(zero, at_model, market, 1500, env_options={"residual": True, "trade_band": 0.05})
+    assert held.turnover == 0.0 and held.fees == 0.0

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents.sb3 import load_policy
+from agents.sb3 import load_policy, run_env
 from envs import PortfolioEnv, synthetic_market
 from training.run_folder import RunFolder
 from training.train import train
@@ -55,7 +55,7 @@ def test_each_algo_writes_a_complete_run_folder(trained, algo):
 @pytest.mark.parametrize("algo", ALGOS)
 def test_a_reloaded_model_acts_exactly_as_the_trained_one(trained, algo):
     outcome = trained[algo]
-    env = PortfolioEnv(synthetic_market(seed=0), split="validation", episode_length=60)
+    env = run_env(outcome.run.path, synthetic_market(seed=0), split="validation", episode_length=60)
     policy = load_policy(outcome.run.path, which="final", env=env)
     normalizer = outcome.model.get_vec_normalize_env()
     rng = np.random.default_rng(0)
@@ -92,7 +92,7 @@ def test_tensorboard_shows_portfolio_and_eval_metrics(trained):
 def test_loading_into_an_env_with_other_spaces_fails_clearly(trained):
     env = PortfolioEnv(synthetic_market(seed=0), window=10)
     with pytest.raises(
-        ValueError, match=r"trained with observations of shape \(330,\), but the env's are \(130,\)"
+        ValueError, match=r"trained with observations of shape \(70,\), but the env's are \(130,\)"
     ):
         load_policy(trained["ppo"].run.path, env=env)
 
@@ -142,3 +142,10 @@ def test_training_on_real_daily_data(tiny_config, tmp_path, shared_data):
         "2023-12-31T00:00:00+00:00",
     ]
     assert metadata["symbols"][0] == "USDT" and "ARB" in metadata["symbols"]
+
+
+def test_training_on_a_bootstrap_of_the_train_split(tmp_path, tiny_config):
+    config = tiny_config("ppo", overrides=("bootstrap_block=20", "bootstrap_bars=600"))
+    outcome = train(config, RunFolder.create(tmp_path, config))
+    evaluations = pd.read_csv(outcome.run.path / "evaluations.csv")
+    assert outcome.timesteps >= 300 and len(evaluations) >= 2  # selected on the real validation split
