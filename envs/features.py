@@ -128,12 +128,12 @@ def fill_observation(
     m = table.shape[1]
     for j in range(m):
         out[k, block + j] = table[t, j]
-    block += m
+    rest = block + m
     for j in range(n):
-        out[k, block + j] = weights[k, j]
-    for j in range(n - 1):
-        out[k, block + n + j] = listed[t, j]
-    out[k, block + 2 * n - 1] = drawdown
+        out[k, rest + j] = weights[k, j]
+        if j > 0:
+            out[k, rest + n + j - 1] = listed[t, j - 1]
+    out[k, rest + 2 * n - 1] = drawdown
 
 
 @njit(cache=True)

@@ -190,6 +190,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self.drawdown_penalty, self.turnover_penalty = drawdown_penalty, turnover_penalty
         self.drawdown_mode, self.residual, self.tilt = drawdown_mode, residual, tilt
         self.trade_band, self.action_penalty = trade_band, action_penalty
+        self._increase = drawdown_mode == "increase"
         self.cash_yield, self.initial_value = cash_yield, initial_value
         self.cost_rate = fee + slippage
         """``c = fee + slippage``, paid on each risky asset's traded value."""
@@ -282,17 +283,19 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         t = self._t
         if t >= self._end:
             raise RuntimeError("the episode is over (terminated or truncated); call reset()")
-        targets = self.target_weights(action, t, self._drifted[0]).reshape(1, -1)
-        action_term = self.action_penalty * action_size(
-            np.asarray(action, dtype=np.float64).reshape(1, -1), 0
-        )
+        targets = self._targets(action, t, self._drifted)
+        action_term = 0.0
+        if self.action_penalty > 0.0:
+            action_term = self.action_penalty * action_size(
+                np.asarray(action, dtype=np.float64).reshape(1, -1), 0
+            )
         drifted = np.empty_like(targets)
         fees, turnover, value = trade_and_hold(
             self._value, self._drifted, targets, self.relatives, t, 0, self.cost_rate, drifted
         )
         total, log_growth, drawdown_term, turnover_term, drawdown, peak = reward(
             self._value, value, self._peak, turnover, self.drawdown_tolerance, self.drawdown_penalty,
-            self.drawdown_mode == "increase", self.turnover_penalty, action_term,
+            self._increase, self.turnover_penalty, action_term,
         )  # fmt: skip
         info = {
             "date": self.dates[t + 1],
@@ -320,13 +323,17 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
 
         :raises ValueError: for an action of the wrong shape or with a NaN or infinite entry.
         """
-        action = check_action(action, len(self.symbols)).reshape(1, -1)
-        out = np.empty_like(action)
-        fill_targets(
-            action, 0, self.market.available, self.anchor, bar, self.tilt, self.trade_band,
-            np.asarray(drifted, dtype=np.float64).reshape(1, -1), out,
-        )  # fmt: skip
-        return out[0]
+        return self._targets(action, bar, np.asarray(drifted, dtype=np.float64).reshape(1, -1))[0]
+
+    def _targets(self, action: np.ndarray, bar: int, drifted: np.ndarray) -> np.ndarray:
+        """:meth:`target_weights` on (1, N+1) float64 ``drifted``, as (1, N+1): the step's fast path."""
+        row = np.asarray(action).reshape(1, -1)
+        out = np.empty(drifted.shape)
+        if row.shape != out.shape or not fill_targets(
+            row, 0, self.market.available, self.anchor, bar, self.tilt, self.trade_band, drifted, out
+        ):
+            check_action(action, len(self.symbols))  # raises, naming what is wrong
+        return out
 
     def _observe(self, t: int, drawdown: float) -> np.ndarray:
         features = self.features

@@ -12,6 +12,7 @@ observations, rewards and values.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any
 
 import gymnasium as gym
@@ -37,6 +38,8 @@ _REWARD_KEYS = (
 _STATS = ("fees", "turnover", "portfolio_value", "reward", *_REWARD_KEYS, "drawdown", "peak")
 """Rows of the per-step statistics the kernel writes, one column per portfolio."""
 _FLAGS = ("terminated", "truncated", "dones")
+_NO_INFO: Any = MappingProxyType({})
+"""The info of a portfolio whose episode goes on, with ``infos="done"``: empty and read-only."""
 
 
 @njit(cache=True)
@@ -77,7 +80,7 @@ def _step_portfolios(
         fees, turnover, value = trade_and_hold(
             values[k], drifted, targets, relatives, t, k, cost_rate, next_drifted
         )
-        action_term = action_penalty * action_size(actions, k)
+        action_term = action_penalty * action_size(actions, k) if action_penalty > 0.0 else 0.0
         total, growth, drawdown_term, turnover_term, drawdown, peak = reward(
             values[k], value, peaks[k], turnover, tolerance, drawdown_penalty, increase, turnover_penalty,
             action_term,
@@ -109,8 +112,9 @@ class BatchedPortfolioEnv(VecEnv):
     :param n_envs: B, the number of portfolios.
     :param market: as PortfolioEnv (default: the synthetic market).
     :param infos: ``"full"``: every step's info holds PortfolioEnv's keys; ``"done"``: only the
-        portfolios whose episode ended get an info, which is what training needs and keeps a step
-        free of B Python dicts. The step's arrays are in :attr:`last_step` either way.
+        portfolios whose episode ended get an info (the others share one read-only empty mapping),
+        which is what training needs and keeps a step free of B Python dicts. The step's arrays
+        are in :attr:`last_step` either way.
     :param env_kwargs: every other PortfolioEnv argument (split, splits, fee, window, ...).
     """
 
@@ -184,7 +188,7 @@ class BatchedPortfolioEnv(VecEnv):
             raise ValueError(
                 f"actions have shape {actions.shape}, expected {(n, columns)} (one row per portfolio)"
             )
-        targets, drifted = np.empty((n, columns)), np.empty((n, columns))
+        targets, drifted = np.empty((2, n, columns))
         stats, flags = np.empty((len(_STATS), n)), np.empty((len(_FLAGS), n), dtype=np.bool_)
         observations = np.empty((n, self.env.features.size), dtype=np.float32)
         state = (self._t, self._end, self._value, self._drifted, self._peak, self._parameters)
@@ -194,10 +198,11 @@ class BatchedPortfolioEnv(VecEnv):
             raise ValueError(f"action of portfolio {bad} has non-finite entries at positions {entries}")
         bars = self._t + 1
         self._last = (bars, targets, self._drifted, stats, flags)
-        infos = self._step_infos() if self.infos == "full" else [{} for _ in range(n)]
+        infos = self._step_infos() if self.infos == "full" else [_NO_INFO] * n
         self._t, self._value, self._peak, self._drifted = bars, stats[2], stats[9], drifted
         dones = flags[2]
         for i in map(int, np.flatnonzero(dones)):
+            infos[i] = dict(infos[i])
             infos[i]["terminal_observation"] = observations[i].copy()
             infos[i]["TimeLimit.truncated"] = bool(flags[1, i])
             self.reset_infos[i] = self._reset_one(i, {})

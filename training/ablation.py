@@ -53,6 +53,11 @@ def market_spec(market_path: str, setup: dict[str, Any]) -> MarketSpec:
     )
 
 
+def variant_overrides(setup: dict[str, Any], variant: dict[str, Any]) -> list[str]:
+    """``key=value`` overrides of a variant: the setup's ``base`` (every lever off), then its own."""
+    return [f"{key}={json.dumps(value)}" for key, value in {**setup["base"], **variant["set"]}.items()]
+
+
 def train_variants(
     market_path: str,
     setup: dict[str, Any],
@@ -64,7 +69,7 @@ def train_variants(
     """Train every variant and seed into ``root/<variant>/``."""
     splits = {name: tuple(map(str, dates)) for name, dates in setup["splits"].items()}
     for name, variant in variants.items():
-        overrides = [f"{key}={json.dumps(value)}" for key, value in variant["set"].items()]
+        overrides = variant_overrides(setup, variant)
         for seed in QUICK_SEEDS if quick else setup["seeds"]:
             config = resolve_config(
                 setup["algo"],

@@ -5,7 +5,8 @@ import pandas as pd
 import configs
 from cryptofolio.cli import main
 from envs import PortfolioEnv
-from training.ablation import chosen_variant
+from training.ablation import chosen_variant, variant_overrides
+from training.config import resolve_config
 
 
 def test_the_variant_is_chosen_on_validation_whatever_the_test_says():
@@ -13,6 +14,16 @@ def test_the_variant_is_chosen_on_validation_whatever_the_test_says():
         {"val_sharpe": [2.1, 2.5, 2.3], "test_sharpe": [3.0, 0.5, 1.0]}, index=["a", "b", "c"]
     )
     assert chosen_variant(table) == "b"
+
+
+def test_variants_start_from_every_lever_off_whatever_the_defaults():
+    document = configs.read("ablation")
+    free = resolve_config("ppo", overrides=variant_overrides(document["setup"], document["variants"]["free"]))
+    assert not free.env["residual"] and free.env["trade_band"] == 0 and free.bootstrap_block == 0
+    assert free.env["observation"] == "window"
+    assert resolve_config("ppo").env["residual"]  # while the default is residual
+    chosen = document["variants"]["residual_band"]
+    assert resolve_config("ppo", overrides=variant_overrides(document["setup"], chosen)).env["residual"]
 
 
 def test_every_variant_sets_options_the_trainer_knows():
