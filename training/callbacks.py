@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -120,15 +121,25 @@ class ValidationCallback(BaseCallback):
     :param env: a PortfolioEnv on the validation split (never the test split).
     :param baseline: the profile baseline's metrics on the same split.
     :param config: the run's config (eval_freq, selection_metric).
+    :param on_evaluation: called with ``(timesteps, score)`` after each periodic evaluation;
+        training stops when it returns False (a tuner's pruning).
     """
 
     def __init__(
-        self, run: RunFolder, env: PortfolioEnv, baseline: dict[str, float], config: TrainConfig
+        self,
+        run: RunFolder,
+        env: PortfolioEnv,
+        baseline: dict[str, float],
+        config: TrainConfig,
+        on_evaluation: Callable[[int, float], bool] | None = None,
     ) -> None:
         super().__init__()
         if env.split != "validation":
             raise ValueError(f"models are selected on the validation split, not on {env.split!r}")
         self.run, self.env, self.baseline, self.config = run, env, baseline, config
+        self.on_evaluation = on_evaluation
+        self.stopped = False
+        """Whether ``on_evaluation`` stopped training."""
         self.best = -np.inf
         self._next = 0
 
@@ -141,7 +152,10 @@ class ValidationCallback(BaseCallback):
     def _on_step(self) -> bool:
         if self.num_timesteps >= self._next:
             self._next += self.config.eval_freq
-            self.evaluate()
+            score = self.evaluate()[self.config.selection_metric]
+            if self.on_evaluation is not None and not self.on_evaluation(self.num_timesteps, score):
+                self.stopped = True
+                return False
         return True
 
     def evaluate(self) -> dict[str, float]:

@@ -15,10 +15,11 @@ import argparse
 import json
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -64,6 +65,8 @@ class Outcome:
     """The profile baseline's metrics on the validation split."""
     stopped_by: int | None
     """The signal that interrupted the session, or None if it finished."""
+    pruned: bool = False
+    """Whether ``on_evaluation`` stopped training early."""
 
 
 def train(
@@ -73,8 +76,13 @@ def train(
     resume: bool = False,
     progress_bar: bool = False,
     verbose: bool = False,
+    on_evaluation: Callable[[int, float], bool] | None = None,
 ) -> Outcome:
-    """Train (or, with ``resume``, continue) the run described by ``config`` in ``run``."""
+    """Train (or, with ``resume``, continue) the run described by ``config`` in ``run``.
+
+    :param on_evaluation: see :class:`~training.callbacks.ValidationCallback`; when it stops
+        training, the outcome says so (``pruned``).
+    """
     market, splits = market_from_spec(**market_spec(config), splits=config.splits)
     data = run.describe_data(market, splits)
     recorded = run.metadata().get("market_fingerprint")
@@ -108,7 +116,7 @@ def train(
     model.set_logger(run.logger(verbose))
 
     portfolio = PortfolioMetricsCallback(validation.initial_value, market.periods_per_year)
-    validate = ValidationCallback(run, validation, baseline, config)
+    validate = ValidationCallback(run, validation, baseline, config, on_evaluation)
     stop = StopOnSignalCallback()
     callbacks = [
         portfolio,
@@ -135,7 +143,7 @@ def train(
     status = "complete" if stop.received is None else f"interrupted by signal {stop.received}"
     run.update_metadata(status=status, timesteps=model.num_timesteps)
     venv.close()
-    return Outcome(run, model, model.num_timesteps, validate.best, baseline, stop.received)
+    return Outcome(run, model, model.num_timesteps, validate.best, baseline, stop.received, validate.stopped)
 
 
 def make_training_env(
@@ -196,11 +204,9 @@ def _checkpoint_timesteps(checkpoint: Path) -> int:
     return int(json.loads((checkpoint / STATE).read_text())["timesteps"])
 
 
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--algo", choices=sorted(ALGOS), help="algorithm (required unless --resume)")
+def add_training_arguments(parser: argparse.ArgumentParser, algo_help: str = "algorithm") -> None:
+    """The options that describe a run (algorithm, profile, market, splits, budget, settings)."""
+    parser.add_argument("--algo", choices=sorted(ALGOS), help=algo_help)
     parser.add_argument(
         "--profile", choices=PROFILE_NAMES, default="moderate", help="risk profile (moderate)"
     )
@@ -213,6 +219,37 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--vec-env", choices=VEC_ENVS, help="vectorized env (default batched)")
     parser.add_argument("--hyperparams", type=Path, help="YAML in the layout of configs/<algo>.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
+
+
+def config_from_args(args: argparse.Namespace, overrides: Sequence[str] = (), **explicit: Any) -> TrainConfig:
+    """The config :func:`add_training_arguments`' options describe, plus ``overrides`` and ``explicit``."""
+    if args.algo is None:
+        raise ValueError("--algo is required")
+    given = {"train": args.train, "validation": args.val, "test": args.test}
+    if any(given.values()) and not all(given.values()):
+        raise ValueError("give all three of --train, --val and --test, or none")
+    values = {
+        "n_timesteps": args.timesteps,
+        "seed": args.seed,
+        "n_envs": args.n_envs,
+        "vec_env": args.vec_env,
+    }
+    return resolve_config(
+        args.algo,
+        args.profile,
+        hyperparams_file=args.hyperparams,
+        overrides=[*args.set, *overrides],
+        **spec_from_args(args),
+        splits=given if all(given.values()) else None,
+        **{**values, **explicit},
+    )
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_training_arguments(parser, "algorithm (required unless --resume)")
     parser.add_argument(
         "--out", type=Path, default=Path("checkpoints"), help="parent of run folders (checkpoints)"
     )
@@ -246,21 +283,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         else:
             if args.algo is None:
                 raise ValueError("--algo is required (or --resume RUN_FOLDER)")
-            given = {"train": args.train, "validation": args.val, "test": args.test}
-            if any(given.values()) and not all(given.values()):
-                raise ValueError("give all three of --train, --val and --test, or none")
-            config = resolve_config(
-                args.algo,
-                args.profile,
-                hyperparams_file=args.hyperparams,
-                overrides=args.set,
-                **spec_from_args(args),
-                splits=given if all(given.values()) else None,
-                n_timesteps=args.timesteps,
-                seed=args.seed,
-                n_envs=args.n_envs,
-                vec_env=args.vec_env,
-            )
+            config = config_from_args(args)
             run = RunFolder.create(args.out, config)
         run.record_command(command, resumed=args.resume is not None)
         print(f"run folder: {run.path}  (watch: tensorboard --logdir {run.path.parent})")

@@ -1,0 +1,146 @@
+"""tune and sweep: workers sharing one study lose and repeat nothing; failures are recorded; exports train."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from cryptofolio.cli import main
+from training.studies import parse_seeds, work_trials
+
+TINY = [
+    "--timesteps", "192", "--no-progress-bar", "--set", "n_envs=2", "--set", "eval_freq=64",
+    "--set", "n_steps=32", "--set", "batch_size=32", "--set", "n_epochs=1",
+    "--set", "policy_kwargs.net_arch=[8,8]", "--set", "env.episode_length=40", "--set", "bootstrap_bars=300",
+]  # fmt: skip
+
+
+def space(tmp_path: Path, learning_rates: str) -> str:
+    path = tmp_path / "space.yaml"
+    path.write_text(
+        f"ppo:\n  learning_rate: {{choices: [{learning_rates}]}}\n  gamma: {{low: 0.9, high: 0.99}}\n"
+    )
+    return str(path)
+
+
+def workers(command: list[str], n: int = 2) -> list[str]:
+    """Run ``n`` copies of a cryptofolio command at once; their outputs, after all succeed."""
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cryptofolio", *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    outputs = [p.communicate(timeout=600)[0] for p in started]
+    for process, output in zip(started, outputs, strict=True):
+        assert process.returncode == 0, output[-3000:]
+    return outputs
+
+
+def ran(outputs: list[str]) -> list[int]:
+    return [int(o.split("this worker ran ")[1].split(" ")[0]) for o in outputs]
+
+
+def assert_shared_without_loss_or_repeat(url: str, name: str, n_trials: int, outputs: list[str]) -> None:
+    study = optuna.load_study(study_name=name, storage=url)
+    trials = work_trials(study)
+    assert [t.number for t in trials] == list(range(n_trials))  # each piece of work once
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) for t in trials)
+    runs = [t.user_attrs["run"] for t in trials if t.state != TrialState.FAIL or "run" in t.user_attrs]
+    assert len(set(runs)) == len(runs) and all(Path(r, "config.yaml").is_file() for r in runs)
+    surplus = len(study.trials) - n_trials
+    assert sum(ran(outputs)) == n_trials + surplus and all(k >= 1 for k in ran(outputs))  # both worked
+
+
+def test_two_workers_share_a_sqlite_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    command = ["tune", "--algo", "ppo", "--trials", "6", "--space", space(tmp_path, "3.0e-4, 1.0e-3"),
+               "--storage", url, "--study", "shared", "--out", str(tmp_path / "runs"), *TINY]  # fmt: skip
+    outputs = workers(command)
+    assert_shared_without_loss_or_repeat(url, "shared", 6, outputs)
+
+
+def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    command = ["tune", "--algo", "ppo", "--trials", "5", "--space", space(tmp_path, "3.0e-4, 1.0e+10"),
+               "--sampler-seed", "0", "--storage", url, "--study", "s", "--out", str(tmp_path / "runs"),
+               *TINY]  # fmt: skip
+    assert main(command) == 0
+    states = [t.state for t in optuna.load_study(study_name="s", storage=url).trials]
+    assert len(states) == 5 and TrialState.FAIL in states and TrialState.COMPLETE in states
+    failed = [t for t in optuna.load_study(study_name="s", storage=url).trials if t.state == TrialState.FAIL]
+    assert all(t.params["learning_rate"] == 1e10 for t in failed)
+
+
+def test_the_exported_hyperparameters_train(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    export = tmp_path / "best.yaml"
+    command = ["tune", "--algo", "ppo", "--trials", "2", "--space", space(tmp_path, "3.0e-4"),
+               "--storage", url, "--study", "e", "--out", str(tmp_path / "runs"), "--export", str(export),
+               *TINY]  # fmt: skip
+    assert main(command) == 0
+    assert export.read_text().startswith("# Best trial")
+    train = ["train", "--algo", "ppo", "--hyperparams", str(export), "--timesteps", "128",
+             "--out", str(tmp_path / "t"), "--no-progress-bar"]  # fmt: skip
+    assert main(train) == 0
+    assert "best validation sharpe" in capsys.readouterr().out
+
+
+def test_a_sweep_trains_each_seed_once_across_workers(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    command = ["sweep", "--algo", "ppo", "--seeds", "0-3", "--storage", url, "--study", "seeds",
+               "--out", str(tmp_path / "runs"), *TINY]  # fmt: skip
+    outputs = workers(command)
+    assert_shared_without_loss_or_repeat(url, "seeds", 4, outputs)
+    seeds = sorted(int(p.name.split("-s")[-1].split("-")[0]) for p in (tmp_path / "runs" / "seeds").iterdir())
+    assert seeds == [0, 1, 2, 3]
+
+
+def test_seed_lists_and_ranges_parse():
+    assert parse_seeds("0-3,7") == [0, 1, 2, 3, 7]
+    with pytest.raises(ValueError, match="each once"):
+        parse_seeds("0-2,1")
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL server on a free local port (as user postgres when run as root)."""
+    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pytest.importorskip("psycopg2", reason="the psycopg2 driver is not installed (pip install '.[postgres]')")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    folder = Path(tempfile.mkdtemp(prefix="cryptofolio-pg-"))  # pytest's own folders are root's alone
+    if as_user:
+        folder.chmod(0o755)
+        shutil.chown(folder, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run([*as_user, "initdb", "-D", str(folder / "data"), "-U", "postgres", "-A", "trust"],
+                   check=True, capture_output=True)  # fmt: skip
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    subprocess.run([*as_user, "pg_ctl", "-D", str(folder / "data"), "-o", options, "-w", "start",
+                    "-l", str(folder / "log")], check=True, capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, "pg_ctl", "-D", str(folder / "data"), "-m", "immediate", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_workers_share_a_study_through_postgresql(postgres, tmp_path):
+    command = ["tune", "--algo", "ppo", "--trials", "4", "--space", space(tmp_path, "3.0e-4, 1.0e-3"),
+               "--storage", postgres, "--study", "pg", "--out", str(tmp_path / "runs"), *TINY]  # fmt: skip
+    outputs = workers(command)
+    assert_shared_without_loss_or_repeat(postgres, "pg", 4, outputs)

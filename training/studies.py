@@ -1,0 +1,154 @@
+"""Optuna studies that workers on one or many machines share: the plumbing of tune and sweep.
+
+A study lives in a relational storage: a SQLite file by default (nothing to install; one
+machine), or PostgreSQL (``postgresql://user:password@host/db``) for workers on many
+machines. Every worker runs the same command; each runs one trial at a time until the study
+holds its requested number of trials. Trial numbers, handed out by the storage, say which
+piece of work a trial is (the n-th seed of a sweep), so no work is done twice. If two workers
+ask for the last trial at once, the one numbered beyond the budget is recorded as pruned,
+with user attribute ``surplus``, and trains nothing. A worker that dies stops sending
+heartbeats; its trial is marked failed by the next worker that starts one, not left running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage
+from optuna.trial import TrialState
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+DEFAULT_STORAGE = Path("checkpoints") / "optuna.db"
+HEARTBEAT_SECONDS, GRACE_SECONDS = 30, 120
+CREATE_ATTEMPTS = 5
+CAUGHT = (ValueError, RuntimeError, FloatingPointError, ZeroDivisionError)
+"""Errors that fail one trial (diverging hyperparameters: NaN losses, NaN actions) but not the study."""
+
+Objective = Callable[[optuna.Trial], float]
+
+
+class Interrupted(Exception):
+    """A signal stopped a trial's training: the trial is recorded as failed and the worker stops.
+
+    The trial's run folder holds a resumable checkpoint (``cryptofolio train --resume``).
+    """
+
+    def __init__(self, signal: int, run: str) -> None:
+        super().__init__(
+            f"interrupted by signal {signal}; the run can be resumed: cryptofolio train --resume {run}"
+        )
+        self.signal = signal
+
+
+def add_study_arguments(parser: argparse.ArgumentParser, default_study: str) -> None:
+    """``--storage`` and ``--study``, shared by ``tune`` and ``sweep``."""
+    parser.add_argument(
+        "--storage",
+        help=f"database URL of the study (default: sqlite:///{DEFAULT_STORAGE}); postgresql://... to "
+        "share it between machines",
+    )
+    parser.add_argument("--study", help=f"study name (default: {default_study})")
+
+
+def storage_url(url: str | None) -> str:
+    """``url``, or the default SQLite file (its folder created), as an absolute URL."""
+    if url:
+        return url
+    DEFAULT_STORAGE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_STORAGE.resolve()}"
+
+
+def open_study(
+    name: str,
+    url: str,
+    *,
+    sampler: optuna.samplers.BaseSampler | None = None,
+    pruner: optuna.pruners.BasePruner | None = None,
+) -> optuna.Study:
+    """Create the study, or join it if another worker already has (maximizing the objective).
+
+    Workers that start at once on an empty database race to create its tables; the loser
+    retries, and then finds them.
+    """
+    engine: dict[str, Any] = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna, and what we need
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                storage = RDBStorage(
+                    url,
+                    engine_kwargs=engine,
+                    heartbeat_interval=HEARTBEAT_SECONDS,
+                    grace_period=GRACE_SECONDS,
+                )
+            return optuna.create_study(
+                study_name=name,
+                storage=storage,
+                sampler=sampler,
+                pruner=pruner,
+                direction="maximize",
+                load_if_exists=True,
+            )
+        except (IntegrityError, OperationalError):
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def run_worker(study: optuna.Study, n_trials: int, objective: Objective) -> int:
+    """Run trials of ``objective`` until the study holds ``n_trials`` (this worker's and others').
+
+    :return: the number of trials this worker ran.
+    """
+
+    def budgeted(trial: optuna.Trial) -> float:
+        if trial.number >= n_trials:
+            trial.set_user_attr("surplus", True)
+            raise optuna.TrialPruned(f"the study already has its {n_trials} trials")
+        return objective(trial)
+
+    ran = 0
+    while len(study.get_trials(deepcopy=False)) < n_trials:
+        study.optimize(budgeted, n_trials=1, catch=CAUGHT)
+        ran += 1
+    return ran
+
+
+def work_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The study's trials that did work (surplus ones excluded), in number order."""
+    return [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("surplus")]
+
+
+def summary(study: optuna.Study) -> str:
+    """One line: trials by state, and the best value so far."""
+    trials = work_trials(study)
+    counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
+    shown = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    best = max(complete, key=lambda t: t.value if t.value is not None else float("-inf"), default=None)
+    best_text = f"; best: trial {best.number}, {best.value:.3f}" if best is not None else ""
+    return f"study {study.study_name}: {len(trials)} trials ({shown or 'none'}){best_text}"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0-9`` or ``0,3,5`` (or both: ``0-4,10``) as a list of seeds."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, sep, last = part.partition("-")
+        try:
+            seeds += list(range(int(first), int(last) + 1)) if sep else [int(first)]
+        except ValueError:
+            raise ValueError(f"--seeds {text!r}: expected numbers and ranges such as 0-9 or 0,3,5") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds {text!r}: give at least one seed, each once")
+    return seeds
