@@ -24,6 +24,10 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from training.config import TrainConfig
+from training.run_folder import RunFolder
+from training.train import train
+
 DEFAULT_STORAGE = Path("checkpoints") / "optuna.db"
 HEARTBEAT_SECONDS, GRACE_SECONDS = 30, 120
 CREATE_ATTEMPTS = 5
@@ -119,6 +123,30 @@ def run_worker(study: optuna.Study, n_trials: int, objective: Objective) -> int:
         study.optimize(budgeted, n_trials=1, catch=CAUGHT)
         ran += 1
     return ran
+
+
+def train_trial(
+    trial: optuna.Trial, config: TrainConfig, out: Path, *, prune: bool = False, progress_bar: bool = False
+) -> float:
+    """Train ``config`` as ``trial`` into a run folder under ``out``; its best validation score.
+
+    :param prune: report each periodic validation score to the study's pruner, and stop
+        (``optuna.TrialPruned``) when it says so.
+    :raises Interrupted: when a signal stopped training.
+    """
+    run = RunFolder.create(out, config)
+    trial.set_user_attr("run", str(run.path))
+
+    def report(step: int, score: float) -> bool:
+        trial.report(score, step)
+        return not trial.should_prune()
+
+    outcome = train(config, run, progress_bar=progress_bar, on_evaluation=report if prune else None)
+    if outcome.stopped_by is not None:
+        raise Interrupted(outcome.stopped_by, str(run.path))
+    if outcome.pruned:
+        raise optuna.TrialPruned(f"pruned at step {outcome.timesteps}")
+    return outcome.best
 
 
 def work_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

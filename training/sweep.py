@@ -21,7 +21,6 @@ from pathlib import Path
 import optuna
 
 from envs import DataError
-from training.run_folder import RunFolder
 from training.studies import (
     Interrupted,
     add_study_arguments,
@@ -30,8 +29,9 @@ from training.studies import (
     run_worker,
     storage_url,
     summary,
+    train_trial,
 )
-from training.train import add_training_arguments, config_from_args, train
+from training.train import add_training_arguments, config_from_args
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -69,12 +69,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
             seed = seeds[trial.number]
             trial.set_user_attr("seed", seed)
             config = config_from_args(args, seed=seed)
-            run = RunFolder.create(args.out / name, config)
-            trial.set_user_attr("run", str(run.path))
-            outcome = train(config, run, progress_bar=not args.no_progress_bar)
-            if outcome.stopped_by is not None:
-                raise Interrupted(outcome.stopped_by, str(run.path))
-            return outcome.best
+            return train_trial(trial, config, args.out / name, progress_bar=not args.no_progress_bar)
 
         ran = run_worker(study, len(seeds), objective)
     except Interrupted as stop:

@@ -38,9 +38,10 @@ from training.studies import (
     run_worker,
     storage_url,
     summary,
+    train_trial,
     work_trials,
 )
-from training.train import add_training_arguments, config_from_args, train
+from training.train import add_training_arguments, config_from_args
 
 COMMAND_FIELDS = ("market", "market_seed", "assets", "ffill_limit", "cash", "cash_prices", "start", "end")
 """Settings that come from the command line (the data), not from a hyperparameter file."""
@@ -152,19 +153,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
         def objective(trial: optuna.Trial) -> float:
             config = config_from_args(args, overrides=sample_settings(trial, space))
-            run = RunFolder.create(args.out / name, config)
-            trial.set_user_attr("run", str(run.path))
-
-            def report(step: int, score: float) -> bool:
-                trial.report(score, step)
-                return not trial.should_prune()
-
-            outcome = train(config, run, progress_bar=not args.no_progress_bar, on_evaluation=report)
-            if outcome.stopped_by is not None:
-                raise Interrupted(outcome.stopped_by, str(run.path))
-            if outcome.pruned:
-                raise optuna.TrialPruned(f"pruned at step {outcome.timesteps}")
-            return outcome.best
+            return train_trial(
+                trial, config, args.out / name, prune=True, progress_bar=not args.no_progress_bar
+            )
 
         ran = run_worker(study, args.trials, objective)
         print(f"this worker ran {ran} trial(s); {summary(study)}")
