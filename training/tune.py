@@ -30,7 +30,7 @@ from optuna.trial import TrialState
 import configs
 from envs import DataError
 from training.config import TrainConfig
-from training.run_folder import RunFolder
+from training.run_folder import RunFolder, write_text
 from training.studies import (
     Interrupted,
     add_study_arguments,
@@ -107,7 +107,9 @@ def export_best(study: optuna.Study, path: Path) -> Path:
         f"# Best trial {best.number} of study {study.study_name}: validation "
         f"{config.selection_metric} {best.value:.4f}.\n# Use: cryptofolio train --hyperparams {path}\n"
     )
-    path.write_text(header + yaml.safe_dump(hyperparameter_file(config), sort_keys=False))
+    write_text(
+        path, header + yaml.safe_dump(hyperparameter_file(config), sort_keys=False)
+    )  # workers may race
     return path
 
 
