@@ -60,10 +60,10 @@ class RulePolicy:
     """
 
     def __init__(self, rule: Rule, env: PortfolioEnv) -> None:
-        if env.residual or env.trade_band > 0:
+        if env.residual or env.trade_band > 0 or env.decision_every > 1:
             raise ValueError(
-                f"rule {rule.name} chooses weights itself; run it on an env without residual or trade_band "
-                "(envs.portfolio_env.rule_options drops them)"
+                f"rule {rule.name} chooses weights itself; run it on an env without residual, trade_band "
+                "or decision_every (envs.portfolio_env.rule_options drops them)"
             )
         self.rule = rule
         self.env = env

@@ -23,13 +23,20 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import yaml
+from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 from envs import MarketData, PortfolioEnv
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "a2c": A2C, "td3": TD3}
+ALGOS: dict[str, type[BaseAlgorithm]] = {
+    "ppo": PPO,
+    "sac": SAC,
+    "a2c": A2C,
+    "td3": TD3,
+    "recurrent_ppo": RecurrentPPO,  # sb3-contrib: an LSTM policy, whose state predict carries
+}
 CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
 MODEL, NORMALIZATION, REPLAY_BUFFER, STATE = (
     "model.zip",

@@ -12,7 +12,9 @@ Two options of the env change the mapping (:func:`fill_targets`):
   ``w_i = m_i exp(tilt * clip(a_i)) / sum_j m_j exp(tilt * clip(a_j))``. The zero action is
   the model portfolio itself; assets it does not hold stay at zero.
 - trade band: when no weight would move by ``band`` or more from the drifted weights, the
-  portfolio keeps its drifted weights and does not trade. Every point of the
+  portfolio keeps its drifted weights and does not trade.
+- decisions every k bars: on bars whose index is not a multiple of k the action is ignored
+  (it must still be finite) and the portfolio drifts: k = 7 decides weekly on daily bars. Every point of the
 simplex is reached: ``a_i = 2 w_i / max_j w_j - 1`` maps back to ``w`` exactly, so 100%
 cash is ``(1, -1, ..., -1)`` and 100% in asset k is ``a_k = 1``, all others ``-1``. (A
 softmax of actions clipped to [-1, 1] cannot: its largest weight is at most
@@ -96,6 +98,7 @@ def fill_targets(
     t: int,
     tilt: float,
     band: float,
+    every: int,
     drifted: np.ndarray,
     out: np.ndarray,
 ) -> bool:
@@ -103,16 +106,23 @@ def fill_targets(
 
     :param listed: (T, N+1) listing flags; :param anchor: (T, N+1) residual anchor, or (0, N+1)
         for the plain mapping; :param tilt: strength of a residual tilt; :param band: trade band
-        (0: always trade); :param drifted: (B, N+1) weights before trading.
+        (0: always trade); :param every: decide on bars ``t % every == 0`` only (1: every bar);
+    :param drifted: (B, N+1) weights before trading.
     :return: False if the action has a non-finite entry.
     """
+    n = out.shape[1]
+    if every > 1 and t % every != 0:
+        for i in range(n):
+            if not math.isfinite(actions[k, i]):
+                return False
+            out[k, i] = drifted[k, i]
+        return True
     if anchor.shape[0] > 0:
         ok = fill_tilted(actions, k, anchor, t, tilt, out)
     else:
         ok = fill_weights(actions, k, listed, t, out)
     if not ok or band <= 0.0:
         return ok
-    n = out.shape[1]
     for i in range(n):
         if abs(out[k, i] - drifted[k, i]) >= band:
             return True

@@ -20,7 +20,7 @@ from envs.synthetic import synthetic_market
 
 RESET_OPTIONS = ("start", "to_end")
 DRAWDOWN_MODES = ("excess", "increase")
-ACTION_OPTIONS = ("residual", "tilt", "trade_band")
+ACTION_OPTIONS = ("residual", "tilt", "trade_band", "decision_every")
 """Options that change how actions become weights: an agent's, never a rule's (rules choose weights)."""
 
 
@@ -124,6 +124,8 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     :param action_penalty: strength of the penalty on the action's size (with ``residual``: on
         the tilt away from the model portfolio).
     :param trade_band: no trade unless some weight moves by at least this much (0: always).
+    :param decision_every: trade only on bars whose index is a multiple of this (7: weekly on
+        daily bars); in between, actions are ignored and the portfolio drifts.
     :param cash_yield: annual yield earned by the cash asset (0.05 = 5%), compounded per bar.
     :param initial_value: portfolio value at the start of each episode.
     :param ruin_fraction: the episode terminates when the value falls below this share of the
@@ -154,6 +156,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         tilt: float = 1.0,
         action_penalty: float = 0.0,
         trade_band: float = 0.0,
+        decision_every: int = 1,
         cash_yield: float = 0.0,
         initial_value: float = 1.0,
         ruin_fraction: float = 0.01,
@@ -171,6 +174,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         _check_range("tilt", tilt, 0.0, 10.0, open_low=True)
         _check_range("trade_band", trade_band, 0.0, 1.0)
         _check_range("action_penalty", action_penalty, 0.0, math.inf)
+        if int(decision_every) != decision_every or decision_every < 1:
+            raise ValueError(
+                f"decision_every must be a whole number of bars, at least 1, got {decision_every!r}"
+            )
         if drawdown_mode not in DRAWDOWN_MODES:
             raise ValueError(
                 f"drawdown_mode must be one of {', '.join(DRAWDOWN_MODES)}, got {drawdown_mode!r}"
@@ -189,7 +196,11 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self.fee, self.slippage, self.window, self.episode_length = fee, slippage, window, episode_length
         self.drawdown_penalty, self.turnover_penalty = drawdown_penalty, turnover_penalty
         self.drawdown_mode, self.residual, self.tilt = drawdown_mode, residual, tilt
-        self.trade_band, self.action_penalty = trade_band, action_penalty
+        self.trade_band, self.action_penalty, self.decision_every = (
+            trade_band,
+            action_penalty,
+            int(decision_every),
+        )
         self._increase = drawdown_mode == "increase"
         self.cash_yield, self.initial_value = cash_yield, initial_value
         self.cost_rate = fee + slippage
@@ -330,7 +341,16 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         row = np.asarray(action).reshape(1, -1)
         out = np.empty(drifted.shape)
         if row.shape != out.shape or not fill_targets(
-            row, 0, self.market.available, self.anchor, bar, self.tilt, self.trade_band, drifted, out
+            row,
+            0,
+            self.market.available,
+            self.anchor,
+            bar,
+            self.tilt,
+            self.trade_band,
+            self.decision_every,
+            drifted,
+            out,
         ):
             check_action(action, len(self.symbols))  # raises, naming what is wrong
         return out

@@ -67,15 +67,17 @@ def _step_portfolios(
     """One step of every portfolio through PortfolioEnv's kernels; outputs go to the last five arrays.
 
     :param parameters: ``(cost_rate, drawdown_tolerance, drawdown_penalty, turnover_penalty, ruin_value,
-        increase, tilt, trade_band, action_penalty)``, ``increase`` 1.0 for the drawdown-increase reward.
+        increase, tilt, trade_band, action_penalty, decision_every)``, ``increase`` 1.0 for the
+        drawdown-increase reward.
     :return: the first portfolio whose action has a non-finite entry, or -1.
     """
     cost_rate, tolerance, drawdown_penalty = parameters[0], parameters[1], parameters[2]
     turnover_penalty, ruin_value = parameters[3], parameters[4]
     increase, tilt, band, action_penalty = parameters[5] > 0.0, parameters[6], parameters[7], parameters[8]
+    every = int(parameters[9])
     for k in range(actions.shape[0]):
         t = bars[k]
-        if not fill_targets(actions, k, available, anchor, t, tilt, band, drifted, targets):
+        if not fill_targets(actions, k, available, anchor, t, tilt, band, every, drifted, targets):
             return k
         fees, turnover, value = trade_and_hold(
             values[k], drifted, targets, relatives, t, k, cost_rate, next_drifted
@@ -149,6 +151,7 @@ class BatchedPortfolioEnv(VecEnv):
                 env.tilt,
                 env.trade_band,
                 env.action_penalty,
+                env.decision_every,
             ]
         )
         f = env.features

@@ -72,7 +72,7 @@ def train_variants(
         overrides = variant_overrides(setup, variant)
         for seed in QUICK_SEEDS if quick else setup["seeds"]:
             config = resolve_config(
-                setup["algo"],
+                variant.get("algo", setup["algo"]),
                 setup["profile"],
                 overrides=[*overrides, *(QUICK_OVERRIDES if quick else [])],
                 n_timesteps=QUICK_TIMESTEPS if quick else setup["timesteps"],
@@ -80,7 +80,7 @@ def train_variants(
                 splits=splits,
                 **market_spec(market_path, setup),
             )
-            print(f"{name}: training {setup['algo'].upper()} seed {seed}", flush=True)
+            print(f"{name}: training {config.algo} seed {seed}", flush=True)
             train(config, RunFolder.create(root / name, config), progress_bar=progress_bar)
 
 
@@ -172,7 +172,8 @@ def summary_markdown(
         f"{record['cores']}-core machine, {record['date']}. Versions: "
         + ", ".join(f"{k} {v}" for k, v in record["versions"].items())
         + ".",
-        f"Setup: {setup['algo'].upper()} for the {profile} profile on {', '.join(setup['assets'])} plus USDT "
+        f"Setup: {setup['algo'].upper()} (unless a variant names another) for the {profile} profile on "
+        f"{', '.join(setup['assets'])} plus USDT "
         f"as cash (Binance daily closes), fee 0.1% through the ledger; {steps:,} steps per run, "
         f"seeds {', '.join(map(str, seeds))}; train "
         f"{' to '.join(map(str, setup['splits']['train']))}, validation (model selection, and the choice of "

@@ -98,3 +98,17 @@ def test_the_action_penalty_charges_the_mean_square_of_the_clipped_action(market
     assert reward_ == pytest.approx(
         info["reward_log_growth"] - info["reward_drawdown_penalty"] - 0.015, abs=1e-15
     )
+
+
+def test_between_decision_bars_actions_are_ignored_and_the_portfolio_drifts(market):
+    env = PortfolioEnv(market, decision_every=7, episode_length=30)
+    env.reset(seed=0, options={"start": 588})  # a multiple of 7: the first decision trades
+    rng = np.random.default_rng(0)
+    for _ in range(21):
+        bar = env.bar
+        *_, info = env.step(rng.uniform(-1, 1, 10))
+        assert (info["turnover"] > 0) == (bar % 7 == 0), bar
+        if bar % 7:
+            np.testing.assert_array_equal(info["weights"], info["drifted_weights"])
+    with pytest.raises(ValueError, match="non-finite"):
+        env.step(np.full(10, np.nan))  # checked on every bar, decision or not

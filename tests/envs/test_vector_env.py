@@ -15,6 +15,7 @@ LEVERS = {
     "drawdown_mode": "increase",
     "action_penalty": 0.1,
     "observation": "summary",
+    "decision_every": 3,
 }
 KEYS = ("portfolio_value", "turnover", "fees", "drawdown", "reward_log_growth", "reward_drawdown_penalty")
 

@@ -8,6 +8,7 @@ from training.config import TrainConfig, resolve_config
 
 TINY = {
     "ppo": ["n_steps=32", "batch_size=32", "n_epochs=2"],
+    "recurrent_ppo": ["n_steps=32", "batch_size=32", "n_epochs=2", "policy_kwargs.lstm_hidden_size=8"],
     "a2c": ["n_steps=8"],
     "sac": ["learning_starts=50", "buffer_size=2000", "batch_size=32"],
     "td3": ["learning_starts=50", "buffer_size=2000", "batch_size=32"],

@@ -12,7 +12,7 @@ from envs import PortfolioEnv, synthetic_market
 from training.run_folder import RunFolder
 from training.train import train
 
-ALGOS = ("ppo", "sac", "a2c", "td3")
+ALGOS = ("ppo", "sac", "a2c", "td3", "recurrent_ppo")
 
 
 @pytest.fixture(scope="module")
