@@ -10,7 +10,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cryptofolio.demo", "run the main job on the synthetic market and print where its report is"),
     "data": ("envs.fetch", "download OHLCV candles with ccxt: cryptofolio data fetch --exchange ..."),
     "backtest": ("evaluation.backtest", "run baselines over a split and print their metrics"),
-    "train": ("training.train", "train a PPO, SAC, A2C or TD3 agent; select it on the validation split"),
+    "train": ("training.train", "train a PPO, SAC, A2C, TD3 or RecurrentPPO agent; select it on validation"),
     "tune": ("training.tune", "search hyperparameters with Optuna on validation; workers can share a study"),
     "sweep": ("training.sweep", "train over many seeds, shared by workers like tune"),
     "evaluate": ("evaluation.evaluate", "agents against baselines with statistics over seeds, and a report"),
