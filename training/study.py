@@ -119,7 +119,8 @@ def findings(evaluations: dict[str, Evaluation]) -> list[str]:
         f"Across the {len(groups)} agent groups, {better} beat their profile baseline's Sharpe ratio on the "
         f"test split with 95% confidence, {worse} did significantly worse, and {unclear} could not be told "
         "apart from it.",
-        f"Model selection on the 2023 validation split kept the untrained policy (near-equal weights) for "
+        "Model selection on the 2023 validation split kept the untrained policy (near-equal weights for "
+        "agents that choose weights freely, the profile itself for residual ones) for "
         f"{untrained} of {runs} runs: for those, training found nothing better out of sample.",
         "The guidance's claim of 30-40% smaller drawdowns for AI-managed portfolios is supported for "
         f"{supported} group(s), contradicted for {contradicted}, and inconclusive for {open_claim}.",
