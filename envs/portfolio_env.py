@@ -131,7 +131,9 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     :param ruin_fraction: the episode terminates when the value falls below this share of the
         initial value.
 
-    **Version history**: v0, first version.
+    **Version history**: v0, first version. Options added since (``observation``, ``residual``,
+    ``tilt``, ``trade_band``, ``decision_every``, ``action_penalty``, ``drawdown_mode``) default to
+    the v0 behaviour; ``info`` gained ``reward_action_penalty``.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
