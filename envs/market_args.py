@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from envs.loaders import open_market
 from envs.market import MarketData
@@ -26,6 +26,17 @@ class MarketSpec(TypedDict):
     cash_prices: str | None
     start: str | None
     end: str | None
+
+
+SPEC_FIELDS = tuple(MarketSpec.__annotations__)
+SPEC_DEFAULTS: dict[str, Any] = {"market": "synthetic", "market_seed": 0, "ffill_limit": 0}
+
+
+def spec_of(config: Mapping[str, Any]) -> MarketSpec:
+    """The market fields of ``config`` (a run's config, or any mapping), absent ones at their defaults."""
+    values = {k: config.get(k, SPEC_DEFAULTS.get(k)) for k in SPEC_FIELDS}
+    values["assets"] = tuple(values["assets"]) if values["assets"] else None
+    return MarketSpec(**values)  # type: ignore[typeddict-item]  # the keys are SPEC_FIELDS
 
 
 def date_range(text: str) -> tuple[str, str]:

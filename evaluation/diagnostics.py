@@ -307,7 +307,7 @@ def format_diagnostics(columns: dict[str, PortfolioDiagnostics]) -> str:
     for name, d in columns.items():
         rows[f"{name} weight"] = d.weights
         rows[f"{name} risk share"] = (
-            d.risk_contributions / d.volatility if d.volatility > 0 else d.weights * 0
+            d.risk_contributions / d.volatility if d.volatility > 0 else np.zeros_like(d.weights)
         )
     table = pd.DataFrame(rows, index=list(first.symbols)).map(lambda v: f"{v:.1%}")
     lines = [

@@ -28,7 +28,7 @@ from agents import BASELINES, make_baseline
 from agents.reference import GrowthOptimal
 from agents.sb3 import STATE, load_policy, read_run_config, read_run_metadata, run_env, snapshot_folder
 from envs import SPLIT_NAMES, DataError, MarketData, PortfolioEnv, Splits
-from envs.market_args import MarketSpec, add_market_arguments, market_from_args, market_from_spec
+from envs.market_args import SPEC_FIELDS, add_market_arguments, market_from_args, market_from_spec, spec_of
 from evaluation import metrics
 from evaluation.backtest import BacktestResult, metrics_table, run_backtest
 from evaluation.diagnostics import diversification
@@ -387,25 +387,13 @@ def _market(args: argparse.Namespace, runs: Sequence[Path]) -> tuple[MarketData,
     if args.market is not None or not runs:
         args.market = args.market or "synthetic"
         return market_from_args(args)
-    spec_keys = ("market", "market_seed", "assets", "ffill_limit", "cash", "cash_prices", "start", "end")
     configs = [read_run_config(run) for run in runs]
-    if len({tuple(str(c.get(k)) for k in (*spec_keys, "splits")) for c in configs}) > 1:
+    if len({tuple(str(c.get(k)) for k in (*SPEC_FIELDS, "splits")) for c in configs}) > 1:
         raise ValueError(
             "the runs were trained on different markets or splits; choose one with --market and the split "
             "options"
         )
-    first = configs[0]
-    spec = MarketSpec(
-        market=first["market"],
-        market_seed=first["market_seed"],
-        assets=first["assets"],
-        ffill_limit=first["ffill_limit"],
-        cash=first.get("cash"),
-        cash_prices=first.get("cash_prices"),
-        start=first.get("start"),
-        end=first.get("end"),
-    )
-    return market_from_spec(**spec, splits=first["splits"])
+    return market_from_spec(**spec_of(configs[0]), splits=configs[0]["splits"])
 
 
 if __name__ == "__main__":

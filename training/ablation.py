@@ -28,7 +28,7 @@ import pandas as pd
 import configs
 from agents.sb3 import STATE, read_run_metadata, snapshot_folder
 from envs import DataError
-from envs.market_args import MarketSpec, market_from_spec
+from envs.market_args import MarketSpec, market_from_spec, spec_of
 from evaluation.evaluate import Evaluation, evaluate, find_runs
 from evaluation.report import formatted, markdown_table, with_intervals
 from training.config import resolve_config
@@ -41,16 +41,7 @@ QUICK_TIMESTEPS, QUICK_SEEDS, QUICK_OVERRIDES = 512, [0], ["eval_freq=256", "n_e
 
 def market_spec(market_path: str, setup: dict[str, Any]) -> MarketSpec:
     """The setup's market: its assets on ``market_path``, USDT as cash."""
-    return MarketSpec(
-        market=market_path,
-        market_seed=0,
-        assets=tuple(setup["assets"]),
-        ffill_limit=0,
-        cash=None,
-        cash_prices=None,
-        start=None,
-        end=None,
-    )
+    return spec_of({"market": market_path, "assets": setup["assets"]})
 
 
 def variant_overrides(setup: dict[str, Any], variant: dict[str, Any]) -> list[str]:

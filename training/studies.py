@@ -159,9 +159,8 @@ def summary(study: optuna.Study) -> str:
     trials = work_trials(study)
     counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
     shown = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    best = max(complete, key=lambda t: t.value if t.value is not None else float("-inf"), default=None)
-    best_text = f"; best: trial {best.number}, {best.value:.3f}" if best is not None else ""
+    complete = any(t.state == TrialState.COMPLETE for t in trials)
+    best_text = f"; best: trial {study.best_trial.number}, {study.best_trial.value:.3f}" if complete else ""
     return f"study {study.study_name}: {len(trials)} trials ({shown or 'none'}){best_text}"
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from agents import BASELINES
 from envs import PROFILE_NAMES, DataError, MarketData, open_market
-from envs.market_args import MarketSpec, market_from_spec
+from envs.market_args import MarketSpec, market_from_spec, spec_of
 from envs.profiles import profile_assets
 from evaluation.evaluate import Evaluation, evaluate, find_runs
 from evaluation.report import formatted, label, markdown_table, with_intervals, write_report
@@ -47,17 +47,7 @@ RECORD = "study.json"
 
 def profile_spec(market_path: str, profile: str, everything: MarketData) -> MarketSpec:
     """The market of one profile: its own assets, USDT as cash."""
-    assets = profile_assets(profile, everything.symbols[1:])
-    return MarketSpec(
-        market=market_path,
-        market_seed=0,
-        assets=assets,
-        ffill_limit=0,
-        cash=None,
-        cash_prices=None,
-        start=None,
-        end=None,
-    )
+    return spec_of({"market": market_path, "assets": profile_assets(profile, everything.symbols[1:])})
 
 
 def train_profiles(

@@ -32,7 +32,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from agents import make_baseline
 from agents.sb3 import ALGOS, MODEL, NORMALIZATION, REPLAY_BUFFER, STATE, snapshot_folder
 from envs import PROFILE_NAMES, DataError, MarketData, PortfolioEnv, Splits
-from envs.market_args import MarketSpec, add_market_arguments, market_from_spec, spec_from_args
+from envs.market_args import add_market_arguments, market_from_spec, spec_from_args, spec_of
 from envs.portfolio_env import rule_options
 from envs.resample import block_bootstrap
 from envs.vector_env import BatchedPortfolioEnv
@@ -83,7 +83,7 @@ def train(
     :param on_evaluation: see :class:`~training.callbacks.ValidationCallback`; when it stops
         training, the outcome says so (``pruned``).
     """
-    market, splits = market_from_spec(**market_spec(config), splits=config.splits)
+    market, splits = market_from_spec(**spec_of(config.to_dict()), splits=config.splits)
     data = run.describe_data(market, splits)
     recorded = run.metadata().get("market_fingerprint")
     if resume and recorded != data["market_fingerprint"]:
@@ -183,20 +183,6 @@ def make_training_env(
         return normalized
     return VecNormalize(
         venv, norm_obs=True, norm_reward=False, gamma=float(config.hyperparams.get("gamma", 0.99))
-    )
-
-
-def market_spec(config: TrainConfig) -> MarketSpec:
-    """The market a config names."""
-    return MarketSpec(
-        market=config.market,
-        market_seed=config.market_seed,
-        assets=config.assets,
-        ffill_limit=config.ffill_limit,
-        cash=config.cash,
-        cash_prices=config.cash_prices,
-        start=config.start,
-        end=config.end,
     )
 
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import optuna
 import yaml
-from optuna.trial import TrialState
 
 import configs
 from envs import DataError
+from envs.market_args import SPEC_FIELDS
 from training.config import TrainConfig
 from training.run_folder import RunFolder, write_text
 from training.studies import (
@@ -39,12 +39,8 @@ from training.studies import (
     storage_url,
     summary,
     train_trial,
-    work_trials,
 )
 from training.train import add_training_arguments, config_from_args
-
-COMMAND_FIELDS = ("market", "market_seed", "assets", "ffill_limit", "cash", "cash_prices", "start", "end")
-"""Settings that come from the command line (the data), not from a hyperparameter file."""
 
 
 def read_space(algo: str, path: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -89,18 +85,17 @@ def sample_settings(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> li
 def hyperparameter_file(config: TrainConfig) -> dict[str, Any]:
     """A run's settings in the layout of configs/<algo>.yaml: one ``default`` entry, data left out."""
     data = config.to_dict()
-    settings = {k: v for k, v in data.items() if k not in (*COMMAND_FIELDS, "algo", "profile", "hyperparams")}
-    settings.pop("seed")
-    settings.pop("splits")
+    left_out = (*SPEC_FIELDS, "splits", "seed", "algo", "profile", "hyperparams")
+    settings = {k: v for k, v in data.items() if k not in left_out}
     return {"default": {**settings, **data["hyperparams"]}}
 
 
 def export_best(study: optuna.Study, path: Path) -> Path:
     """Write the best complete trial's config as a hyperparameter file; return its path."""
-    complete = [t for t in work_trials(study) if t.state == TrialState.COMPLETE and t.value is not None]
-    if not complete:
-        raise ValueError(f"study {study.study_name} has no complete trial to export yet")
-    best = max(complete, key=lambda t: float(t.value or 0.0))
+    try:
+        best = study.best_trial  # complete trials only: surplus ones are pruned
+    except ValueError:
+        raise ValueError(f"study {study.study_name} has no complete trial to export yet") from None
     config = RunFolder(best.user_attrs["run"]).read_config()
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (
