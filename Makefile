@@ -19,9 +19,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# mypy sees the installed layout through links: build/typecheck/cryptofolio/{envs,agents,...}.
+TYPECHECK := build/typecheck/cryptofolio
+FLOORS := cli/__init__.py cli/__main__.py cli/cli.py cli/commands envs agents training evaluation configs
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)
+	for floor in $(FLOORS); do ln -s "$$(pwd)/$$floor" $(TYPECHECK)/; done
 	$(BIN)/mypy
 
 # The results study on ../shared/data, run by hand (about half an hour): writes docs/results.md.
@@ -34,7 +40,7 @@ ablation: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 
-clean-cache:  # numba does not notice edits to an inlined kernel in another file: clear after editing one
+clean-cache:  # numba does not notice edits to an inlined kernel in another file (or a renamed module): clear
 	find envs -name "*.nb[ic]" -delete
 
 clean:

@@ -1,14 +1,14 @@
 """Policies: rule-based baselines and trained stable-baselines3 agents, all answering the same predict().
 
-``load_policy`` and ``SB3Policy`` (from :mod:`agents.sb3`) load on first use, so importing the
+``load_policy`` and ``SB3Policy`` (from :mod:`cryptofolio.agents.sb3`) load on first use, so importing the
 baselines does not import torch.
 """
 
 from typing import Any
 
-from agents.base import Policy, Rule, RulePolicy, as_policy
-from agents.baselines import BASELINES, make_baseline
-from agents.classic import (
+from cryptofolio.agents.base import Policy, Rule, RulePolicy, as_policy
+from cryptofolio.agents.baselines import BASELINES, make_baseline
+from cryptofolio.agents.classic import (
     BtcOnly,
     BuyAndHold,
     Cash,
@@ -18,18 +18,18 @@ from agents.classic import (
     Olmar,
     RiskParity,
 )
-from agents.regimes import detect_regime
-from agents.risk_profiles import ProfileRule, profile_targets
+from cryptofolio.agents.regimes import detect_regime
+from cryptofolio.agents.risk_profiles import ProfileRule, profile_targets
 
 _SB3_NAMES = ("SB3Policy", "load_policy")
 
 
 def __getattr__(name: str) -> Any:
     if name in _SB3_NAMES:
-        from agents import sb3
+        from cryptofolio.agents import sb3
 
         return getattr(sb3, name)
-    raise AttributeError(f"module 'agents' has no attribute {name!r}")
+    raise AttributeError(f"module 'cryptofolio.agents' has no attribute {name!r}")
 
 
 __all__ = [

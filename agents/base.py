@@ -4,9 +4,9 @@ Every policy, learned or rule-based, answers stable-baselines3's
 ``predict(observation, state=None, episode_start=None, deterministic=True) -> (action, state)``,
 so evaluation treats an SB3 model and a baseline alike.
 
-A :class:`Rule` decides target weights from a :class:`~envs.market.MarketView` (the market up
+A :class:`Rule` decides target weights from a :class:`~cryptofolio.envs.market.MarketView` (the market up
 to the current bar, nothing after) and the current drifted weights. :class:`RulePolicy` binds a
-rule to a :class:`~envs.PortfolioEnv`, reads the view and weights from it and turns the target
+rule to a :class:`~cryptofolio.envs.PortfolioEnv`, reads the view and weights from it and turns the target
 into the env's action.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from envs import MarketView, PortfolioEnv, weights_to_action
+from cryptofolio.envs import MarketView, PortfolioEnv, weights_to_action
 
 CALENDARS = ("daily", "weekly", "monthly")
 
@@ -60,10 +60,10 @@ class RulePolicy:
     """
 
     def __init__(self, rule: Rule, env: PortfolioEnv) -> None:
-        if env.residual or env.trade_band > 0 or env.decision_every > 1:
+        if not env.config.actions.free:
             raise ValueError(
                 f"rule {rule.name} chooses weights itself; run it on an env without residual, trade_band "
-                "or decision_every (envs.portfolio_env.rule_options drops them)"
+                "or decision_every (EnvConfig.for_rules drops them)"
             )
         self.rule = rule
         self.env = env

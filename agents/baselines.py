@@ -2,7 +2,8 @@
 
 A spec is a name, optionally with options: ``moderate``, ``moderate:calendar=monthly``,
 ``equal_weight:calendar=weekly``, ``moderate:band=0.1,adaptive_band=false``. Options are the
-rule's constructor arguments (see :mod:`agents.risk_profiles` and :mod:`agents.classic`).
+rule's constructor arguments (see :mod:`cryptofolio.agents.risk_profiles` and
+:mod:`cryptofolio.agents.classic`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import inspect
 import re
 from typing import Any
 
-from agents.base import Rule
-from agents.classic import (
+from cryptofolio.agents.base import Rule
+from cryptofolio.agents.classic import (
     BtcOnly,
     BuyAndHold,
     Cash,
@@ -22,8 +23,8 @@ from agents.classic import (
     Olmar,
     RiskParity,
 )
-from agents.risk_profiles import ProfileRule
-from envs import PROFILE_NAMES
+from cryptofolio.agents.risk_profiles import ProfileRule
+from cryptofolio.envs import PROFILE_NAMES
 
 BASELINES: dict[str, tuple[type[Rule], dict[str, Any]]] = {
     **{name: (ProfileRule, {"profile": name}) for name in PROFILE_NAMES},

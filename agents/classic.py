@@ -18,8 +18,8 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.covariance import LedoitWolf
 
-from agents.base import Rule, all_cash, equal_weights, period_started
-from envs import MarketView
+from cryptofolio.agents.base import Rule, all_cash, equal_weights, period_started
+from cryptofolio.envs import MarketView
 
 LOOKBACK_DAYS = 90
 MIN_HISTORY_DAYS = 30

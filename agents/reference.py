@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
-from agents.base import Rule
-from envs import MarketView, RegimeModel
+from cryptofolio.agents.base import Rule
+from cryptofolio.envs import MarketView, RegimeModel
 
 SAMPLES = 20_000
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-import configs
-from envs import MarketView
+from cryptofolio import configs
+from cryptofolio.envs import MarketView
 
 NEUTRAL = "neutral"
 BTC = "BTC"

@@ -1,7 +1,7 @@
 """The conservative / moderate / aggressive model portfolios as rebalancing rules.
 
 Target weights come from ``configs/profiles.yaml``, mapped onto the market by
-:func:`envs.profiles.profile_targets` (the rules for missing and unlisted assets are there).
+:func:`cryptofolio.envs.profiles.profile_targets` (the rules for missing and unlisted assets are there).
 
 Rebalancing: with drift bands (the default), the rule trades back to target at bar t only if
 some position, cash included, is ``band`` or more away from its target; otherwise it keeps
@@ -9,7 +9,7 @@ the drifted weights (no trade, no cost). With ``adaptive_band`` the band widens 
 ``high_volatility_band`` while the high-volatility signal fires. With ``calendar`` set, it
 rebalances on the first bar of each month or week instead (weekly in high volatility when
 ``adaptive_band`` is on). With ``regime_aware``, the target is tilted by the regime
-(:mod:`agents.regimes`). The first decision of an episode always goes to target.
+(:mod:`cryptofolio.agents.regimes`). The first decision of an episode always goes to target.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.base import Rule, period_started
-from agents.regimes import NEUTRAL, detect_regime, tilt
-from envs import MarketView, risk_profile
-from envs.profiles import profile_targets
+from cryptofolio.agents.base import Rule, period_started
+from cryptofolio.agents.regimes import NEUTRAL, detect_regime, tilt
+from cryptofolio.envs import MarketView, risk_profile
+from cryptofolio.envs.profiles import profile_targets
 
 DRIFT_BAND = 0.05
 HIGH_VOLATILITY_BAND = 0.10

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -28,7 +29,8 @@ from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from envs import MarketData, PortfolioEnv
+from cryptofolio.envs import Costs, EnvConfig, MarketConfig, MarketData, PortfolioEnv, Splits
+from cryptofolio.envs.config import from_data
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {
     "ppo": PPO,
@@ -45,6 +47,7 @@ MODEL, NORMALIZATION, REPLAY_BUFFER, STATE = (
     "state.json",
 )
 SNAPSHOTS = ("best", "final", "checkpoint")
+Section = TypeVar("Section")
 
 
 class SB3Policy:
@@ -107,6 +110,8 @@ def read_run_config(run_folder: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{run_folder}: not a run folder (no {CONFIG})")
     with path.open() as f:
         config: dict[str, Any] = yaml.safe_load(f)
+    if not isinstance(config.get("market", {}), dict):  # flat market fields: before the typed config
+        raise ValueError(f"{path}: written by an earlier version of cryptofolio; train the run again")
     return config
 
 
@@ -138,10 +143,40 @@ def load_normalizer(path: Path) -> VecNormalize | None:
     return normalizer
 
 
-def run_env(run_folder: str | Path, market: MarketData, *, split: str, **overrides: Any) -> PortfolioEnv:
-    """A PortfolioEnv as the run's agent knows it: the run's profile and env options (``overrides`` win)."""
-    config = read_run_config(run_folder)
-    return PortfolioEnv(market, split=split, profile=config["profile"], **{**config["env"], **overrides})
+def run_env_config(run_folder: str | Path) -> EnvConfig:
+    """The env configuration the run trained with (``env`` in its config.yaml)."""
+    return _run_section(run_folder, "env", EnvConfig)
+
+
+def run_market_config(run_folder: str | Path) -> MarketConfig:
+    """The market and splits the run trained on (``market`` in its config.yaml)."""
+    return _run_section(run_folder, "market", MarketConfig)
+
+
+def run_env(
+    run_folder: str | Path,
+    market: MarketData,
+    *,
+    split: str,
+    splits: Splits | None = None,
+    costs: Costs | None = None,
+) -> PortfolioEnv:
+    """A PortfolioEnv as the run's agent knows it: the run's profile and env config.
+
+    :param costs: costs to trade at instead of the run's (every policy of a comparison pays the same).
+    """
+    config = run_env_config(run_folder)
+    if costs is not None:
+        config = replace(config, costs=costs)
+    profile = read_run_config(run_folder)["profile"]
+    return PortfolioEnv(market, split=split, splits=splits, profile=profile, config=config)
+
+
+def _run_section(run_folder: str | Path, key: str, kind: type[Section]) -> Section:
+    try:
+        return from_data(kind, read_run_config(run_folder).get(key) or {}, key)
+    except ValueError as error:
+        raise ValueError(f"{Path(run_folder) / CONFIG}: {error}") from None
 
 
 def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None = None) -> SB3Policy:

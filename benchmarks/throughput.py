@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents.sb3 import ALGOS
-from envs import PortfolioEnv, calibrated_model, split_by_fractions, synthetic_market
-from envs.vector_env import BatchedPortfolioEnv
-from training.config import algo_kwargs, resolve_config
-from training.train import make_training_env
+from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.envs import PortfolioEnv, calibrated_model, split_by_fractions, synthetic_market
+from cryptofolio.envs.vector_env import BatchedPortfolioEnv
+from cryptofolio.training.config import algo_kwargs, resolve_config
+from cryptofolio.training.train import make_training_env
 
 
 def rate(step: Callable[[int], object], seconds: float) -> float:

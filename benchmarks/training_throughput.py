@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from training.config import TrainConfig, resolve_config
-from training.run_folder import RunFolder
-from training.train import train
+from cryptofolio.training.config import TrainConfig, resolve_config
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 
 
 def variant_config(

@@ -37,7 +37,7 @@ import pandas as pd
 from gymnasium import spaces
 from numba import njit
 
-from envs.market import MarketData
+from cryptofolio.envs.market import MarketData
 
 RETURN_BOUND = 5.0
 VOLATILITY_BOUND = 10.0

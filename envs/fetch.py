@@ -1,11 +1,8 @@
-"""`cryptofolio data fetch`: download OHLCV candles with ccxt into the per-asset CSV layout.
-
-    cryptofolio data fetch --exchange binance --symbols BTC,ETH --quote USDT --timeframe 1d \\
-        --since 2024-01-01 --out data/binance-daily
+"""Download OHLCV candles with ccxt into the per-asset CSV layout (``cryptofolio data fetch``).
 
 ccxt is an optional extra (``pip install -e '.[fetch]'``). Files match ``../shared/data``:
 ``<SYMBOL>.csv`` with ``date,open,high,low,close,volume`` for daily candles, or
-``<SYMBOL>.csv.gz`` with ``datetime_utc,...`` otherwise, ready for :func:`envs.load_csv_dir`.
+``<SYMBOL>.csv.gz`` with ``datetime_utc,...`` otherwise, ready for :func:`cryptofolio.envs.load_csv_dir`.
 
 Rate limits and retries: the exchange object is created with ccxt's ``enableRateLimit``, so
 ccxt spaces requests by the exchange's ``rateLimit`` (milliseconds between calls). A request
@@ -17,17 +14,13 @@ Candles that have not closed yet are dropped, so every row is final.
 
 from __future__ import annotations
 
-import argparse
 import gzip
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from envs.market import utc
 
 UNITS = {"m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 PAGE = 1_000
@@ -94,58 +87,3 @@ def write_asset_file(candles: pd.DataFrame, folder: Path, symbol: str, timeframe
     temporary.write_bytes(text.encode() if daily else gzip.compress(text.encode()))
     temporary.replace(path)
     return path
-
-
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("action", choices=("fetch",), help="fetch: download candles")
-    parser.add_argument("--exchange", required=True, help="ccxt exchange id, e.g. binance")
-    parser.add_argument("--symbols", required=True, help="comma-separated base assets, e.g. BTC,ETH")
-    parser.add_argument("--quote", default="USDT", help="quote currency (USDT); it is the data's cash asset")
-    parser.add_argument("--timeframe", default="1d", help="candle length, e.g. 1d or 1h (1d)")
-    parser.add_argument("--since", required=True, help="first date, e.g. 2024-01-01")
-    parser.add_argument("--until", help="end date, exclusive (default: now)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the per-asset files")
-    parser.add_argument(
-        "--retries", type=int, default=5, help="retries of a request after a network error (5)"
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None, exchange: Any = None) -> int:
-    """Run the command; ``exchange`` replaces the ccxt exchange (tests pass a stand-in)."""
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    retryable: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
-    if exchange is None:
-        try:
-            import ccxt
-        except ImportError:
-            parser.error("fetching needs ccxt: pip install -e '.[fetch]' (or pip install ccxt)")
-        if not hasattr(ccxt, args.exchange):
-            parser.error(f"ccxt has no exchange {args.exchange!r}")
-        exchange = getattr(ccxt, args.exchange)({"enableRateLimit": True})
-        retryable = (ccxt.NetworkError, *retryable)
-    try:
-        timeframe_seconds(args.timeframe)
-        since, until = utc(args.since), utc(args.until) if args.until else pd.Timestamp.now(tz="UTC")
-    except ValueError as error:
-        parser.error(str(error))
-    for symbol in [s.strip() for s in args.symbols.split(",") if s.strip()]:
-        pair = f"{symbol}/{args.quote}"
-        candles = fetch_candles(
-            exchange, pair, args.timeframe, since, until, retryable=retryable, retries=args.retries
-        )
-        if candles.empty:
-            print(f"{pair}: no closed candles between {since:%Y-%m-%d} and {until:%Y-%m-%d}", file=sys.stderr)
-            continue
-        path = write_asset_file(candles, args.out, symbol, args.timeframe)
-        first, last = candles["time"].iloc[0], candles["time"].iloc[-1]
-        print(f"{pair}: {len(candles)} candles, {first} to {last} -> {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from envs.market import OHLCV_FIELDS, MarketData, time_bounds
-from envs.profiles import asset_category
-from envs.synthetic import calibrated_model, synthetic_market
+from cryptofolio.envs.market import OHLCV_FIELDS, MarketData, time_bounds
+from cryptofolio.envs.profiles import asset_category
+from cryptofolio.envs.synthetic import calibrated_model
 
 log = logging.getLogger(__name__)
 
@@ -462,52 +462,3 @@ def _fill_gaps(on_grid: dict[str, np.ndarray], asset: _Asset, grid: pd.DatetimeI
         source = close if name in ("open", "high", "low") else values
         values[gap] = 0.0 if name == "volume" else source[last_seen[gap]]
     return int(gap.sum())
-
-
-def open_market(
-    source: str | Path = "synthetic",
-    *,
-    symbols: Sequence[str] | None = None,
-    seed: int = 0,
-    ffill_limit: int = 0,
-    cash: str | None = None,
-    cash_prices: str | Path | None = None,
-    start: str | None = None,
-    end: str | None = None,
-) -> MarketData:
-    """A market from ``"synthetic"``, a folder of per-asset files, or a wide table file.
-
-    :param source: ``synthetic`` (:func:`~envs.synthetic.synthetic_market`), a folder for
-        :func:`load_csv_dir`, or a ``.csv``/``.csv.gz``/``.parquet`` file for :func:`load_wide_table`.
-    :param symbols: assets to use (default: all in the data; the moderate profile's on synthetic).
-    :param seed: seed of the synthetic market.
-    :param ffill_limit: gap policy of the file loaders.
-    :param cash: the cash asset (default USDT for real data, USDC on synthetic).
-    :param cash_prices: a per-asset file of the cash asset's own prices (folders of files only).
-    :param start: first date kept (real data only).
-    :param end: last date kept, inclusive (real data only).
-    """
-    if str(source) == "synthetic":
-        if cash_prices is not None or start is not None or end is not None:
-            raise ValueError(
-                "cash prices, start and end apply to real data; the synthetic market is generated"
-            )
-        return synthetic_market(seed=seed, symbols=symbols, cash=cash or "USDC")
-    path = Path(source)
-    if path.is_dir():
-        return load_csv_dir(
-            path,
-            symbols=symbols,
-            ffill_limit=ffill_limit,
-            cash=cash or "USDT",
-            cash_prices=cash_prices,
-            start=start,
-            end=end,
-        )
-    if path.is_file():
-        if cash_prices is not None:
-            raise ValueError(f"{path}: in a table, the cash prices are its column named by --cash")
-        return load_wide_table(
-            path, symbols=symbols, ffill_limit=ffill_limit, cash=cash or "USDT", start=start, end=end
-        )
-    raise DataError(f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from envs.synthetic import SyntheticTruth
+    from cryptofolio.envs.synthetic import SyntheticTruth
 
 OHLCV_FIELDS = ("open", "high", "low", "volume")
 """Optional per-bar fields kept next to ``close`` when the source has them."""

@@ -2,26 +2,116 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any, SupportsFloat
+from typing import Any, NamedTuple, SupportsFloat, get_type_hints
 
 import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from envs.actions import action_size, action_space, check_action, fill_targets
-from envs.features import build_features, fill_observation
-from envs.ledger import trade_and_hold
-from envs.market import MarketData, MarketView
-from envs.profiles import model_portfolios, risk_profile
-from envs.reward import reward
-from envs.splits import SPLIT_NAMES, Splits, split_by_fractions
-from envs.synthetic import synthetic_market
+from cryptofolio.envs.actions import action_size, action_space, check_action, fill_targets
+from cryptofolio.envs.config import EnvConfig, check_range
+from cryptofolio.envs.features import build_features, fill_observation
+from cryptofolio.envs.ledger import trade_and_hold
+from cryptofolio.envs.market import MarketData, MarketView
+from cryptofolio.envs.profiles import model_portfolios, risk_profile
+from cryptofolio.envs.reward import reward
+from cryptofolio.envs.splits import SPLIT_NAMES, Splits, split_by_fractions
+from cryptofolio.envs.synthetic import synthetic_market
 
 RESET_OPTIONS = ("start", "to_end")
-DRAWDOWN_MODES = ("excess", "increase")
-ACTION_OPTIONS = ("residual", "tilt", "trade_band", "decision_every")
-"""Options that change how actions become weights: an agent's, never a rule's (rules choose weights)."""
+
+
+class StepParameters(NamedTuple):
+    """The numbers a step's kernels read, built once from an :class:`EnvConfig` and a profile.
+
+    The scalar env reads them as attributes; the batched env's compiled loop reads the same
+    fields by name from :meth:`as_record` (a structured array, which numba unboxes fast).
+    """
+
+    cost_rate: float
+    """``c = fee + slippage``, paid on each risky asset's traded value."""
+    drawdown_tolerance: float
+    """Drawdown beyond which the ``excess`` penalty applies (the profile's unless configured)."""
+    drawdown_penalty: float
+    """Strength of the drawdown penalty."""
+    increase: bool
+    """Whether the drawdown term penalizes each increase (``drawdown_mode="increase"``)."""
+    turnover_penalty: float
+    """Penalty per unit of turnover."""
+    action_penalty: float
+    """Penalty on the action's mean square."""
+    tilt: float
+    """Strength of a residual tilt."""
+    trade_band: float
+    """No trade unless some weight moves by at least this (0: always)."""
+    decision_every: int
+    """Trade only on bars whose index is a multiple of this."""
+    ruin_value: float
+    """Value below which an episode terminates."""
+
+    def as_record(self) -> np.ndarray:
+        """These parameters as a (1,) structured array with one named field each (``record[0].tilt``)."""
+        kinds = {float: np.float64, bool: np.bool_, int: np.int64}
+        dtype = np.dtype([(name, kinds[kind]) for name, kind in get_type_hints(type(self)).items()])
+        return np.array([tuple(self)], dtype=dtype)
+
+
+def step_parameters(config: EnvConfig, profile: str) -> StepParameters:
+    """The kernels' parameters for ``config`` and the risk ``profile`` (which sets the default tolerance)."""
+    reward_config, actions = config.reward, config.actions
+    tolerance = reward_config.drawdown_tolerance
+    if tolerance is None:
+        tolerance = risk_profile(profile).max_drawdown
+    increase = reward_config.drawdown_mode == "increase"  # divides by the tolerance, which must be positive
+    check_range("drawdown_tolerance", tolerance, 0.0, 1.0, open_low=increase)
+    return StepParameters(
+        cost_rate=float(config.costs.rate),
+        drawdown_tolerance=float(tolerance),
+        drawdown_penalty=float(reward_config.drawdown_penalty),
+        increase=increase,
+        turnover_penalty=float(reward_config.turnover_penalty),
+        action_penalty=float(reward_config.action_penalty),
+        tilt=float(actions.tilt),
+        trade_band=float(actions.trade_band),
+        decision_every=int(actions.decision_every),
+        ruin_value=float(config.ruin_fraction * config.initial_value),
+    )
+
+
+def step_info(
+    date: np.datetime64,
+    bar: int,
+    value: float,
+    weights: np.ndarray,
+    drifted: np.ndarray,
+    turnover: float,
+    fees: float,
+    drawdown: float,
+    terms: tuple[float, float, float, float],
+) -> dict[str, Any]:
+    """The ``info`` of a step (or of a reset, with zero flows): the keys of PortfolioEnv's Info table.
+
+    :param terms: the reward's ``(log_growth, drawdown_penalty, turnover_penalty, action_penalty)``.
+    """
+    growth, drawdown_term, turnover_term, action_term = terms
+    return {
+        "date": date,
+        "bar": bar,
+        "portfolio_value": value,
+        "weights": weights,
+        "drifted_weights": drifted,
+        "turnover": turnover,
+        "fees": fees,
+        "drawdown": drawdown,
+        "reward_log_growth": growth,
+        "reward_drawdown_penalty": drawdown_term,
+        "reward_turnover_penalty": turnover_term,
+        "reward_action_penalty": action_term,
+    }
+
+
+NO_TERMS = (0.0, 0.0, 0.0, 0.0)
+"""The reward terms of a reset."""
 
 
 class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -32,7 +122,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
 
     **Action space** ``Box(-1, 1, (N+1,), float32)``, cash first. Target weights are
     ``w = (a + 1) / sum(a + 1)`` (all cash if every ``a_i = -1``), with the weight of
-    assets not yet listed moved to cash (:mod:`envs.actions`). Every point of the simplex
+    assets not yet listed moved to cash (:mod:`cryptofolio.envs.actions`). Every point of the simplex
     is reachable, including 100% cash and 100% in one asset. Out-of-range values are
     clipped; NaN or infinite values raise ``ValueError``. With ``residual=True`` the action
     instead tilts the profile's model portfolio ``m``: ``w ~ m * exp(tilt * a)``, so the zero
@@ -40,7 +130,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     by the band or more is not traded (the drifted weights are kept, at no cost).
 
     **Observation space**: a finite float32 ``Box`` built only from data up to and
-    including the current bar (:mod:`envs.features`):
+    including the current bar (:mod:`cryptofolio.envs.features`):
 
     ==============  ==========  ===========  ==============================================
     slice           length      range        content
@@ -55,7 +145,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     drawdown        1           [0, 1]       1 - V_t / peak value of the episode
     ==============  ==========  ===========  ==============================================
 
-    **Dynamics** (:mod:`envs.ledger`): at bar t the portfolio, worth ``V_t``, trades at the
+    **Dynamics** (:mod:`cryptofolio.envs.ledger`): at bar t the portfolio, worth ``V_t``, trades at the
     close to the target weights, paying ``fee + slippage`` on each risky asset's traded
     value, then holds to bar t+1. The portfolio starts fully in cash.
 
@@ -106,34 +196,17 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     :param market: prices; default ``synthetic_market(seed=0)``.
     :param split: ``train``, ``validation`` or ``test``.
     :param splits: bar ranges of the splits; default 70/15/15% of the bars in time order.
-    :param fee: trading fee per unit of traded value (0.001 = 0.1%, a spot taker fee).
-    :param slippage: extra cost per unit of traded value, added to the fee.
-    :param window: bars of history an observation needs (and of returns in a ``window`` one).
-    :param observation: ``window`` (the last ``window`` bars' log returns and volatility) or
-        ``summary`` (each asset's momentum over 7, 30 and 90 bars, volatility and its ratio to
-        the yearly one): see :mod:`envs.features`.
-    :param episode_length: steps per episode (fewer if the split ends first).
-    :param profile: risk profile setting the default drawdown tolerance.
-    :param drawdown_tolerance: drawdown beyond which the penalty applies (default: the profile's).
-    :param drawdown_penalty: strength of the drawdown penalty.
-    :param drawdown_mode: ``excess`` (penalize drawdown beyond the tolerance) or ``increase``
-        (penalize each increase of the drawdown, divided by the tolerance).
-    :param turnover_penalty: strength of the optional turnover penalty.
-    :param residual: actions tilt the profile's model portfolio instead of choosing weights.
-    :param tilt: strength of the residual tilt (each weight scales by at most ``e^tilt``).
-    :param action_penalty: strength of the penalty on the action's size (with ``residual``: on
-        the tilt away from the model portfolio).
-    :param trade_band: no trade unless some weight moves by at least this much (0: always).
-    :param decision_every: trade only on bars whose index is a multiple of this (7: weekly on
-        daily bars); in between, actions are ignored and the portfolio drifts.
-    :param cash_yield: annual yield earned by the cash asset (0.05 = 5%), compounded per bar.
-    :param initial_value: portfolio value at the start of each episode.
-    :param ruin_fraction: the episode terminates when the value falls below this share of the
-        initial value.
+    :param profile: risk profile: the default drawdown tolerance, and the anchor of residual actions.
+    :param config: costs, reward, action mapping, observation and episode
+        (:class:`~cryptofolio.envs.config.EnvConfig`, every default documented there).
+    :param options: fields of ``config``'s sections by name, as ``gym.make`` passes them
+        (``fee=0.002, window=60, residual=True``): :meth:`EnvConfig.with_options`.
 
-    **Version history**: v0, first version. Options added since (``observation``, ``residual``,
-    ``tilt``, ``trade_band``, ``decision_every``, ``action_penalty``, ``drawdown_mode``) default to
-    the v0 behaviour; ``info`` gained ``reward_action_penalty``.
+    **Version history**: v0, first version. Options added since (the observation's ``features``,
+    ``residual``, ``tilt``, ``trade_band``, ``decision_every``, ``action_penalty``,
+    ``drawdown_mode``) default to the v0 behaviour; ``info`` gained ``reward_action_penalty``. The
+    options are grouped in ``config`` (:class:`~cryptofolio.envs.config.EnvConfig`); the option
+    ``observation`` is now ``features``. Observations, rewards and costs are unchanged.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
@@ -144,24 +217,9 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         *,
         split: str = "train",
         splits: Splits | None = None,
-        fee: float = 0.001,
-        slippage: float = 0.0,
-        window: int = 30,
-        observation: str = "window",
-        episode_length: int = 365,
         profile: str = "moderate",
-        drawdown_tolerance: float | None = None,
-        drawdown_penalty: float = 0.5,
-        drawdown_mode: str = "excess",
-        turnover_penalty: float = 0.0,
-        residual: bool = False,
-        tilt: float = 1.0,
-        action_penalty: float = 0.0,
-        trade_band: float = 0.0,
-        decision_every: int = 1,
-        cash_yield: float = 0.0,
-        initial_value: float = 1.0,
-        ruin_fraction: float = 0.01,
+        config: EnvConfig | None = None,
+        **options: Any,
     ) -> None:
         self.market = synthetic_market(seed=0) if market is None else market
         self.splits = split_by_fractions(self.market) if splits is None else splits
@@ -169,48 +227,14 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
         self.split = split
         self.split_bars = self.splits[split]
-        _check_range("fee", fee, 0.0, 0.5)
-        _check_range("slippage", slippage, 0.0, 0.5)
-        _check_range("drawdown_penalty", drawdown_penalty, 0.0, math.inf)
-        _check_range("turnover_penalty", turnover_penalty, 0.0, math.inf)
-        _check_range("tilt", tilt, 0.0, 10.0, open_low=True)
-        _check_range("trade_band", trade_band, 0.0, 1.0)
-        _check_range("action_penalty", action_penalty, 0.0, math.inf)
-        if int(decision_every) != decision_every or decision_every < 1:
-            raise ValueError(
-                f"decision_every must be a whole number of bars, at least 1, got {decision_every!r}"
-            )
-        if drawdown_mode not in DRAWDOWN_MODES:
-            raise ValueError(
-                f"drawdown_mode must be one of {', '.join(DRAWDOWN_MODES)}, got {drawdown_mode!r}"
-            )
-        _check_range("cash_yield", cash_yield, -0.99, 10.0)
-        _check_range("initial_value", initial_value, 0.0, math.inf, open_low=True)
-        _check_range("ruin_fraction", ruin_fraction, 0.0, 1.0, open_low=True)
-        if episode_length < 1:
-            raise ValueError(f"episode_length must be at least 1 step, got {episode_length}")
+        self.config = (config or EnvConfig()).with_options(**options)
+        """Costs, reward, action mapping, observation and episode of this env."""
         self.profile = risk_profile(profile).name
-        self.drawdown_tolerance = (
-            risk_profile(profile).max_drawdown if drawdown_tolerance is None else drawdown_tolerance
-        )
-        increase = drawdown_mode == "increase"  # divides by the tolerance, which must then be positive
-        _check_range("drawdown_tolerance", self.drawdown_tolerance, 0.0, 1.0, open_low=increase)
-        self.fee, self.slippage, self.window, self.episode_length = fee, slippage, window, episode_length
-        self.drawdown_penalty, self.turnover_penalty = drawdown_penalty, turnover_penalty
-        self.drawdown_mode, self.residual, self.tilt = drawdown_mode, residual, tilt
-        self.trade_band, self.action_penalty, self.decision_every = (
-            trade_band,
-            action_penalty,
-            int(decision_every),
-        )
-        self._increase = drawdown_mode == "increase"
-        self.cash_yield, self.initial_value = cash_yield, initial_value
-        self.cost_rate = fee + slippage
-        """``c = fee + slippage``, paid on each risky asset's traded value."""
-        self.ruin_value = ruin_fraction * initial_value
-        """Value below which an episode terminates."""
+        self.parameters = step_parameters(self.config, self.profile)
+        """The numbers the step's kernels read."""
 
-        self.features = build_features(self.market, window, observation)
+        window = self.config.observation.window
+        self.features = build_features(self.market, window, self.config.observation.features)
         self._first_start = max(self.split_bars.start - 1, window)
         self._last_bar = self.split_bars.stop - 1
         if self._first_start >= self._last_bar:
@@ -218,12 +242,13 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"split {split!r} (bars {self.split_bars.start}..{self._last_bar}) leaves no step after a "
                 f"window of {window} bars; use a longer split or a shorter window"
             )
-        self.relatives = _price_relatives(self.market, cash_yield)
+        self.relatives = _price_relatives(self.market, self.config.costs.cash_yield)
         """(T, N+1) price relatives ``p_{t+1} / p_t`` in row t, cash yield included."""
         self.dates = self.market.timestamps.tz_convert(None).to_numpy()
         """(T,) bar times as ``numpy.datetime64`` (UTC)."""
 
         n_columns = self.market.n_assets + 1
+        residual = self.config.actions.residual
         self.anchor = model_portfolios(self.profile, self.market) if residual else np.empty((0, n_columns))
         """(T, N+1) the residual anchor: the profile's model portfolio per bar ((0, N+1) if not residual)."""
         self.action_space = action_space(n_columns)
@@ -231,7 +256,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self._cash_only = np.zeros(n_columns)
         self._cash_only[0] = 1.0
         self._t = self._end = self._start = self._first_start
-        self._value = self._peak = initial_value
+        self._value = self._peak = self.config.initial_value
         self._drifted = self._cash_only.reshape(1, -1).copy()
 
     @property
@@ -274,22 +299,12 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         super().reset(seed=seed)
         start, self._end = self.episode_bounds(self.np_random, options or {})
         self._t = self._start = start
-        self._value = self._peak = self.initial_value
+        self._value = self._peak = self.config.initial_value
         self._drifted = self._cash_only.reshape(1, -1).copy()
-        info = {
-            "date": self.dates[start],
-            "bar": start,
-            "portfolio_value": self._value,
-            "weights": self._cash_only.copy(),
-            "drifted_weights": self._cash_only.copy(),
-            "turnover": 0.0,
-            "fees": 0.0,
-            "drawdown": 0.0,
-            "reward_log_growth": 0.0,
-            "reward_drawdown_penalty": 0.0,
-            "reward_turnover_penalty": 0.0,
-            "reward_action_penalty": 0.0,
-        }
+        cash = self._cash_only
+        info = step_info(
+            self.dates[start], start, self._value, cash.copy(), cash.copy(), 0.0, 0.0, 0.0, NO_TERMS
+        )
         return self._observe(start, 0.0), info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -297,35 +312,26 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         if t >= self._end:
             raise RuntimeError("the episode is over (terminated or truncated); call reset()")
         targets = self._targets(action, t, self._drifted)
+        p = self.parameters
         action_term = 0.0
-        if self.action_penalty > 0.0:
-            action_term = self.action_penalty * action_size(
+        if p.action_penalty > 0.0:
+            action_term = p.action_penalty * action_size(
                 np.asarray(action, dtype=np.float64).reshape(1, -1), 0
             )
         drifted = np.empty_like(targets)
         fees, turnover, value = trade_and_hold(
-            self._value, self._drifted, targets, self.relatives, t, 0, self.cost_rate, drifted
+            self._value, self._drifted, targets, self.relatives, t, 0, p.cost_rate, drifted
         )
         total, log_growth, drawdown_term, turnover_term, drawdown, peak = reward(
-            self._value, value, self._peak, turnover, self.drawdown_tolerance, self.drawdown_penalty,
-            self._increase, self.turnover_penalty, action_term,
+            self._value, value, self._peak, turnover, p.drawdown_tolerance, p.drawdown_penalty, p.increase,
+            p.turnover_penalty, action_term,
         )  # fmt: skip
-        info = {
-            "date": self.dates[t + 1],
-            "bar": t + 1,
-            "portfolio_value": value,
-            "weights": targets[0],
-            "drifted_weights": self._drifted[0],
-            "turnover": turnover,
-            "fees": fees,
-            "drawdown": drawdown,
-            "reward_log_growth": log_growth,
-            "reward_drawdown_penalty": drawdown_term,
-            "reward_turnover_penalty": turnover_term,
-            "reward_action_penalty": action_term,
-        }
+        terms = (log_growth, drawdown_term, turnover_term, action_term)
+        info = step_info(
+            self.dates[t + 1], t + 1, value, targets[0], self._drifted[0], turnover, fees, drawdown, terms
+        )
         self._t, self._value, self._peak, self._drifted = t + 1, value, peak, drifted
-        terminated = value < self.ruin_value
+        terminated = value < p.ruin_value
         truncated = not terminated and t + 1 >= self._end
         if terminated:
             self._end = t + 1
@@ -342,15 +348,16 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         """:meth:`target_weights` on (1, N+1) float64 ``drifted``, as (1, N+1): the step's fast path."""
         row = np.asarray(action).reshape(1, -1)
         out = np.empty(drifted.shape)
+        p = self.parameters
         if row.shape != out.shape or not fill_targets(
             row,
             0,
             self.market.available,
             self.anchor,
             bar,
-            self.tilt,
-            self.trade_band,
-            self.decision_every,
+            p.tilt,
+            p.trade_band,
+            p.decision_every,
             drifted,
             out,
         ):
@@ -381,9 +388,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         if options.get("start") is not None:
             start = self._start_bar(options["start"])
         else:
-            latest = max(self._first_start, self._last_bar - self.episode_length)
+            latest = max(self._first_start, self._last_bar - self.config.episode_length)
             start = int(rng.integers(self._first_start, latest + 1))
-        end = self._last_bar if options.get("to_end") else min(start + self.episode_length, self._last_bar)
+        length = self.config.episode_length
+        end = self._last_bar if options.get("to_end") else min(start + length, self._last_bar)
         return start, end
 
     def _start_bar(self, start: int | str | pd.Timestamp) -> int:
@@ -397,11 +405,6 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         return bar
 
 
-def rule_options(env_options: dict[str, Any]) -> dict[str, Any]:
-    """``env_options`` without :data:`ACTION_OPTIONS`: the env a rule is compared on (same costs, bars)."""
-    return {k: v for k, v in env_options.items() if k not in ACTION_OPTIONS}
-
-
 def _price_relatives(market: MarketData, cash_yield: float) -> np.ndarray:
     """(T, N+1) float64 ``p_{t+1} / p_t`` in row t, cash yield included (1 if unlisted; last row unused)."""
     relatives = np.ones_like(market.close)
@@ -409,10 +412,3 @@ def _price_relatives(market: MarketData, cash_yield: float) -> np.ndarray:
     relatives[:, 0] *= (1.0 + cash_yield) ** (1.0 / market.periods_per_year)
     relatives.setflags(write=False)
     return relatives
-
-
-def _check_range(name: str, value: float, low: float, high: float, open_low: bool = False) -> None:
-    ok = (value > low if open_low else value >= low) and value <= high and math.isfinite(value)
-    if not ok:
-        bound = f"({low}" if open_low else f"[{low}"
-        raise ValueError(f"{name} must be a finite number in {bound}, {high}], got {value!r}")

@@ -22,8 +22,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-import configs
-from envs.market import MarketData, MarketView
+from cryptofolio import configs
+from cryptofolio.envs.market import MarketData, MarketView
 
 PROFILE_NAMES = ("conservative", "moderate", "aggressive")
 STABLECOIN = "stablecoin"

@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from envs.loaders import DataError
-from envs.market import MarketData
-from envs.splits import Splits
+from cryptofolio.envs.loaders import DataError
+from cryptofolio.envs.market import MarketData
+from cryptofolio.envs.splits import Splits
 
 HELD_OUT = 4  # the resample's last bars, as token validation and test splits the env requires
 

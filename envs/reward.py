@@ -7,7 +7,7 @@
 
 with ``DD_{t+1} = 1 - V_{t+1} / peak_{t+1}`` and ``peak_{t+1} = max(peak_t, V_{t+1})``, and
 ``action_term = action_penalty * mean_i clip(a_i)^2``, the size of the action (computed by the
-caller, :func:`envs.actions.action_size`).
+caller, :func:`cryptofolio.envs.actions.action_size`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from envs.market import MarketData, time_bounds
+from cryptofolio.envs.market import MarketData, time_bounds
 
 SPLIT_NAMES = ("train", "validation", "test")
 

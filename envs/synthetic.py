@@ -18,9 +18,9 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-import configs
-from envs.market import MarketData
-from envs.profiles import asset_category, risk_profile
+from cryptofolio import configs
+from cryptofolio.envs.market import MarketData
+from cryptofolio.envs.profiles import asset_category, risk_profile
 
 INITIAL_PRICE = 100.0
 

@@ -1,9 +1,9 @@
 """BatchedPortfolioEnv: B portfolios on one market, stepped in one vectorized call.
 
-A stable-baselines3 ``VecEnv`` equal to B :class:`~envs.PortfolioEnv` in a ``DummyVecEnv``:
-one compiled loop steps every portfolio through PortfolioEnv's own kernels (the action
-mapping, the ledger, the reward and the observation of :mod:`envs.actions`,
-:mod:`envs.ledger`, :mod:`envs.reward`, :mod:`envs.features`), with no Python loop over
+A stable-baselines3 ``VecEnv`` equal to B :class:`~cryptofolio.envs.PortfolioEnv` in a
+``DummyVecEnv``: one compiled loop steps every portfolio through PortfolioEnv's own kernels
+(the action mapping, the ledger, the reward and the observation of the modules ``actions``,
+``ledger``, ``reward`` and ``features`` of :mod:`cryptofolio.envs`), with no Python loop over
 portfolios. ``seed(s)`` gives portfolio i the seed ``s + i`` as DummyVecEnv does, so B
 PortfolioEnvs seeded ``s + i`` and stepped with the same actions give the same
 observations, rewards and values.
@@ -21,21 +21,16 @@ from gymnasium.utils import seeding
 from numba import njit
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
-from envs.actions import action_size, fill_targets
-from envs.features import fill_observation
-from envs.ledger import trade_and_hold
-from envs.market import MarketData
-from envs.portfolio_env import PortfolioEnv
-from envs.reward import reward
+from cryptofolio.envs.actions import action_size, fill_targets
+from cryptofolio.envs.features import fill_observation
+from cryptofolio.envs.ledger import trade_and_hold
+from cryptofolio.envs.market import MarketData
+from cryptofolio.envs.portfolio_env import NO_TERMS, PortfolioEnv, step_info
+from cryptofolio.envs.reward import reward
 
 INFO_MODES = ("full", "done")
-_REWARD_KEYS = (
-    "reward_log_growth",
-    "reward_drawdown_penalty",
-    "reward_turnover_penalty",
-    "reward_action_penalty",
-)
-_STATS = ("fees", "turnover", "portfolio_value", "reward", *_REWARD_KEYS, "drawdown", "peak")
+_TERMS = ("reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty", "reward_action_penalty")
+_STATS = ("fees", "turnover", "portfolio_value", "reward", *_TERMS, "drawdown", "peak")
 """Rows of the per-step statistics the kernel writes, one column per portfolio."""
 _FLAGS = ("terminated", "truncated", "dones")
 _NO_INFO: Any = MappingProxyType({})
@@ -66,26 +61,23 @@ def _step_portfolios(
 ) -> int:
     """One step of every portfolio through PortfolioEnv's kernels; outputs go to the last five arrays.
 
-    :param parameters: ``(cost_rate, drawdown_tolerance, drawdown_penalty, turnover_penalty, ruin_value,
-        increase, tilt, trade_band, action_penalty, decision_every)``, ``increase`` 1.0 for the
-        drawdown-increase reward.
+    :param parameters: the env's :class:`~cryptofolio.envs.portfolio_env.StepParameters`, as a record.
     :return: the first portfolio whose action has a non-finite entry, or -1.
     """
-    cost_rate, tolerance, drawdown_penalty = parameters[0], parameters[1], parameters[2]
-    turnover_penalty, ruin_value = parameters[3], parameters[4]
-    increase, tilt, band, action_penalty = parameters[5] > 0.0, parameters[6], parameters[7], parameters[8]
-    every = int(parameters[9])
+    p = parameters[0]
     for k in range(actions.shape[0]):
         t = bars[k]
-        if not fill_targets(actions, k, available, anchor, t, tilt, band, every, drifted, targets):
+        if not fill_targets(
+            actions, k, available, anchor, t, p.tilt, p.trade_band, p.decision_every, drifted, targets
+        ):
             return k
         fees, turnover, value = trade_and_hold(
-            values[k], drifted, targets, relatives, t, k, cost_rate, next_drifted
+            values[k], drifted, targets, relatives, t, k, p.cost_rate, next_drifted
         )
-        action_term = action_penalty * action_size(actions, k) if action_penalty > 0.0 else 0.0
+        action_term = p.action_penalty * action_size(actions, k) if p.action_penalty > 0.0 else 0.0
         total, growth, drawdown_term, turnover_term, drawdown, peak = reward(
-            values[k], value, peaks[k], turnover, tolerance, drawdown_penalty, increase, turnover_penalty,
-            action_term,
+            values[k], value, peaks[k], turnover, p.drawdown_tolerance, p.drawdown_penalty, p.increase,
+            p.turnover_penalty, action_term,
         )  # fmt: skip
         stats[0, k] = fees
         stats[1, k] = turnover
@@ -97,7 +89,7 @@ def _step_portfolios(
         stats[7, k] = action_term
         stats[8, k] = drawdown
         stats[9, k] = peak
-        terminated = value < ruin_value
+        terminated = value < p.ruin_value
         truncated = not terminated and t + 1 >= ends[k]
         flags[0, k], flags[1, k], flags[2, k] = terminated, truncated, terminated or truncated
         fill_observation(returns, table, listed, lags, t + 1, next_drifted, k, drawdown, observations)
@@ -105,7 +97,7 @@ def _step_portfolios(
 
 
 class BatchedPortfolioEnv(VecEnv):
-    """B portfolios of :class:`~envs.PortfolioEnv` stepped together (see the module docstring).
+    """B portfolios of :class:`~cryptofolio.envs.PortfolioEnv` stepped together (see the module docstring).
 
     Finished episodes reset automatically, with stable-baselines3's conventions: the final
     observation is in ``infos[i]["terminal_observation"]`` and ``infos[i]["TimeLimit.truncated"]``
@@ -117,7 +109,7 @@ class BatchedPortfolioEnv(VecEnv):
         portfolios whose episode ended get an info (the others share one read-only empty mapping),
         which is what training needs and keeps a step free of B Python dicts. The step's arrays
         are in :attr:`last_step` either way.
-    :param env_kwargs: every other PortfolioEnv argument (split, splits, fee, window, ...).
+    :param env_kwargs: every other PortfolioEnv argument (split, splits, profile, config, options).
     """
 
     def __init__(
@@ -135,25 +127,12 @@ class BatchedPortfolioEnv(VecEnv):
         self._rngs = [seeding.np_random()[0] for _ in range(n_envs)]
         self._t = np.zeros(n_envs, dtype=np.int64)
         self._end = np.zeros(n_envs, dtype=np.int64)
-        self._value = np.full(n_envs, env.initial_value)
+        self._value = np.full(n_envs, env.config.initial_value)
         self._peak = self._value.copy()
         self._drifted = np.zeros((n_envs, columns))
         self._drifted[:, 0] = 1.0
         self._actions = np.zeros((n_envs, columns))
-        self._parameters = np.array(
-            [
-                env.cost_rate,
-                env.drawdown_tolerance,
-                env.drawdown_penalty,
-                env.turnover_penalty,
-                env.ruin_value,
-                float(env.drawdown_mode == "increase"),
-                env.tilt,
-                env.trade_band,
-                env.action_penalty,
-                env.decision_every,
-            ]
-        )
+        self._parameters = env.parameters.as_record()
         f = env.features
         self._market = (env.market.available, env.anchor, env.relatives, f.returns, f.table, f.listed,
                         f.lags)  # fmt: skip
@@ -242,27 +221,33 @@ class BatchedPortfolioEnv(VecEnv):
         """Start a new episode for portfolio ``i``, exactly as PortfolioEnv.reset does."""
         start, end = self.env.episode_bounds(self._rngs[i], options)
         self._t[i], self._end[i] = start, end
-        self._value[i] = self._peak[i] = self.env.initial_value
+        self._value[i] = self._peak[i] = self.env.config.initial_value
         self._drifted[i] = 0.0
         self._drifted[i, 0] = 1.0
         if self.infos != "full":
             return {}
-        cash = self._drifted[i].copy()
-        zeros = dict.fromkeys(("turnover", "fees", "drawdown", *_REWARD_KEYS), 0.0)
-        return {"date": self.env.dates[start], "bar": start, "portfolio_value": self.env.initial_value,
-                "weights": cash, "drifted_weights": cash.copy(), **zeros}  # fmt: skip
+        cash = self._drifted[i]
+        value = self.env.config.initial_value
+        return step_info(
+            self.env.dates[start], start, value, cash.copy(), cash.copy(), 0.0, 0.0, 0.0, NO_TERMS
+        )
 
     def _step_infos(self) -> list[dict[str, Any]]:
         """PortfolioEnv's info of the last step, for each portfolio."""
-        step = self.last_step
+        bars, targets, drifted, stats, _ = self._last
+        named = dict(zip(_STATS, stats, strict=True))
+        terms = np.column_stack([named[key] for key in _TERMS])
         return [
-            {
-                "date": self.env.dates[step["bar"][i]],
-                "bar": int(step["bar"][i]),
-                "portfolio_value": float(step["portfolio_value"][i]),
-                "weights": step["weights"][i].copy(),
-                "drifted_weights": step["drifted_weights"][i].copy(),
-                **{key: float(step[key][i]) for key in ("turnover", "fees", "drawdown", *_REWARD_KEYS)},
-            }
+            step_info(
+                self.env.dates[bars[i]],
+                int(bars[i]),
+                float(named["portfolio_value"][i]),
+                targets[i].copy(),
+                drifted[i].copy(),
+                float(named["turnover"][i]),
+                float(named["fees"][i]),
+                float(named["drawdown"][i]),
+                tuple(terms[i].tolist()),
+            )
             for i in range(self.num_envs)
         ]

@@ -1,17 +1,13 @@
-"""One backtest runner for every policy, its result, and the ``cryptofolio backtest`` command.
+"""One backtest runner for every policy, and its result.
 
-:func:`run_backtest` runs a policy (an SB3 model or a rule) through a :class:`~envs.PortfolioEnv`
+:func:`run_backtest` runs a policy (an SB3 model or a rule) through a :class:`~cryptofolio.envs.PortfolioEnv`
 over the env's whole split, from its first possible bar, deterministically: every policy
-gets the same start, initial value, fees and ledger.
-
-    cryptofolio backtest --policies moderate,equal_weight --market synthetic --split test --fee 0.001
+gets the same start, initial value, costs and ledger.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents import BASELINES, Policy, Rule, as_policy, make_baseline
-from envs import SPLIT_NAMES, DataError, PortfolioEnv
-from envs.market_args import add_market_arguments, market_from_args
-from evaluation.metrics import METRICS, summarize
+from cryptofolio.agents import Policy, Rule, as_policy
+from cryptofolio.envs import PortfolioEnv
+from cryptofolio.evaluation.metrics import METRICS, summarize
 
 PERCENT = ("total_return", "cagr", "volatility", "max_drawdown", "fees", "time_invested")
 
@@ -118,7 +113,7 @@ class BacktestResult:
 def run_backtest(policy: Policy | Rule, env: PortfolioEnv, name: str | None = None) -> BacktestResult:
     """Run ``policy`` over the env's whole split from its first possible bar, deterministically.
 
-    :param policy: anything with SB3's ``predict``, or a :class:`~agents.Rule` (bound to ``env``).
+    :param policy: anything with SB3's ``predict``, or a :class:`~cryptofolio.agents.Rule` (bound to ``env``).
     :param env: the env; its split, fees and initial value apply to every policy run on it.
     :param name: name of the result (default: the rule's name, or the policy's class name).
     """
@@ -158,9 +153,10 @@ def run_backtest(policy: Policy | Rule, env: PortfolioEnv, name: str | None = No
         periods_per_year=env.market.periods_per_year,
         meta={
             "split": env.split,
-            "fee": env.fee,
-            "slippage": env.slippage,
-            "initial_value": env.initial_value,
+            "fee": env.config.costs.fee,
+            "slippage": env.config.costs.slippage,
+            "cash_yield": env.config.costs.cash_yield,
+            "initial_value": env.config.initial_value,
             "market": env.market.source,
             "terminated": bool(terminated),
         },
@@ -168,7 +164,7 @@ def run_backtest(policy: Policy | Rule, env: PortfolioEnv, name: str | None = No
 
 
 def metrics_table(results: Sequence[BacktestResult]) -> pd.DataFrame:
-    """One row of :data:`~evaluation.metrics.METRICS` per result, indexed by name."""
+    """One row of :data:`~cryptofolio.evaluation.metrics.METRICS` per result, indexed by name."""
     return pd.DataFrame(
         [summarize(r) for r in results], index=[r.name for r in results], columns=list(METRICS)
     )
@@ -185,67 +181,3 @@ def format_table(table: pd.DataFrame) -> str:
         else:
             shown[column] = table[column].map(lambda v: f"{v:.2f}")
     return shown.to_string()
-
-
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--policies", default="all", help=f"comma-separated baselines, or all: {', '.join(BASELINES)}"
-    )
-    add_market_arguments(parser)
-    parser.add_argument("--split", default="test", choices=SPLIT_NAMES, help="split to run on (default test)")
-    parser.add_argument(
-        "--fee", type=float, default=0.001, help="fee per unit traded (default 0.001 = 0.1%%)"
-    )
-    parser.add_argument("--slippage", type=float, default=0.0, help="slippage per unit traded (default 0)")
-    parser.add_argument(
-        "--window", type=int, default=30, help="observation window in bars; sets the first bar (30)"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("reports/backtest"), help="output folder (reports/backtest)"
-    )
-    parser.add_argument(
-        "--format", choices=("csv", "parquet"), default="csv", help="per-policy results (csv)"
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    try:
-        specs = (
-            list(BASELINES)
-            if args.policies.strip() == "all"
-            else [s for s in args.policies.split(",") if s.strip()]
-        )
-        if not specs:
-            raise ValueError("--policies names no policy")
-        rules = [make_baseline(spec) for spec in specs]
-        market, splits = market_from_args(args)
-        env = PortfolioEnv(
-            market, split=args.split, splits=splits, fee=args.fee, slippage=args.slippage, window=args.window
-        )
-        results = [run_backtest(rule, env) for rule in rules]
-    except (ValueError, KeyError, DataError) as error:
-        parser.error(str(error).strip("'\""))
-    table = metrics_table(results)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "metrics.csv", index_label="policy")
-    (args.out / "metrics.json").write_text(table.to_json(orient="index", indent=2))
-    for result in results:
-        result.save(args.out / "results" / f"{result.name}.{args.format}")
-    first, last = results[0].timestamps[0], results[0].timestamps[-1]
-    print(
-        f"{market.source}, {args.split} split: {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}, "
-        f"fee {args.fee:.2%}"
-    )
-    print(format_table(table))
-    print(f"written: {args.out / 'metrics.csv'}, {args.out / 'metrics.json'}, {args.out / 'results'}/")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

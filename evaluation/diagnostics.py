@@ -8,16 +8,10 @@ positions, and no cluster of assets that move together (every pair correlated at
 :func:`diagnose_weights` checks one set of weights at one bar, from the returns of the
 trailing window ending there, and adds each asset's contribution to portfolio risk and the
 portfolio's volatility and correlation to BTC, next to the profile's expected figures.
-
-    cryptofolio diagnose --holdings holdings.csv --market ../shared/data/binance-daily --window 90
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,19 +20,13 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-import configs
-from envs import PROFILE_NAMES, DataError, MarketData, risk_profile
-from envs.loaders import market_symbols
-from evaluation.backtest import BacktestResult
-from evaluation.holdings import (
-    add_holdings_arguments,
-    as_of_bar,
-    holdings_market,
-    read_holdings,
-    value_holdings,
-)
+from cryptofolio import configs
+from cryptofolio.envs import MarketData, risk_profile
+from cryptofolio.evaluation.backtest import BacktestResult
 
 HELD = 0.01  # a position counts when its average weight is at least 1%
+WINDOW = 90
+"""Bars of returns behind correlations and risk contributions, by default."""
 
 
 def correlation(market: MarketData, bars: range) -> pd.DataFrame:
@@ -210,7 +198,7 @@ def correlation_clusters(corr: pd.DataFrame, threshold: float) -> list[tuple[str
 
 
 def diagnose_weights(
-    market: MarketData, bar: int, weights: np.ndarray, window: int = 90, profile: str = "moderate"
+    market: MarketData, bar: int, weights: np.ndarray, window: int = WINDOW, profile: str = "moderate"
 ) -> PortfolioDiagnostics:
     """The guidance's checks on ``weights`` held at ``bar``, from the returns of the last ``window`` bars.
 
@@ -332,42 +320,3 @@ def format_diagnostics(columns: dict[str, PortfolioDiagnostics]) -> str:
 
 def _finite_or_none(value: float) -> float | None:
     return value if np.isfinite(value) else None
-
-
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_holdings_arguments(parser)
-    parser.add_argument(
-        "--profile",
-        choices=PROFILE_NAMES,
-        default="moderate",
-        help="profile whose expected figures are shown",
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    try:
-        holdings = read_holdings(args.holdings)
-        offered = market_symbols(args.market)
-        universe = [*holdings.risky, *(["BTC"] if "BTC" in offered and "BTC" not in holdings.risky else [])]
-        market = holdings_market(holdings, args, universe, "the holdings")
-        bar = as_of_bar(market, args.as_of)
-        diagnostics = diagnose_weights(
-            market, bar, value_holdings(holdings, market, bar).weights, args.window, args.profile
-        )
-    except (ValueError, KeyError, DataError) as error:
-        parser.error(str(error).strip("'\""))
-    if args.format == "json":
-        print(json.dumps(diagnostics.to_dict(), indent=2))
-    else:
-        print(format_diagnostics({"current": diagnostics}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,38 +1,42 @@
-"""`cryptofolio evaluate`: trained agents against the baselines, with honest statistics and a report.
-
-    cryptofolio evaluate --runs "checkpoints/ppo-moderate-*" "checkpoints/sac-moderate-*" \\
-        --baselines all --split test --out reports/moderate
+"""The runner of ``cryptofolio evaluate``: trained agents against the baselines, with statistics.
 
 Every run (its best model on validation) and every baseline goes through the same backtest
-runner on the same split, fees and start. Runs of the same algorithm and profile are a
-group: its metrics get a mean and a 95% bootstrap interval over seeds. Each group is
-compared with its profile's baseline over the same bars, with paired block-bootstrap
-intervals of the differences. A split a run was trained or selected on is refused.
+runner on the same split, start and costs: one :class:`~cryptofolio.envs.Costs` for every
+policy (:func:`comparison_config`). Runs of the same algorithm and profile are a group;
+groups are compared with their profile's baseline over the same bars. A split a run was
+trained or selected on is refused (:func:`check_not_used_for_choices`).
 """
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
-import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from agents import BASELINES, make_baseline
-from agents.reference import GrowthOptimal
-from agents.sb3 import STATE, load_policy, read_run_config, read_run_metadata, run_env, snapshot_folder
-from envs import SPLIT_NAMES, DataError, MarketData, PortfolioEnv, Splits
-from envs.market_args import SPEC_FIELDS, add_market_arguments, market_from_args, market_from_spec, spec_of
-from evaluation import metrics
-from evaluation.backtest import BacktestResult, metrics_table, run_backtest
-from evaluation.diagnostics import diversification
-from evaluation.statistics import (
+from cryptofolio.agents import make_baseline
+from cryptofolio.agents.reference import GrowthOptimal
+from cryptofolio.agents.sb3 import (
+    STATE,
+    load_policy,
+    read_run_config,
+    read_run_metadata,
+    run_env,
+    run_env_config,
+    run_market_config,
+    snapshot_folder,
+)
+from cryptofolio.envs import Costs, EnvConfig, MarketConfig, MarketData, PortfolioEnv, Splits
+from cryptofolio.evaluation import metrics
+from cryptofolio.evaluation.backtest import BacktestResult, metrics_table, run_backtest
+from cryptofolio.evaluation.diagnostics import diversification
+from cryptofolio.evaluation.results import AgentGroup, Evaluation
+from cryptofolio.evaluation.statistics import (
     Interval,
     deflated_sharpe_ratio,
     paired_interval,
@@ -47,40 +51,6 @@ GROUP_METRICS = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "t
 CLAIMED_DRAWDOWN_REDUCTION = (0.30, 0.40)  # "AI-managed portfolios see 30-40% smaller drawdowns"
 
 
-@dataclass
-class AgentGroup:
-    """Runs of one algorithm and profile (one per seed), and the baseline they are compared with."""
-
-    algo: str
-    profile: str
-    runs: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return f"{self.algo}-{self.profile}"
-
-
-@dataclass
-class Evaluation:
-    """Everything a report shows; tables are pandas DataFrames indexed by policy or group."""
-
-    market: MarketData
-    split: str
-    bars: range
-    fee: float
-    results: dict[str, BacktestResult]
-    baselines: list[str]
-    groups: list[AgentGroup]
-    reference: str | None
-    metrics: pd.DataFrame
-    selection: pd.DataFrame
-    """Per run: steps trained, the step of the model selected on validation, and its validation score."""
-    group_summary: pd.DataFrame
-    comparisons: pd.DataFrame
-    diversification: pd.DataFrame
-    claims: list[str]
-
-
 def find_runs(patterns: Sequence[str]) -> list[Path]:
     """Run folders matching the patterns (folders or globs), in name order."""
     found: set[Path] = set()
@@ -93,6 +63,17 @@ def find_runs(patterns: Sequence[str]) -> list[Path]:
             )
         found.update(runs)
     return sorted(found)
+
+
+def runs_market(runs: Sequence[Path]) -> MarketConfig:
+    """The market and splits the runs were trained on, which must be the same for all."""
+    markets = {run: run_market_config(run) for run in runs}
+    if len(set(markets.values())) > 1:
+        raise ValueError(
+            "the runs were trained on different markets or splits; choose one with --market and the split "
+            "options"
+        )
+    return next(iter(markets.values()))
 
 
 def check_not_used_for_choices(run: Path, market: MarketData, splits: Splits, split: str) -> None:
@@ -112,18 +93,42 @@ def check_not_used_for_choices(run: Path, market: MarketData, splits: Splits, sp
             )
 
 
+def comparison_config(runs: Sequence[Path], costs: Costs | None = None) -> EnvConfig:
+    """The env config every baseline of a comparison runs on, whose costs every agent pays too.
+
+    The runs' own config with free actions (same costs, window, reward and episode), or the
+    default config without runs; ``costs`` replace the costs. Runs trained at different costs
+    need ``costs``: a comparison has one.
+    """
+    configs = {run: run_env_config(run) for run in runs}
+    if costs is None:
+        differing = {c.costs for c in configs.values()}
+        if len(differing) > 1:
+            listed = "; ".join(f"{run.name}: {c.costs}" for run, c in configs.items())
+            raise ValueError(
+                f"the runs were trained at different costs ({listed}); choose the comparison's costs with "
+                "--fee, --slippage and --cash-yield"
+            )
+    base = next(iter(configs.values())) if configs else EnvConfig()
+    return replace(base.for_rules(), costs=costs or base.costs)
+
+
 def evaluate(
     runs: Sequence[Path],
     baselines: Sequence[str],
     market: MarketData,
     splits: Splits,
     split: str = "test",
-    fee: float = 0.001,
+    costs: Costs | None = None,
     which: str = "best",
     resamples: int = 2_000,
     seed: int = 0,
 ) -> Evaluation:
-    """Backtest runs and baselines on one split and compute every table of the report."""
+    """Backtest runs and baselines on one split and compute every table of the report.
+
+    :param costs: what every policy pays; None: the runs' own (see :func:`comparison_config`).
+    """
+    rules_config = comparison_config(runs, costs)
     results: dict[str, BacktestResult] = {}
     groups: dict[tuple[str, str], AgentGroup] = {}
     selection = {}
@@ -131,14 +136,14 @@ def evaluate(
         check_not_used_for_choices(run, market, splits, split)
         config = read_run_config(run)
         selection[run.name] = _selection(run, which)
-        env = run_env(run, market, split=split, splits=splits, fee=fee)
+        env = run_env(run, market, split=split, splits=splits, costs=rules_config.costs)
         policy = load_policy(run, which=which, env=env)
         results[run.name] = run_backtest(policy, env, name=run.name)
         groups.setdefault(
             (config["algo"], config["profile"]), AgentGroup(config["algo"], config["profile"])
         ).runs.append(run.name)
     needed = [g.profile for g in groups.values() if g.profile not in baselines]
-    env = PortfolioEnv(market, split=split, splits=splits, fee=fee)
+    env = PortfolioEnv(market, split=split, splits=splits, config=rules_config)
     for spec in [*baselines, *dict.fromkeys(needed)]:
         rule = make_baseline(spec)
         results[rule.name] = run_backtest(rule, env)
@@ -160,7 +165,7 @@ def evaluate(
         market=market,
         split=split,
         bars=splits[split],
-        fee=fee,
+        costs=rules_config.costs,
         results=results,
         baselines=[*baselines, *dict.fromkeys(needed)],
         groups=group_list,
@@ -315,86 +320,3 @@ def _claims(
                 "known-parameter reference policy (which knows the true regime and the market's parameters)."
             )
     return lines
-
-
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--runs", nargs="*", default=[], metavar="RUN", help="run folders or globs (quote globs)"
-    )
-    parser.add_argument(
-        "--baselines", default="all", help=f"comma-separated baselines, or all: {', '.join(BASELINES)}"
-    )
-    parser.add_argument(
-        "--split", default="test", choices=SPLIT_NAMES, help="split to report on (default test)"
-    )
-    add_market_arguments(parser)
-    parser.set_defaults(market=None)
-    parser.add_argument(
-        "--fee", type=float, default=0.001, help="fee per unit traded, for every policy (0.001)"
-    )
-    parser.add_argument(
-        "--which", choices=("best", "final"), default="best", help="model of each run (best on validation)"
-    )
-    parser.add_argument("--resamples", type=int, default=2_000, help="bootstrap resamples (2000)")
-    parser.add_argument(
-        "--out", type=Path, default=Path("reports/evaluation"), help="report folder (reports/evaluation)"
-    )
-    parser.add_argument("--title", default=None, help="report title")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    from evaluation.report import write_report  # figures load matplotlib: only when reporting
-
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    try:
-        runs = find_runs(args.runs)
-        baselines = (
-            list(BASELINES)
-            if args.baselines.strip() == "all"
-            else [b.strip() for b in args.baselines.split(",") if b.strip()]
-        )
-        market, splits = _market(args, runs)
-        evaluation = evaluate(
-            runs, baselines, market, splits, args.split, args.fee, args.which, args.resamples
-        )
-    except (ValueError, KeyError, FileNotFoundError, DataError) as error:
-        parser.error(str(error).strip("'\""))
-    command = " ".join([prog or "python -m evaluation.evaluate", *(sys.argv[1:] if argv is None else argv)])
-    title = args.title or f"Evaluation on the {args.split} split of {market.source}"
-    report = write_report(evaluation, args.out, title, command)
-    columns = ["total_return", "sharpe", "max_drawdown", "turnover", "fees", "psr"]
-    shown = [
-        *(r for g in evaluation.groups for r in g.runs),
-        *evaluation.baselines,
-        *([evaluation.reference] if evaluation.reference else []),
-    ]
-    from evaluation.backtest import format_table
-
-    print(format_table(evaluation.metrics.loc[shown, columns]))
-    for claim in evaluation.claims:
-        print(f"- {claim}")
-    print(f"report: {report} (and report.md, figures and CSVs in {args.out})")
-    return 0
-
-
-def _market(args: argparse.Namespace, runs: Sequence[Path]) -> tuple[MarketData, Splits]:
-    """The market the options name, or else the one the runs were trained on (which must agree)."""
-    if args.market is not None or not runs:
-        args.market = args.market or "synthetic"
-        return market_from_args(args)
-    configs = [read_run_config(run) for run in runs]
-    if len({tuple(str(c.get(k)) for k in (*SPEC_FIELDS, "splits")) for c in configs}) > 1:
-        raise ValueError(
-            "the runs were trained on different markets or splits; choose one with --market and the split "
-            "options"
-        )
-    return market_from_spec(**spec_of(configs[0]), splits=configs[0]["splits"])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

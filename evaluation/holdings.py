@@ -14,20 +14,19 @@ each at the cash asset's price. Every error names the file and the line (CSV) or
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from envs import DataError, MarketData, asset_category, open_market
-from envs.loaders import market_symbols
-from envs.profiles import STABLECOIN
+from cryptofolio.envs import DataError, MarketConfig, MarketData, asset_category
+from cryptofolio.envs.loaders import market_symbols
+from cryptofolio.envs.profiles import STABLECOIN
 
 
 @dataclass(frozen=True)
@@ -188,41 +187,21 @@ def _quantity(raw: Any, place: str, symbol: str) -> float:
     return quantity
 
 
-def add_holdings_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``recommend`` and ``diagnose``: the holdings, the market and the date."""
-    parser.add_argument("--holdings", type=Path, required=True, help="CSV or JSON of symbol and quantity")
-    parser.add_argument(
-        "--market", default="synthetic", help="synthetic (default), a folder of per-asset CSVs, or a table"
-    )
-    parser.add_argument("--market-seed", type=int, default=0, help="seed of the synthetic market (default 0)")
-    parser.add_argument(
-        "--ffill-limit", type=int, default=0, help="fill gaps of up to this many bars (default 0: error)"
-    )
-    parser.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)")
-    parser.add_argument("--cash-prices", help="per-asset file of the cash asset's prices, e.g. .../USDC.csv")
-    parser.add_argument("--as-of", help="date of the bar to use, e.g. 2024-06-30 (default: the latest)")
-    parser.add_argument(
-        "--window", type=int, default=90, help="bars of returns for correlations and risk (default 90)"
-    )
-    parser.add_argument("--format", choices=("table", "json"), default="table", help="output (table)")
-
-
 def holdings_market(
-    holdings: Holdings, args: argparse.Namespace, universe: Sequence[str], needed_by: str
+    holdings: Holdings, market: MarketConfig, universe: Sequence[str], needed_by: str
 ) -> MarketData:
-    """Open ``args.market`` with the risky assets ``universe``, in that order.
+    """Open ``market`` with the risky assets ``universe``, in that order.
 
     :param universe: the assets to load; every held risky asset must be among them.
     :param needed_by: who chose the universe, for messages (``the moderate profile``, ``run X``).
     :raises DataError: naming the holdings line of a symbol the source does not have or the
         universe leaves out, or the universe's assets the source lacks.
     """
-    offered = market_symbols(args.market)
+    offered = market_symbols(market.source)
     for symbol in holdings.risky:
         if symbol not in offered:
-            raise DataError(
-                f"{holdings.where[symbol]}: unknown symbol {symbol!r}; {args.market} has {', '.join(offered)}"
-            )
+            where = holdings.where[symbol]
+            raise DataError(f"{where}: unknown symbol {symbol!r}; {market.source} has {', '.join(offered)}")
         if symbol not in universe:
             raise DataError(
                 f"{holdings.where[symbol]}: {symbol} is not among the assets of {needed_by} "
@@ -230,15 +209,8 @@ def holdings_market(
             )
     lacking = [s for s in universe if s not in offered]
     if lacking:
-        raise DataError(f"{args.market} has no prices for {', '.join(lacking)}, which {needed_by} needs")
-    return open_market(
-        args.market,
-        symbols=list(universe),
-        seed=args.market_seed,
-        ffill_limit=args.ffill_limit,
-        cash=args.cash,
-        cash_prices=args.cash_prices,
-    )
+        raise DataError(f"{market.source} has no prices for {', '.join(lacking)}, which {needed_by} needs")
+    return replace(market, assets=tuple(universe)).load_market()
 
 
 def as_of_bar(market: MarketData, as_of: str | None) -> int:

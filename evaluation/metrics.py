@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from evaluation.backtest import BacktestResult
+    from cryptofolio.evaluation.backtest import BacktestResult
 
 INVESTED = 1e-9  # risky weight above which a bar counts as invested
 

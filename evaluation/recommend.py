@@ -1,47 +1,35 @@
-"""`cryptofolio recommend`: today's trades from a baseline or a trained run, given what you hold.
-
-    cryptofolio recommend --policy moderate --holdings holdings.csv --market ../shared/data/binance-daily
-    cryptofolio recommend --policy checkpoints/ppo-moderate-seed0-... --holdings holdings.json --format json
+"""Today's trades from a baseline or a trained run, given what you hold (``cryptofolio recommend``).
 
 At the close of the chosen bar (``--as-of``, default the latest), the holdings are valued,
 the policy decides target weights exactly as it would inside a backtest (a rule reads the
 market up to that bar; a trained agent reads the env's own observation, built by the same
 feature code), and the trade to those weights goes through the ledger: the orders, their
 fees and the value after trading. The profile's drift check and the portfolio diagnostics
-(:mod:`evaluation.diagnostics`) of the current and target weights come with it.
+(:mod:`cryptofolio.evaluation.diagnostics`) of the current and target weights come with it.
 
-The drawdown in an agent's observation is ``1 - value / --peak`` (0 without ``--peak``).
-A rule treats the bar as its first decision (trade to target whatever the band or calendar)
-when the holdings are all cash or with ``--rebalance-now``; otherwise its bands and calendar
-apply as in a backtest.
+The drawdown in an agent's observation is ``1 - value / peak`` (0 without a peak). A rule
+treats the bar as its first decision (trade to target whatever the band or calendar) when the
+holdings are all cash or when asked to rebalance now; otherwise its bands and calendar apply
+as in a backtest.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from agents import BASELINES, Policy, ProfileRule, Rule, make_baseline
-from envs import DataError, MarketData, PortfolioEnv, ledger_step
-from envs.loaders import market_symbols
-from envs.profiles import PROFILE_NAMES, profile_assets
-from evaluation.diagnostics import PortfolioDiagnostics, diagnose_weights, format_diagnostics
-from evaluation.holdings import (
-    Holdings,
-    add_holdings_arguments,
-    as_of_bar,
-    holdings_market,
-    read_holdings,
-    value_holdings,
+from cryptofolio.agents import Policy, ProfileRule, Rule
+from cryptofolio.envs import EnvConfig, MarketData, PortfolioEnv, ledger_step
+from cryptofolio.evaluation.diagnostics import (
+    WINDOW,
+    PortfolioDiagnostics,
+    diagnose_weights,
+    format_diagnostics,
 )
+from cryptofolio.evaluation.holdings import Holdings, value_holdings
 
 
 @dataclass(frozen=True)
@@ -133,21 +121,21 @@ def recommend(
     bar: int,
     *,
     profile: str = "moderate",
-    fee: float = 0.001,
-    env_options: Mapping[str, Any] | None = None,
+    config: EnvConfig | None = None,
+    agent_profile: str | None = None,
     peak: float | None = None,
     rebalance_now: bool = False,
-    diagnostics_window: int = 90,
+    diagnostics_window: int = WINDOW,
     name: str | None = None,
 ) -> Recommendation:
     """The trade ``policy`` makes from ``holdings`` at the close of ``bar``.
 
     :param policy: a rule, or anything with SB3's ``predict`` reading the env's observation.
     :param profile: the risk profile of the drift check and the diagnostics' expected figures.
-    :param fee: fee per unit of traded value, as in the env.
-    :param env_options: PortfolioEnv's keyword arguments a trained agent was trained with (its
-        run's ``env`` and ``profile``): the window of its observation, a residual mapping, a
-        trade band, slippage. The env built from them makes the observation and maps the action.
+    :param config: the env a trained agent was trained with (its run's, with the costs to pay
+        now): the window of its observation, a residual mapping, a trade band, the costs. The env
+        built from it makes the observation, maps the action and charges the trade.
+    :param agent_profile: the profile of that env (a residual agent's anchor); default ``profile``.
     :param peak: the portfolio's highest value so far, for the observation's drawdown.
     :param rebalance_now: make this a rule's first decision (trade to target).
     :param diagnostics_window: bars of returns behind correlations and risk contributions.
@@ -156,7 +144,7 @@ def recommend(
     weights, value = held.weights, held.value
     drawdown = 0.0 if peak is None else max(0.0, 1.0 - value / peak)
     # The env's split plays no part here: it lends its features, action mapping and costs.
-    env = PortfolioEnv(market, split="test", **{"profile": profile, **(env_options or {}), "fee": fee})
+    env = PortfolioEnv(market, split="test", profile=agent_profile or profile, config=config)
     name = name or str(getattr(policy, "name", type(policy).__name__))
     check_spaces = getattr(policy, "check_spaces", None)  # a trained agent must fit these assets
     if check_spaces is not None:
@@ -170,14 +158,15 @@ def recommend(
         action, _ = policy.predict(observation, deterministic=True)
         target = env.target_weights(np.asarray(action).reshape(-1), bar, weights)
     check = (policy if isinstance(policy, ProfileRule) else ProfileRule(profile)).check(view, weights, first)
-    fees, turnover, value_after, _ = ledger_step(value, weights, target, np.ones_like(weights), env.cost_rate)
+    rate = env.config.costs.rate
+    fees, turnover, value_after, _ = ledger_step(value, weights, target, np.ones_like(weights), rate)
     order_values = value_after * target - value * weights
     orders = np.where(target + weights > 0, order_values / held.prices, 0.0)
     return Recommendation(
         policy=name,
         profile=profile,
         date=market.timestamps[bar],
-        fee=env.cost_rate,
+        fee=rate,
         symbols=market.symbols,
         prices=held.prices,
         quantities=held.quantities,
@@ -236,95 +225,3 @@ def format_recommendation(rec: Recommendation, source: str) -> str:
             format_diagnostics(rec.diagnostics),
         ]
     )
-
-
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--policy", required=True, help=f"a run folder from `train`, or a baseline: {', '.join(BASELINES)}"
-    )
-    add_holdings_arguments(parser)
-    parser.add_argument(
-        "--assets", help="risky assets the policy may hold (default: the profile's, or the run's)"
-    )
-    parser.add_argument(
-        "--profile", choices=PROFILE_NAMES, help="profile of the drift check (default: the policy's)"
-    )
-    parser.add_argument(
-        "--fee", type=float, default=0.001, help="cost per unit traded (default 0.001 = 0.1%%)"
-    )
-    parser.add_argument(
-        "--peak", type=float, help="the portfolio's highest value so far (an agent's drawdown)"
-    )
-    parser.add_argument("--rebalance-now", action="store_true", help="trade to target whatever the band says")
-    parser.add_argument("--which", choices=("best", "final"), default="best", help="a run's model (best)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    try:
-        holdings = read_holdings(args.holdings)
-        policy, universe, profile, env_options, needed_by = _policy(args, holdings)
-        market = holdings_market(holdings, args, universe, needed_by)
-        rec = recommend(
-            policy,
-            holdings,
-            market,
-            as_of_bar(market, args.as_of),
-            profile=profile,
-            fee=args.fee,
-            env_options=env_options,
-            peak=args.peak,
-            rebalance_now=args.rebalance_now,
-            diagnostics_window=args.window,
-            name=Path(args.policy).name,
-        )
-    except (ValueError, KeyError, FileNotFoundError, DataError) as error:
-        parser.error(str(error).strip("'\""))
-    if args.format == "json":
-        print(json.dumps(rec.to_dict(), indent=2))
-    else:
-        print(format_recommendation(rec, market.source))
-    return 0
-
-
-def _policy(
-    args: argparse.Namespace, holdings: Holdings
-) -> tuple[Policy | Rule, list[str], str, dict[str, Any], str]:
-    """The policy, its assets, the profile, its env options, and who chose the assets."""
-    assets = [s.strip().upper() for s in args.assets.split(",") if s.strip()] if args.assets else None
-    if Path(args.policy).is_dir():
-        from agents.sb3 import load_policy, read_run_config, read_run_metadata
-
-        config = read_run_config(args.policy)
-        trained_on = [str(s) for s in read_run_metadata(args.policy)["symbols"][1:]]
-        if assets is not None and assets != trained_on:
-            raise ValueError(
-                f"run {Path(args.policy).name} was trained on {', '.join(trained_on)}; drop --assets"
-            )
-        args.cash = args.cash or config.get("cash")
-        env_options = {**config["env"], "profile": config["profile"]}
-        needed_by = f"run {Path(args.policy).name}"
-        return (
-            load_policy(args.policy, which=args.which),
-            trained_on,
-            args.profile or config["profile"],
-            env_options,
-            needed_by,
-        )
-    rule = make_baseline(args.policy)
-    profile = args.profile or (rule.profile if isinstance(rule, ProfileRule) else "moderate")
-    if assets is not None:
-        return rule, assets, profile, {}, "--assets"
-    offered = market_symbols(args.market)
-    universe = list(profile_assets(profile, offered))
-    universe += [s for s in holdings.risky if s not in universe and s in offered]
-    return rule, universe, profile, {}, f"the {profile} profile"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -24,8 +24,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from evaluation.diagnostics import correlation
-from evaluation.evaluate import Evaluation
+from cryptofolio.envs import Costs
+from cryptofolio.evaluation.diagnostics import correlation
+from cryptofolio.evaluation.results import Evaluation
 
 PERCENT_WORDS = ("return", "cagr", "volatility", "drawdown", "fees", "invested", "share", "reduction")
 COUNT_WORDS = ("seeds", "steps", "step", "positions")  # columns of whole numbers
@@ -76,6 +77,15 @@ def featured(evaluation: Evaluation) -> list[str]:
     return list(dict.fromkeys(n for n in names if n in evaluation.results))
 
 
+def describe_costs(costs: Costs) -> str:
+    """``a fee of 0.10% per unit traded`` (and the slippage and cash yield, when there are any)."""
+    text = f"a fee of {costs.fee:.2%}"
+    if costs.slippage:
+        text += f" plus slippage of {costs.slippage:.2%}"
+    text += " per unit traded"
+    return text + (f", cash earning {costs.cash_yield:.2%} a year" if costs.cash_yield else "")
+
+
 def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
     first, last = (evaluation.market.timestamps[i] for i in (evaluation.bars.start, evaluation.bars.stop - 1))
     n_runs = sum(len(g.runs) for g in evaluation.groups)
@@ -85,8 +95,7 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
             f"{n_runs} trained agent run(s) in {len(evaluation.groups)} group(s) and "
             f"{len(evaluation.baselines)} rule-based baselines, on the {evaluation.split} split of "
             f"{evaluation.market.source} ({first:%Y-%m-%d} to {last:%Y-%m-%d}, {len(evaluation.bars)} bars), "
-            f"all through the same ledger at a fee of {evaluation.fee:.2%} per unit traded, from the same "
-            "start.",
+            f"all through the same ledger at {describe_costs(evaluation.costs)}, from the same start.",
             "Intervals are 95%: over seeds for a group's metrics, and over resampled blocks of bars (the "
             "same bars for an agent and its baseline) for differences. PSR is the probability that the true "
             "Sharpe ratio is above zero; DSR deflates it for the number of policies compared.",

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from envs import MarketData, Splits, asset_category
+from cryptofolio.envs import MarketData, Splits, asset_category
 
 SHARED_DATA = Path(
     os.environ.get("CRYPTOFOLIO_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from envs import load_csv_dir
+from cryptofolio.envs import load_csv_dir
 
 REGIMES = ("bull", "bear", "high_volatility", "sideways")
 MIN_DAYS = 60

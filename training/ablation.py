@@ -1,23 +1,13 @@
-"""`cryptofolio ablation`: which generalization levers help a learned policy out of sample.
+"""The ablation (``cryptofolio ablation``): which generalization levers help a learned policy.
 
-    cryptofolio ablation --market ../shared/data/binance-daily --publish docs      (= make ablation)
-
-Every variant of ``configs/ablation.yaml`` trains the same algorithm for the same profile
-(one run per seed), is selected on the validation split like any run, and is tested once on
-the test split against the profile's baseline. The variant chosen is the one with the best
-mean validation Sharpe ratio: the test split is read for the report only. Writes
-``reports/ablation/summary.md`` (and ``DIR/ablation.md`` with ``--publish``); ``--reuse``
-reports on the runs of an earlier ablation without training again; ``--quick`` is a smoke test.
+Each variant of ``configs/ablation.yaml`` is its setup's ``base`` (every lever off) plus its
+own overrides (:func:`variant_overrides`); the variant chosen has the best mean validation
+Sharpe ratio (:func:`chosen_variant`), and the test split is read for the report only.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
-import os
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,23 +15,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import configs
-from agents.sb3 import STATE, read_run_metadata, snapshot_folder
-from envs import DataError
-from envs.market_args import MarketSpec, market_from_spec, spec_of
-from evaluation.evaluate import Evaluation, evaluate, find_runs
-from evaluation.report import formatted, markdown_table, with_intervals
-from training.config import resolve_config
-from training.run_folder import RunFolder, versions
-from training.train import train
+from cryptofolio.agents.sb3 import STATE, read_run_metadata, snapshot_folder
+from cryptofolio.envs import MarketConfig
+from cryptofolio.envs.config import from_data
+from cryptofolio.evaluation.evaluate import evaluate, find_runs
+from cryptofolio.evaluation.report import formatted, markdown_table, with_intervals
+from cryptofolio.evaluation.results import Evaluation
+from cryptofolio.training.config import resolve_config
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 
 RECORD = "ablation.json"
 QUICK_TIMESTEPS, QUICK_SEEDS, QUICK_OVERRIDES = 512, [0], ["eval_freq=256", "n_envs=2"]
 
 
-def market_spec(market_path: str, setup: dict[str, Any]) -> MarketSpec:
-    """The setup's market: its assets on ``market_path``, USDT as cash."""
-    return spec_of({"market": market_path, "assets": setup["assets"]})
+def setup_market(market_path: str, setup: dict[str, Any]) -> MarketConfig:
+    """The setup's market: its assets on ``market_path``, USDT as cash, the setup's splits."""
+    data = {"source": market_path, "assets": setup["assets"], "splits": setup["splits"]}
+    return from_data(MarketConfig, data, "configs/ablation.yaml: setup")
 
 
 def variant_overrides(setup: dict[str, Any], variant: dict[str, Any]) -> list[str]:
@@ -58,7 +49,7 @@ def train_variants(
     progress_bar: bool = False,
 ) -> None:
     """Train every variant and seed into ``root/<variant>/``."""
-    splits = {name: tuple(map(str, dates)) for name, dates in setup["splits"].items()}
+    market = setup_market(market_path, setup)
     for name, variant in variants.items():
         overrides = variant_overrides(setup, variant)
         for seed in QUICK_SEEDS if quick else setup["seeds"]:
@@ -66,10 +57,9 @@ def train_variants(
                 variant.get("algo", setup["algo"]),
                 setup["profile"],
                 overrides=[*overrides, *(QUICK_OVERRIDES if quick else [])],
+                market=market,
                 n_timesteps=QUICK_TIMESTEPS if quick else setup["timesteps"],
                 seed=seed,
-                splits=splits,
-                **market_spec(market_path, setup),
             )
             print(f"{name}: training {config.algo} seed {seed}", flush=True)
             train(config, RunFolder.create(root / name, config), progress_bar=progress_bar)
@@ -79,7 +69,7 @@ def evaluate_variants(
     market_path: str, setup: dict[str, Any], variants: Sequence[str], root: Path
 ) -> dict[str, Evaluation]:
     """Each variant's runs on the test split, against the setup's baselines."""
-    market, splits = market_from_spec(**market_spec(market_path, setup), splits=setup["splits"])
+    market, splits = setup_market(market_path, setup).load()
     return {
         name: evaluate(find_runs([str(root / name / "*")]), setup["baselines"], market, splits, "test")
         for name in variants
@@ -234,73 +224,3 @@ def verdict(table: pd.DataFrame, chosen: str, profile: str, baseline_sharpes: pd
             else f"- No other baseline had a higher test Sharpe than `{chosen}`."
         ),
     ]
-
-
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
-    )
-    parser.add_argument("--variants", help="comma-separated variants of configs/ablation.yaml (default: all)")
-    parser.add_argument(
-        "--out", type=Path, default=Path("reports/ablation"), help="reports (reports/ablation)"
-    )
-    parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints/ablation"), help="run folders")
-    parser.add_argument("--reuse", type=Path, metavar="FOLDER", help="report on an earlier ablation's runs")
-    parser.add_argument("--publish", type=Path, help="also write DIR/ablation.md (e.g. docs)")
-    parser.add_argument("--quick", action="store_true", help="one seed, tiny budgets: a smoke test")
-    parser.add_argument("--no-progress-bar", action="store_true")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    command = " ".join([prog or "python -m training.ablation", *(sys.argv[1:] if argv is None else argv)])
-    document = configs.read("ablation")
-    setup, variants = document["setup"], document["variants"]
-    if args.variants:
-        names = [v.strip() for v in args.variants.split(",") if v.strip()]
-        unknown = [n for n in names if n not in variants]
-        if unknown:
-            parser.error(
-                f"unknown variant(s) {', '.join(unknown)}; configs/ablation.yaml has {', '.join(variants)}"
-            )
-        variants = {n: variants[n] for n in names}
-    started = time.perf_counter()
-    found = versions()
-    try:
-        if args.reuse is not None:
-            root = args.reuse
-            record = json.loads((root / RECORD).read_text())
-        else:
-            root = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            train_variants(args.market, setup, variants, root, args.quick, not args.no_progress_bar)
-            record = {
-                "command": command,
-                "seconds": time.perf_counter() - started,
-                "date": dt.date.today().isoformat(),
-                "cores": os.cpu_count(),
-                "seeds": QUICK_SEEDS if args.quick else setup["seeds"],
-                "timesteps": QUICK_TIMESTEPS if args.quick else setup["timesteps"],
-                "versions": found,
-            }
-            (root / RECORD).write_text(json.dumps(record, indent=2))
-        evaluations = evaluate_variants(args.market, setup, list(variants), root)
-    except (ValueError, KeyError, FileNotFoundError, DataError) as error:
-        parser.error(str(error).strip("'\""))
-    text = summary_markdown(evaluations, variants, setup, root, record)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.md").write_text(text)
-    if args.publish is not None:
-        args.publish.mkdir(parents=True, exist_ok=True)
-        (args.publish / "ablation.md").write_text(text)
-    print(text.split("## Verdict", 1)[1].strip())
-    print(f"summary: {args.out / 'summary.md'}; runs in {root}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,10 +7,10 @@ TensorBoard keys, beside stable-baselines3's ``rollout/`` and ``train/``:
   ``cash_weight``, ``concentration`` (sum of squared weights: 1 is one asset, 1/(N+1) is
   equal weights) and ``action_saturation`` (share of action components at the box's bounds)
   per step.
-- ``eval/``: the metrics of :func:`evaluation.metrics.summarize` on the validation split,
+- ``eval/``: the metrics of :func:`cryptofolio.evaluation.metrics.summarize` on the validation split,
   and ``eval/excess_<metric>``, the agent's minus its profile baseline's on that split.
 
-Metrics come from :mod:`evaluation.metrics`; nothing here recomputes them.
+Metrics come from :mod:`cryptofolio.evaluation.metrics`; nothing here recomputes them.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ import pandas as pd
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 
-from agents.sb3 import STATE, SB3Policy
-from envs import PortfolioEnv
-from envs.vector_env import BatchedPortfolioEnv
-from evaluation import metrics
-from evaluation.backtest import run_backtest
-from training.config import TrainConfig
-from training.run_folder import RunFolder, write_text
+from cryptofolio.agents.sb3 import STATE, SB3Policy
+from cryptofolio.envs import PortfolioEnv
+from cryptofolio.envs.config import to_data
+from cryptofolio.envs.vector_env import BatchedPortfolioEnv
+from cryptofolio.evaluation import metrics
+from cryptofolio.evaluation.backtest import run_backtest
+from cryptofolio.training.config import TrainConfig
+from cryptofolio.training.run_folder import RunFolder, write_text
 
 SATURATED = 0.999  # |action| at or above this counts as at the bound
 EXCESS = ("sharpe", "total_return", "cagr", "max_drawdown")
@@ -42,7 +43,7 @@ EXCESS = ("sharpe", "total_return", "cagr", "max_drawdown")
 class PortfolioMetricsCallback(BaseCallback):
     """Log ``portfolio/`` metrics of the training envs' steps.
 
-    With a :class:`~envs.vector_env.BatchedPortfolioEnv` the step's arrays are read directly
+    With a :class:`~cryptofolio.envs.vector_env.BatchedPortfolioEnv` the step's arrays are read directly
     (its infos are kept to finished episodes); with other vector envs, from the infos.
 
     :param initial_value: the envs' initial portfolio value (the value before an episode's first step).
@@ -251,10 +252,11 @@ class HParamsCallback(BaseCallback):
         self.config = config
 
     def _on_training_start(self) -> None:
-        flat = {k: v for k, v in self.config.to_dict().items() if k not in ("hyperparams", "env", "splits")}
-        flat |= {f"hp/{k}": v for k, v in self.config.hyperparams.items()}
-        flat |= {f"env/{k}": v for k, v in self.config.env.items()}
-        hparams = {k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in flat.items()}
+        data = to_data(self.config)
+        data["hp"] = data.pop("hyperparams")
+        hparams = {
+            k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in _flat(data).items()
+        }
         metric_dict = {
             f"eval/{name}": 0.0 for name in ("sharpe", "total_return", "max_drawdown", "excess_sharpe")
         }
@@ -262,3 +264,14 @@ class HParamsCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         return True
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as one level, keys joined by ``/`` (``env/costs/fee``)."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat |= _flat(value, f"{prefix}{key}/")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

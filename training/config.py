@@ -1,9 +1,11 @@
-"""Training configuration: one frozen dataclass, resolved from the algorithm's YAML file.
+"""Training configuration: one frozen dataclass nesting the market and env configs, resolved from YAML.
 
 Resolution order, later wins: the dataclass defaults; the ``default`` entry of
 ``configs/<algo>.yaml`` (or of a file given with ``--hyperparams``); the entry named after
 the risk profile; ``--set key=value`` overrides (dotted keys reach into ``env`` and
-``policy_kwargs``); explicit command-line options (``--timesteps``, ``--seed``, ...).
+``policy_kwargs``: ``env.actions.residual=true``); explicit command-line options
+(``--timesteps``, ``--seed``, the market options, ...). Saved with
+:func:`~cryptofolio.envs.config.to_data`, read back with :func:`~cryptofolio.envs.config.from_data`.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import yaml
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 
-import configs
-from agents.sb3 import ALGOS
-from envs import PROFILE_NAMES, PortfolioEnv
+from cryptofolio import configs
+from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
+from cryptofolio.envs.config import check_choice, from_data
 
 VEC_ENVS = ("batched", "dummy", "subproc")
 SELECTION_METRICS = ("sharpe", "sortino", "calmar", "total_return", "cagr")
@@ -41,29 +44,15 @@ class TrainConfig:
     """Everything a training run depends on; saved as ``config.yaml`` in its run folder."""
 
     algo: str
-    """Algorithm: ppo, sac, a2c or td3."""
+    """Algorithm: ppo, sac, a2c, td3 or recurrent_ppo."""
     profile: str = "moderate"
-    """Risk profile: sets the reward's drawdown tolerance and the baseline compared on validation."""
-    market: str = "synthetic"
-    """``synthetic``, or a path to a folder of per-asset CSVs or to a table of closes."""
-    market_seed: int = 0
-    """Seed of the synthetic market (ignored for real data)."""
-    assets: tuple[str, ...] | None = None
-    """Risky assets to use; None: all in the data (the moderate profile's on synthetic)."""
-    ffill_limit: int = 0
-    """Gap policy of the data loaders: longest gap filled, in bars (0: gaps are errors)."""
-    cash: str | None = None
-    """Cash asset; None: USDT for real data, USDC on synthetic."""
-    cash_prices: str | None = None
-    """Per-asset file of the cash asset's own prices (e.g. USDC with its depegs); None: priced 1.0."""
-    start: str | None = None
-    """First date of the data loaded (real data); None: the earliest."""
-    end: str | None = None
-    """Last date of the data loaded, inclusive (real data); None: the latest."""
-    splits: dict[str, tuple[str, str]] | None = None
-    """Inclusive date ranges of train, validation and test; None: 70/15/15% of the bars."""
+    """Risk profile: the reward's drawdown tolerance, the residual anchor, the baseline on validation."""
     seed: int = 0
     """Seed of everything random in the run: Python, NumPy, torch, the envs and their starts."""
+    market: MarketConfig = field(default_factory=MarketConfig)
+    """The market and its splits."""
+    env: EnvConfig = field(default_factory=EnvConfig)
+    """Costs, reward, action mapping, observation and episode of the training and validation envs."""
     n_timesteps: int = 100_000
     """Environment steps to train for, over all parallel envs."""
     n_envs: int = 8
@@ -76,8 +65,6 @@ class TrainConfig:
     """``batched`` (all envs stepped in one vectorized call), ``dummy`` (one process) or ``subproc``."""
     normalize: bool = True
     """Normalize observations with running statistics (VecNormalize), frozen at evaluation."""
-    env: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of PortfolioEnv (fee, window, episode_length, drawdown_penalty, ...)."""
     eval_freq: int = 10_000
     """Environment steps between evaluations on the validation split."""
     checkpoint_freq: int = 50_000
@@ -94,12 +81,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise ValueError(f"unknown algo {self.algo!r}; choose from {', '.join(ALGOS)}")
-        if self.profile not in PROFILE_NAMES:
-            raise ValueError(f"unknown profile {self.profile!r}; choose from {', '.join(PROFILE_NAMES)}")
-        if self.selection_metric not in SELECTION_METRICS:
-            raise ValueError(f"selection_metric must be one of {', '.join(SELECTION_METRICS)}")
-        if self.vec_env not in VEC_ENVS:
-            raise ValueError(f"vec_env must be one of {', '.join(VEC_ENVS)}, got {self.vec_env!r}")
+        check_choice("profile", self.profile, PROFILE_NAMES)
+        check_choice("selection_metric", self.selection_metric, SELECTION_METRICS)
+        check_choice("vec_env", self.vec_env, VEC_ENVS)
         for name in ("n_timesteps", "n_envs", "eval_freq", "checkpoint_freq", "torch_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -107,38 +91,12 @@ class TrainConfig:
             raise ValueError(
                 f"bootstrap_block must be 0 (off) or a number of bars, got {self.bootstrap_block}"
             )
-        env_options = set(inspect.signature(PortfolioEnv).parameters) - {
-            "market",
-            "split",
-            "splits",
-            "profile",
-        }
-        unknown_env = set(self.env) - env_options
-        if unknown_env:
-            raise ValueError(f"PortfolioEnv has no option {', '.join(sorted(unknown_env))} (env.*)")
         accepted = set(inspect.signature(ALGOS[self.algo]).parameters) | {"noise_type", "noise_std"}
         unknown = set(self.hyperparams) - accepted - {"policy", "env"}
         if unknown:
             raise ValueError(
                 f"{ALGOS[self.algo].__name__} has no hyperparameter {', '.join(sorted(unknown))}"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data (lists for tuples), for YAML."""
-        data = dataclasses.asdict(self)
-        data["assets"] = list(self.assets) if self.assets else None
-        data["splits"] = {k: list(v) for k, v in self.splits.items()} if self.splits else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`."""
-        values = dict(data)
-        values["assets"] = tuple(values["assets"]) if values.get("assets") else None
-        values["splits"] = (
-            {k: tuple(v) for k, v in values["splits"].items()} if values.get("splits") else None
-        )
-        return cls(**values)
 
 
 RUN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"algo", "profile", "hyperparams"}
@@ -150,13 +108,16 @@ def resolve_config(
     *,
     hyperparams_file: str | Path | None = None,
     overrides: Sequence[str] = (),
+    market: MarketConfig | None = None,
     **explicit: Any,
 ) -> TrainConfig:
     """The config of a run: YAML ``default`` < profile entry < ``overrides`` < ``explicit`` values.
 
     :param hyperparams_file: a YAML file in the layout of ``configs/<algo>.yaml`` (default: that file).
-    :param overrides: ``key=value`` strings; values are read as YAML (``3e-4`` as a number).
-    :param explicit: run fields set by command-line options; None values are ignored.
+    :param overrides: ``key=value`` strings; dotted keys reach into sections (``env.costs.fee=0.002``);
+        values are read as YAML (``3e-4`` as a number).
+    :param market: the market and splits (default: the synthetic market); not a hyperparameter.
+    :param explicit: top-level run fields set by command-line options; None values are ignored.
     """
     if algo not in ALGOS:
         raise ValueError(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")
@@ -175,13 +136,19 @@ def resolve_config(
         if not sep or not key.strip():
             raise ValueError(f"override {override!r} must be key=value")
         merged = _merge(merged, _nested(key.strip().split("."), parse_value(value.strip())))
+    if "market" in merged:
+        raise ValueError(
+            f"{source}: the market is set by the market options (--market, --assets, --train, ...), "
+            "not by hyperparameters"
+        )
     run = {k: v for k, v in merged.items() if k in RUN_FIELDS}
     hyperparams = {k: v for k, v in merged.items() if k not in RUN_FIELDS}
     run.update({k: v for k, v in explicit.items() if v is not None})
     try:
-        return TrainConfig(algo=algo, profile=profile, hyperparams=hyperparams, **run)
-    except (TypeError, ValueError) as error:
+        config = from_data(TrainConfig, {"algo": algo, "profile": profile, **run, "hyperparams": hyperparams})
+    except ValueError as error:
         raise ValueError(f"{source}: {error}") from None
+    return config if market is None else dataclasses.replace(config, market=market)
 
 
 def parse_value(text: str) -> Any:

@@ -1,6 +1,6 @@
 """A training run's folder: created once, written atomically, enough alone to reload the agent.
 
-The layout is documented in :mod:`agents.sb3`, which reads it.
+The layout is documented in :mod:`cryptofolio.agents.sb3`, which reads it.
 """
 
 from __future__ import annotations
@@ -29,9 +29,19 @@ from stable_baselines3.common.logger import (
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from agents.sb3 import COMMAND, CONFIG, METADATA, MODEL, NORMALIZATION, REPLAY_BUFFER, STATE, read_run_config
-from envs import SPLIT_NAMES, MarketData, Splits
-from training.config import TrainConfig
+from cryptofolio.agents.sb3 import (
+    COMMAND,
+    CONFIG,
+    METADATA,
+    MODEL,
+    NORMALIZATION,
+    REPLAY_BUFFER,
+    STATE,
+    read_run_config,
+)
+from cryptofolio.envs import SPLIT_NAMES, MarketData, Splits
+from cryptofolio.envs.config import from_data, to_data
+from cryptofolio.training.config import TrainConfig
 
 PACKAGES = ("numpy", "pandas", "torch", "gymnasium", "stable-baselines3", "numba", "cryptofolio")
 SPLIT_USE = {"train": "training", "validation": "model selection", "test": "not used by training"}
@@ -59,7 +69,8 @@ class RunFolder:
     @classmethod
     def create(cls, base: str | Path, config: TrainConfig) -> RunFolder:
         """A new ``<base>/<algo>-<profile>-<market>-s<seed>-<time>/`` holding ``config.yaml``."""
-        market = "synthetic" if config.market == "synthetic" else Path(config.market).name.split(".")[0]
+        source = config.market.source
+        market = "synthetic" if source == "synthetic" else Path(source).name.split(".")[0]
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         name = f"{config.algo}-{config.profile}-{market}-s{config.seed}-{stamp}"
         path, n = Path(base) / name, 1
@@ -72,10 +83,13 @@ class RunFolder:
         return run
 
     def write_config(self, config: TrainConfig) -> None:
-        write_text(self.path / CONFIG, yaml.safe_dump(config.to_dict(), sort_keys=False))
+        write_text(self.path / CONFIG, yaml.safe_dump(to_data(config), sort_keys=False))
 
     def read_config(self) -> TrainConfig:
-        return TrainConfig.from_dict(read_run_config(self.path))
+        try:
+            return from_data(TrainConfig, read_run_config(self.path))
+        except ValueError as error:
+            raise ValueError(f"{self.path / CONFIG}: {error}") from None
 
     def record_command(self, argv: Sequence[str], resumed: bool) -> None:
         """Keep the command line (and each resume's, appended) with the working folder."""
@@ -179,3 +193,15 @@ def versions() -> dict[str, str]:
     except (OSError, subprocess.CalledProcessError):
         found["git_commit"] = "unknown (not a git checkout)"
     return found
+
+
+def work_record(command: str, seconds: float, found: dict[str, str], **details: Any) -> dict[str, Any]:
+    """What a long job (a study, an ablation) records of itself: command, wall time, machine, versions."""
+    return {
+        "command": command,
+        "seconds": seconds,
+        "date": dt.date.today().isoformat(),
+        "cores": os.cpu_count(),
+        **details,
+        "versions": found,
+    }

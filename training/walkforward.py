@@ -1,7 +1,4 @@
-"""`cryptofolio walkforward`: train, select and test on rolling folds, then aggregate the test folds.
-
-    cryptofolio walkforward --algo ppo --profile moderate --market synthetic \\
-        --train-days 730 --val-days 180 --test-days 180 --timesteps 50000 --seeds 0,1
+"""Walk-forward: train, select and test on rolling folds, then aggregate the test folds.
 
 Fold k trains on ``train-days`` of bars, selects on the next ``val-days`` and tests on the
 ``test-days`` after them; the next fold starts ``step-days`` later (default: the test
@@ -13,32 +10,28 @@ then chained, each starting from 1 and fresh cash, into one out-of-sample path p
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from envs import DataError, MarketData, Splits
-from envs.market_args import MarketSpec, add_market_arguments, market_from_spec, spec_from_args
-from evaluation import metrics
-from evaluation.evaluate import Evaluation, evaluate
-from evaluation.report import (
+from cryptofolio.envs import MarketData, SplitDates, Splits
+from cryptofolio.evaluation import metrics
+from cryptofolio.evaluation.evaluate import evaluate
+from cryptofolio.evaluation.report import (
     Section,
     formatted,
-    label,
-    markdown_table,
     render_html,
     render_markdown,
     with_intervals,
 )
-from evaluation.statistics import returns_of, seed_interval, values_of
-from training.config import resolve_config
-from training.run_folder import RunFolder
-from training.train import train
+from cryptofolio.evaluation.results import Evaluation
+from cryptofolio.evaluation.statistics import returns_of, seed_interval, values_of
+from cryptofolio.training.config import TrainConfig
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 
 CONTEXT_BASELINES = ("equal_weight", "btc_only")
 
@@ -50,9 +43,11 @@ class Fold:
     index: int
     splits: Splits
 
-    def dates(self, market: MarketData) -> dict[str, tuple[str, str]]:
-        """Inclusive date ranges of the fold's splits, as a TrainConfig takes them."""
-        return {name: (start[:10], end[:10]) for name, (start, end) in self.splits.dates(market).items()}
+    def dates(self, market: MarketData) -> SplitDates:
+        """Inclusive dates of the fold's splits, as a market config takes them."""
+        return SplitDates(
+            **{name: (start[:10], end[:10]) for name, (start, end) in self.splits.dates(market).items()}
+        )
 
 
 def make_folds(
@@ -83,33 +78,31 @@ def chained(evaluations: Sequence[Evaluation], name_of: dict[int, str]) -> np.nd
 
 
 def walk_forward(
-    algo: str,
-    profile: str,
-    spec: MarketSpec,
+    config: TrainConfig,
     folds: Sequence[Fold],
-    timesteps: int,
     seeds: Sequence[int],
-    overrides: Sequence[str],
     checkpoints: Path,
-    fee: float = 0.001,
     progress_bar: bool = False,
 ) -> list[Evaluation]:
-    """Train every fold and seed, and evaluate each fold's test split; return the per-fold evaluations."""
-    market, _ = market_from_spec(**spec)
+    """Train ``config`` on every fold and seed, and evaluate each fold's test split; the per-fold evaluations.
+
+    Each run is ``config`` with the fold's split dates and the seed; every policy of a fold's
+    test pays ``config``'s costs.
+    """
+    market, _ = replace(config.market, splits=None).load()
     evaluations = []
     for fold in folds:
         runs = []
         dates = fold.dates(market)
         for seed in seeds:
-            config = resolve_config(
-                algo, profile, overrides=overrides, n_timesteps=timesteps, seed=seed, splits=dates, **spec
-            )
-            train_dates, test_dates = " to ".join(dates["train"]), " to ".join(dates["test"])
+            run_config = replace(config, seed=seed, market=replace(config.market, splits=dates))
+            train_dates, test_dates = " to ".join(dates.train), " to ".join(dates.test)
             print(f"fold {fold.index + 1}/{len(folds)}, seed {seed}: train {train_dates}, test {test_dates}")
-            run = RunFolder.create(checkpoints / f"fold{fold.index}", config)
-            train(config, run, progress_bar=progress_bar)
+            run = RunFolder.create(checkpoints / f"fold{fold.index}", run_config)
+            train(run_config, run, progress_bar=progress_bar)
             runs.append(run.path)
-        evaluations.append(evaluate(runs, [profile, *CONTEXT_BASELINES], market, fold.splits, "test", fee))
+        baselines = [config.profile, *CONTEXT_BASELINES]
+        evaluations.append(evaluate(runs, baselines, market, fold.splits, "test", config.env.costs))
     return evaluations
 
 
@@ -119,7 +112,7 @@ def summarize_folds(
     """(per-fold table, chained table): Sharpe and return per fold; every metric of the chained paths."""
     per_fold = []
     for fold, evaluation in zip(folds, evaluations, strict=True):
-        test = fold.dates(market)["test"]
+        test = fold.dates(market).test
         row = {"fold": fold.index + 1, "test": f"{test[0]} to {test[1]}"}
         for group in evaluation.groups:
             row[f"{group.name} sharpe (mean of seeds)"] = evaluation.metrics.loc[group.runs, "sharpe"].mean()
@@ -197,71 +190,3 @@ def write_walkforward_report(
         render_html(f"Walk-forward: {profile} on {market.source}", sections, out)
     )
     return out / "report.html"
-
-
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--algo", required=True, choices=("ppo", "sac", "a2c", "td3"))
-    parser.add_argument("--profile", default="moderate", choices=("conservative", "moderate", "aggressive"))
-    add_market_arguments(parser)
-    for name, default in (("train", 730), ("val", 180), ("test", 180)):
-        parser.add_argument(
-            f"--{name}-days", type=int, default=default, help=f"days of {name} per fold ({default})"
-        )
-    parser.add_argument("--step-days", type=int, help="days between folds (default: --test-days)")
-    parser.add_argument(
-        "--timesteps", type=int, default=20_000, help="training steps per fold and seed (20000)"
-    )
-    parser.add_argument("--seeds", default="0", help="comma-separated seeds (0)")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting"
-    )
-    parser.add_argument("--fee", type=float, default=0.001, help="fee for the test evaluations (0.001)")
-    parser.add_argument("--out", type=Path, default=Path("reports/walkforward"), help="report folder")
-    parser.add_argument(
-        "--checkpoints", type=Path, default=Path("checkpoints/walkforward"), help="run folders"
-    )
-    parser.add_argument("--no-progress-bar", action="store_true")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    if args.train or args.val or args.test:
-        parser.error("walkforward makes its own splits: use --train-days, --val-days and --test-days")
-    spec = spec_from_args(args)
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-        market, _ = market_from_spec(**spec)
-        folds = make_folds(market, args.train_days, args.val_days, args.test_days, args.step_days)
-        evaluations = walk_forward(
-            args.algo,
-            args.profile,
-            spec,
-            folds,
-            args.timesteps,
-            seeds,
-            args.set,
-            args.checkpoints,
-            args.fee,
-            progress_bar=not args.no_progress_bar,
-        )
-    except (ValueError, KeyError, FileNotFoundError, DataError) as error:
-        parser.error(str(error).strip("'\""))
-    command = " ".join([prog or "python -m training.walkforward", *(sys.argv[1:] if argv is None else argv)])
-    report = write_walkforward_report(market, folds, evaluations, args.profile, args.out, command)
-    _, chain = summarize_folds(market, folds, evaluations, args.profile)
-    print(
-        markdown_table(
-            formatted(chain[["total_return", "cagr", "sharpe", "max_drawdown"]].rename(index=label))
-        )
-    )
-    print(f"report: {report}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

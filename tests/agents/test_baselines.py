@@ -5,9 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from agents import BASELINES, make_baseline
-from envs import PortfolioEnv, Splits, synthetic_market
-from evaluation.backtest import run_backtest
+from cryptofolio.agents import BASELINES, make_baseline
+from cryptofolio.envs import PortfolioEnv, Splits, synthetic_market
+from cryptofolio.evaluation.backtest import run_backtest
 
 LISTING = 400
 

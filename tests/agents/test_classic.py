@@ -3,10 +3,19 @@
 import numpy as np
 import pytest
 
-from agents import BtcOnly, BuyAndHold, Cash, EqualWeight, InverseVolatility, MinVariance, Olmar, RiskParity
-from agents.classic import project_to_simplex, shrunk_covariance
-from envs import PortfolioEnv, synthetic_market
-from evaluation.backtest import run_backtest
+from cryptofolio.agents import (
+    BtcOnly,
+    BuyAndHold,
+    Cash,
+    EqualWeight,
+    InverseVolatility,
+    MinVariance,
+    Olmar,
+    RiskParity,
+)
+from cryptofolio.agents.classic import project_to_simplex, shrunk_covariance
+from cryptofolio.envs import PortfolioEnv, synthetic_market
+from cryptofolio.evaluation.backtest import run_backtest
 from tests.conftest import build_market
 
 

@@ -5,10 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from agents import EqualWeight
-from agents.reference import GrowthOptimal
-from envs import PortfolioEnv, synthetic_market
-from evaluation.backtest import run_backtest
+from cryptofolio.agents import EqualWeight
+from cryptofolio.agents.reference import GrowthOptimal
+from cryptofolio.envs import PortfolioEnv, synthetic_market
+from cryptofolio.evaluation.backtest import run_backtest
 
 
 def log_growth(result) -> float:

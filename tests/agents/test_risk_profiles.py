@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents import ProfileRule, profile_targets
-from agents.regimes import tilt
-from envs import PortfolioEnv, Splits, risk_profile
-from evaluation.backtest import run_backtest
+from cryptofolio.agents import ProfileRule, profile_targets
+from cryptofolio.agents.regimes import tilt
+from cryptofolio.envs import PortfolioEnv, Splits, risk_profile
+from cryptofolio.evaluation.backtest import run_backtest
 from tests.conftest import build_market
 
 C = 0.001

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envs import action_to_weights, weights_to_action
+from cryptofolio.envs import action_to_weights, weights_to_action
 from tests.strategies import simplex
 
 ALL_LISTED = np.ones(5, dtype=bool)

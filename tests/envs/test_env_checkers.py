@@ -9,7 +9,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from envs import ENV_ID, PortfolioEnv, load_csv_dir, synthetic_market
+from cryptofolio.envs import ENV_ID, PortfolioEnv, load_csv_dir, synthetic_market
 from tests.conftest import build_market
 
 CHECKERS: dict[str, Callable[[gym.Env], None]] = {
@@ -43,7 +43,7 @@ def test_checkers_pass_with_a_late_listing_and_penalties(name):
 @pytest.mark.parametrize("name", CHECKERS)
 def test_checkers_pass_with_every_lever(name):
     env = PortfolioEnv(
-        synthetic_market(seed=1, n_bars=400), observation="summary", residual=True, tilt=2.0, trade_band=0.05,
+        synthetic_market(seed=1, n_bars=400), features="summary", residual=True, tilt=2.0, trade_band=0.05,
         action_penalty=0.01, drawdown_mode="increase", episode_length=20,
     )  # fmt: skip
     assert_passes_without_warnings(CHECKERS[name], env)

@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from envs import load_csv_dir
-from envs.fetch import fetch_candles, main, timeframe_seconds
+from cryptofolio.commands.data import main
+from cryptofolio.envs import load_csv_dir
+from cryptofolio.envs.fetch import fetch_candles, timeframe_seconds
 
 DAY_MS = 86_400_000
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from envs import ledger_step, rebalance_factor
+from cryptofolio.envs import ledger_step, rebalance_factor
 from tests.strategies import simplex
 
 N_MAX = 12

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from agents import make_baseline
-from envs import PortfolioEnv, synthetic_market
-from envs.profiles import model_portfolios
-from envs.reward import reward
-from evaluation.backtest import run_backtest
+from cryptofolio.agents import make_baseline
+from cryptofolio.envs import PortfolioEnv, synthetic_market
+from cryptofolio.envs.profiles import model_portfolios
+from cryptofolio.envs.reward import reward
+from cryptofolio.evaluation.backtest import run_backtest
 
 
 @pytest.fixture(scope="module")

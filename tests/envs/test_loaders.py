@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from envs import DataError, load_csv_dir, load_wide_table
+from cryptofolio.envs import DataError, load_csv_dir, load_wide_table
 
 HEADER = "date,open,high,low,close,volume"
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from envs import MarketData, PortfolioEnv, Splits, build_features, synthetic_market
+from cryptofolio.envs import MarketData, PortfolioEnv, Splits, build_features, synthetic_market
 
 WINDOW = 10
 
@@ -49,7 +49,7 @@ def test_env_observations_and_rewards_up_to_t_ignore_prices_after_t(market, t, o
             m,
             splits=splits,
             window=WINDOW,
-            observation=observation,
+            features=observation,
             drawdown_tolerance=0.0,
             turnover_penalty=0.1,
         )

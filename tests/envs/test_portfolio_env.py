@@ -7,7 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from envs import ENV_ID, PortfolioEnv, Splits, synthetic_market
+from cryptofolio.envs import ENV_ID, PortfolioEnv, Splits, synthetic_market
 from tests.conftest import build_market
 
 C = 0.001 + 0.0005  # fee + slippage
@@ -218,7 +218,10 @@ def test_bad_arguments_are_named(kwargs, message):
     ("profile", "tolerance"), [("conservative", 0.20), ("moderate", 0.35), ("aggressive", 0.50)]
 )
 def test_the_profile_sets_the_drawdown_tolerance(profile, tolerance):
-    assert PortfolioEnv(synthetic_market(seed=0, n_bars=300), profile=profile).drawdown_tolerance == tolerance
+    assert (
+        PortfolioEnv(synthetic_market(seed=0, n_bars=300), profile=profile).parameters.drawdown_tolerance
+        == tolerance
+    )
 
 
 def test_a_nan_action_is_refused_and_the_episode_can_go_on():

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from envs import DataError, PortfolioEnv, load_csv_dir, risk_profile, split_by_dates
+from cryptofolio.envs import DataError, PortfolioEnv, load_csv_dir, risk_profile, split_by_dates
 
 SPLITS = {
     "train": ("2020-10-15", "2022-12-31"),

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from envs import DataError, synthetic_market
-from envs.resample import block_bootstrap
+from cryptofolio.envs import DataError, synthetic_market
+from cryptofolio.envs.resample import block_bootstrap
 from tests.conftest import build_market
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from envs import Splits, split_by_dates, split_by_fractions
+from cryptofolio.envs import Splits, split_by_dates, split_by_fractions
 from tests.conftest import build_market
 
 

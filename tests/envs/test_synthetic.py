@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from envs import calibrated_model, risk_profile, synthetic_market
+from cryptofolio.envs import calibrated_model, risk_profile, synthetic_market
 
 
 def test_the_same_seed_gives_the_same_market():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import VecMonitor
 
-from envs import PortfolioEnv, synthetic_market
-from envs.vector_env import BatchedPortfolioEnv
+from cryptofolio.envs import PortfolioEnv, synthetic_market
+from cryptofolio.envs.vector_env import BatchedPortfolioEnv
 
 OPTIONS = {"window": 10, "episode_length": 25, "turnover_penalty": 0.01, "drawdown_tolerance": 0.05}
 LEVERS = {
@@ -14,10 +14,11 @@ LEVERS = {
     "trade_band": 0.15,
     "drawdown_mode": "increase",
     "action_penalty": 0.1,
-    "observation": "summary",
+    "features": "summary",
     "decision_every": 3,
 }
-KEYS = ("portfolio_value", "turnover", "fees", "drawdown", "reward_log_growth", "reward_drawdown_penalty")
+KEYS = ("portfolio_value", "turnover", "fees", "drawdown", "bar")
+KEYS += ("reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty", "reward_action_penalty")
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents import BtcOnly, EqualWeight
-from envs import PortfolioEnv, synthetic_market, weights_to_action
-from evaluation.backtest import BacktestResult, run_backtest
+from cryptofolio.agents import BtcOnly, EqualWeight
+from cryptofolio.envs import PortfolioEnv, synthetic_market, weights_to_action
+from cryptofolio.evaluation.backtest import BacktestResult, run_backtest
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_every_run_covers_the_whole_split_from_the_same_start(env):
     assert a.timestamps.equals(b.timestamps)
     assert a.timestamps[0] == env.market.timestamps[env.first_start]
     assert a.timestamps[-1] == env.market.timestamps[env.split_bars.stop - 1]
-    assert a.values[0] == b.values[0] == env.initial_value
+    assert a.values[0] == b.values[0] == env.config.initial_value
     assert a.meta["fee"] == 0.002 and a.meta["split"] == "test"
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cryptofolio.cli import main
-from evaluation.diagnostics import diagnose_weights, risk_contributions, window_returns
+from cryptofolio.evaluation.diagnostics import diagnose_weights, risk_contributions, window_returns
 from tests.conftest import build_market
 
 CLUSTER = ("BTC", "ETH", "SOL")

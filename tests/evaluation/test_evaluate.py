@@ -5,14 +5,16 @@ import re
 import numpy as np
 import pytest
 
+from cryptofolio.agents import make_baseline
 from cryptofolio.cli import main
-from envs.market_args import market_from_spec
-from evaluation.evaluate import evaluate, find_runs
-from evaluation.report import write_report
+from cryptofolio.envs import Costs, MarketConfig, PortfolioEnv
+from cryptofolio.evaluation.backtest import run_backtest
+from cryptofolio.evaluation.evaluate import evaluate, find_runs
+from cryptofolio.evaluation.report import write_report
+from cryptofolio.training.config import resolve_config
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 from tests.training.conftest import tiny_overrides
-from training.config import resolve_config
-from training.run_folder import RunFolder
-from training.train import train
 
 SECTIONS = (
     *(
@@ -46,13 +48,13 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def evaluation(runs):
-    market, splits = market_from_spec("synthetic")
+    market, splits = MarketConfig().load()
     return evaluate(runs, ["equal_weight", "btc_only", "cash"], market, splits, "test", resamples=200)
 
 
 @pytest.mark.parametrize(("split", "use"), [("validation", "model selection"), ("train", "training")])
 def test_a_split_used_for_choices_is_refused(runs, split, use):
-    market, splits = market_from_spec("synthetic")
+    market, splits = MarketConfig().load()
     with pytest.raises(ValueError, match=rf"used .* for {use}; the {split} split .* overlaps it"):
         evaluate(runs, ["cash"], market, splits, split)
 
@@ -125,14 +127,12 @@ def test_evaluate_from_the_command_line(runs, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "Does ppo-moderate" in out and f"report: {tmp_path / 'report.html'}" in out
-    with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate", "--runs", pattern, "--split", "validation", "--out", str(tmp_path)])
-    assert exit_info.value.code == 2
+    assert main(["evaluate", "--runs", pattern, "--split", "validation", "--out", str(tmp_path)]) == 2
     assert "for model selection" in capsys.readouterr().err
 
 
 def test_baselines_alone_can_be_evaluated(tmp_path):
-    market, splits = market_from_spec("synthetic")
+    market, splits = MarketConfig().load()
     evaluation = evaluate([], ["moderate", "cash"], market, splits, "test", resamples=50)
     assert evaluation.groups == [] and set(evaluation.results) == {"moderate", "cash", "reference"}
     write_report(evaluation, tmp_path, "Baselines", "")
@@ -142,3 +142,40 @@ def test_baselines_alone_can_be_evaluated(tmp_path):
 def test_a_missing_run_folder_is_named(tmp_path):
     with pytest.raises(ValueError, match="no run folder"):
         find_runs([str(tmp_path / "nothing-*")])
+
+
+@pytest.fixture(scope="module")
+def slippage_run(tmp_path_factory):
+    """A tiny PPO trained paying 0.2% slippage on top of the fee."""
+    config = resolve_config(
+        "ppo", overrides=[*tiny_overrides("ppo"), "env.costs.slippage=0.002"], n_timesteps=100
+    )
+    run = RunFolder.create(tmp_path_factory.mktemp("slippage"), config)
+    train(config, run)
+    return run.path
+
+
+def test_baselines_pay_the_costs_the_runs_trained_with(slippage_run):
+    market, splits = MarketConfig().load()
+    evaluation = evaluate([slippage_run], ["equal_weight"], market, splits, "test", resamples=50)
+    assert evaluation.costs == Costs(fee=0.001, slippage=0.002)
+    for name in (slippage_run.name, "equal_weight", "moderate", "reference"):
+        assert evaluation.results[name].meta["slippage"] == 0.002, name
+    expected = run_backtest(
+        make_baseline("moderate"), PortfolioEnv(market, split="test", splits=splits, slippage=0.002)
+    )
+    np.testing.assert_array_equal(evaluation.results["moderate"].values, expected.values)
+    assert evaluation.results["moderate"].fees.sum() > 0 and evaluation.metrics.loc["moderate", "fees"] > 0
+
+
+def test_one_comparison_has_one_set_of_costs(runs, slippage_run, tmp_path, capsys):
+    market, splits = MarketConfig().load()
+    with pytest.raises(ValueError, match="the runs were trained at different costs"):
+        evaluate([*runs, slippage_run], ["cash"], market, splits, "test")
+    chosen = Costs(fee=0.002, slippage=0.0005)
+    evaluation = evaluate([*runs, slippage_run], ["cash"], market, splits, "test", costs=chosen, resamples=50)
+    assert {result.meta["slippage"] for result in evaluation.results.values()} == {0.0005}
+    assert {result.meta["fee"] for result in evaluation.results.values()} == {0.002}
+    args = ["evaluate", "--runs", str(slippage_run), "--baselines", "cash", "--resamples", "50"]
+    assert main([*args, "--fee", "0.003", "--out", str(tmp_path)]) == 0
+    assert "at a fee of 0.30% plus slippage of 0.20% per unit traded" in (tmp_path / "report.md").read_text()

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from envs import DataError
-from evaluation.holdings import read_holdings, value_holdings
+from cryptofolio.envs import DataError
+from cryptofolio.evaluation.holdings import read_holdings, value_holdings
 
 
 def write(tmp_path, name, text):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation import metrics
+from cryptofolio.evaluation import metrics
 
 # Values 100 -> 110 -> 99 -> 108.9: returns +10%, -10%, +10%.
 VALUES = np.array([100.0, 110.0, 99.0, 108.9])

@@ -6,17 +6,17 @@ import re
 import numpy as np
 import pytest
 
-from agents import BASELINES, make_baseline
+from cryptofolio.agents import BASELINES, make_baseline
 from cryptofolio.cli import main
-from envs import PortfolioEnv, action_to_weights, synthetic_market
-from evaluation.backtest import run_backtest
-from evaluation.holdings import read_holdings
-from evaluation.recommend import recommend
+from cryptofolio.envs import EnvConfig, PortfolioEnv, action_to_weights, synthetic_market
+from cryptofolio.evaluation.backtest import run_backtest
+from cryptofolio.evaluation.holdings import read_holdings
+from cryptofolio.evaluation.recommend import recommend
+from cryptofolio.training.config import resolve_config
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 from tests.conftest import build_market, whole_market_splits
 from tests.training.conftest import tiny_overrides
-from training.config import resolve_config
-from training.run_folder import RunFolder
-from training.train import train
 
 
 def two_asset_market(n_bars: int = 40):
@@ -36,7 +36,7 @@ def holdings_file(tmp_path, quantities: dict[str, float]):
 def test_a_profile_recommendation_matches_a_hand_computation(tmp_path):
     market = two_asset_market()
     holdings = holdings_file(tmp_path, {"BTC": 6, "ETH": 20, "USDT": 200})  # 600 + 200 + 200 = 1000
-    rec = recommend(make_baseline("moderate"), holdings, market, 39, fee=0.001, diagnostics_window=20)
+    rec = recommend(make_baseline("moderate"), holdings, market, 39, diagnostics_window=20)
     # Moderate on BTC and ETH only: the missing L1s' 15% go to ETH; LINK, GRT, AAVE and ARB
     # (no peers here) go to cash with the 12% of USDC.
     np.testing.assert_allclose(rec.model, [0.30, 0.35, 0.35], atol=1e-12)
@@ -98,7 +98,7 @@ def test_the_observation_is_the_envs_at_that_bar(tmp_path):
     peak = value / (1 - info["drawdown"])
     action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
     policy = Recording(action)
-    rec = recommend(policy, holdings, market, env.bar, env_options={"window": 20}, peak=peak)
+    rec = recommend(policy, holdings, market, env.bar, config=env.config, peak=peak)
     np.testing.assert_allclose(policy.seen[0], observation, rtol=0, atol=2e-7)
     np.testing.assert_array_equal(rec.observation, policy.seen[0])
     np.testing.assert_allclose(rec.target, action_to_weights(action, market.available[env.bar]), atol=1e-15)
@@ -167,8 +167,7 @@ def test_bad_input_is_refused_with_a_clear_message(tmp_path, capsys, holdings, e
     path = tmp_path / "h.csv"
     path.write_text(holdings)
     args = ["recommend", "--policy", "moderate", "--holdings", str(path), *extra]
-    with pytest.raises(SystemExit):
-        main(args)
+    assert main(args) == 2
     assert re.search(message, capsys.readouterr().err)
 
 
@@ -194,12 +193,10 @@ def test_a_trained_run_recommends_from_its_own_assets(run, tmp_path, capsys):
 def test_a_run_refuses_assets_it_was_not_trained_on(run, tmp_path, capsys):
     holdings = tmp_path / "h.csv"
     holdings.write_text("symbol,quantity\nBTC,0.2\n")
-    with pytest.raises(SystemExit):
-        main(["recommend", "--policy", str(run), "--holdings", str(holdings), "--assets", "BTC,ETH"])
+    assert main(["recommend", "--policy", str(run), "--holdings", str(holdings), "--assets", "BTC,ETH"]) == 2
     assert "was trained on BTC, ETH, SOL" in capsys.readouterr().err
     holdings.write_text("symbol,quantity\nBTC,1\nNEAR,2\n")
-    with pytest.raises(SystemExit):
-        main(["recommend", "--policy", str(run), "--holdings", str(holdings)])
+    assert main(["recommend", "--policy", str(run), "--holdings", str(holdings)]) == 2
     assert f"h.csv line 3: NEAR is not among the assets of run {run.name}" in capsys.readouterr().err
 
 
@@ -208,10 +205,11 @@ def test_an_agents_env_options_map_its_action_as_in_training(tmp_path):
     market = synthetic_market(seed=3)
     holdings = holdings_file(tmp_path, {"BTC": 1, "ETH": 10, "USDC": 20_000})
     zero = Recording(np.zeros(len(market.symbols), dtype=np.float32))
-    rec = recommend(zero, holdings, market, 1500, env_options={"residual": True})
+    rec = recommend(zero, holdings, market, 1500, config=EnvConfig().with_options(residual=True))
     np.testing.assert_allclose(rec.target, rec.model, atol=1e-12)
     at_model = portfolio_as_holdings(
         tmp_path, market, 1500, 10_000.0, rec.model + np.r_[0.02, -0.02, [0] * 8]
     )
-    held = recommend(zero, at_model, market, 1500, env_options={"residual": True, "trade_band": 0.05})
+    banded = EnvConfig().with_options(residual=True, trade_band=0.05)
+    held = recommend(zero, at_model, market, 1500, config=banded)
     assert held.turnover == 0.0 and held.fees == 0.0

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from evaluation import metrics
-from evaluation.statistics import (
+from cryptofolio.evaluation import metrics
+from cryptofolio.evaluation.statistics import (
     circular_block_indices,
     deflated_sharpe_ratio,
     expected_max_sharpe,

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import pytest
 
-from training.config import TrainConfig, resolve_config
+from cryptofolio.training.config import TrainConfig, resolve_config
 
 TINY = {
     "ppo": ["n_steps=32", "batch_size=32", "n_epochs=2"],

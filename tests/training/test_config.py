@@ -1,11 +1,18 @@
 """Config resolution: YAML default < profile entry < --set < command-line options."""
 
+import dataclasses
+
 import pytest
 import torch
+import yaml
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 
-from training.config import TrainConfig, algo_kwargs, parse_value, resolve_config
+from cryptofolio.envs import EnvConfig, MarketConfig, SplitDates
+from cryptofolio.envs.config import from_data, to_data
+from cryptofolio.training.config import TrainConfig, algo_kwargs, parse_value, resolve_config
+from cryptofolio.training.run_folder import RunFolder
+from tests.envs.test_config import documented_fields
 
 
 @pytest.fixture
@@ -13,8 +20,8 @@ def hyperparams(tmp_path):
     path = tmp_path / "ppo.yaml"
     path.write_text(
         "default:\n  n_envs: 4\n  learning_rate: 1.0e-3\n"
-        "  policy_kwargs: {net_arch: [8, 8], activation_fn: tanh}\n  env: {window: 20}\n"
-        "aggressive:\n  learning_rate: 5.0e-4\n  env: {drawdown_penalty: 1.0}\n"
+        "  policy_kwargs: {net_arch: [8, 8], activation_fn: tanh}\n  env: {observation: {window: 20}}\n"
+        "aggressive:\n  learning_rate: 5.0e-4\n  env: {reward: {drawdown_penalty: 1.0}}\n"
     )
     return path
 
@@ -22,7 +29,7 @@ def hyperparams(tmp_path):
 def test_the_profile_entry_overrides_the_default(hyperparams):
     config = resolve_config("ppo", "aggressive", hyperparams_file=hyperparams)
     assert config.hyperparams["learning_rate"] == 5e-4 and config.n_envs == 4
-    assert config.env == {"window": 20, "drawdown_penalty": 1.0}  # nested entries merge
+    assert config.env == EnvConfig().with_options(window=20, drawdown_penalty=1.0)  # nested entries merge
     assert (
         resolve_config("ppo", "moderate", hyperparams_file=hyperparams).hyperparams["learning_rate"] == 1e-3
     )
@@ -56,19 +63,23 @@ def test_schedules_activations_and_noise_are_built_in_one_place(hyperparams):
 
 
 def test_a_config_round_trips_through_plain_data():
+    splits = SplitDates(train=("a", "b"), validation=("c", "d"), test=("e", "f"))
     config = resolve_config(
         "sac",
-        assets=("BTC", "ETH"),
-        splits={"train": ("a", "b"), "validation": ("c", "d"), "test": ("e", "f")},
+        market=MarketConfig(assets=("BTC", "ETH"), splits=splits),
+        overrides=["env.costs.slippage=0.001"],
     )
-    assert TrainConfig.from_dict(config.to_dict()) == config
+    assert from_data(TrainConfig, yaml.safe_load(yaml.safe_dump(to_data(config)))) == config
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"algo": "dqn"}, "unknown algo 'dqn'"),
-        ({"algo": "ppo", "profile": "yolo"}, "unknown profile 'yolo'"),
+        (
+            {"algo": "ppo", "profile": "yolo"},
+            "profile must be one of conservative, moderate, aggressive, got 'yolo'",
+        ),
         ({"algo": "ppo", "overrides": ["selection_metric=max_drawdown"]}, "selection_metric must be one of"),
         ({"algo": "ppo", "overrides": ["n_envs=0"]}, "n_envs must be at least 1"),
         ({"algo": "sac", "overrides": ["n_epochs=3"]}, "SAC has no hyperparameter n_epochs"),
@@ -78,3 +89,15 @@ def test_a_config_round_trips_through_plain_data():
 def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         resolve_config(**kwargs)
+
+
+def test_every_training_field_has_a_docstring():
+    assert documented_fields(TrainConfig) == {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def test_a_run_folder_of_the_flat_config_format_is_refused_clearly(tmp_path):
+    (tmp_path / "config.yaml").write_text(
+        "algo: ppo\nprofile: moderate\nmarket: synthetic\nmarket_seed: 0\nenv: {}\n"
+    )
+    with pytest.raises(ValueError, match=r"config\.yaml: written by an earlier version of cryptofolio"):
+        RunFolder(tmp_path).read_config()

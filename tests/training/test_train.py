@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents.sb3 import load_policy, run_env
-from envs import PortfolioEnv, synthetic_market
-from training.run_folder import RunFolder
-from training.train import train
+from cryptofolio.agents.sb3 import load_policy, run_env
+from cryptofolio.envs import MarketConfig, PortfolioEnv, SplitDates, synthetic_market
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 
 ALGOS = ("ppo", "sac", "a2c", "td3", "recurrent_ppo")
 
@@ -18,8 +18,8 @@ ALGOS = ("ppo", "sac", "a2c", "td3", "recurrent_ppo")
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One tiny run per algorithm, shared by the tests that only read its folder."""
+    from cryptofolio.training.config import resolve_config
     from tests.training.conftest import tiny_overrides
-    from training.config import resolve_config
 
     runs = {}
     for algo in ALGOS:
@@ -55,7 +55,7 @@ def test_each_algo_writes_a_complete_run_folder(trained, algo):
 @pytest.mark.parametrize("algo", ALGOS)
 def test_a_reloaded_model_acts_exactly_as_the_trained_one(trained, algo):
     outcome = trained[algo]
-    env = run_env(outcome.run.path, synthetic_market(seed=0), split="validation", episode_length=60)
+    env = run_env(outcome.run.path, synthetic_market(seed=0), split="validation")
     policy = load_policy(outcome.run.path, which="final", env=env)
     normalizer = outcome.model.get_vec_normalize_env()
     rng = np.random.default_rng(0)
@@ -126,15 +126,14 @@ def test_subprocess_envs_train_too(tiny_config, tmp_path):
 
 
 def test_training_on_real_daily_data(tiny_config, tmp_path, shared_data):
-    splits = {
-        "train": ("2020-10-15", "2022-12-31"),
-        "validation": ("2023-01-01", "2023-12-31"),
-        "test": ("2024-01-01", "2024-06-30"),
-    }
-    config = tiny_config(
-        "ppo", n_timesteps=200, market=str(shared_data / "binance-daily"),
-        assets=("BTC", "ETH", "SOL", "AVAX", "ATOM", "LINK", "AAVE", "ARB", "GRT"), splits=splits,
-    )  # fmt: skip
+    splits = SplitDates(
+        train=("2020-10-15", "2022-12-31"),
+        validation=("2023-01-01", "2023-12-31"),
+        test=("2024-01-01", "2024-06-30"),
+    )
+    assets = ("BTC", "ETH", "SOL", "AVAX", "ATOM", "LINK", "AAVE", "ARB", "GRT")
+    market = MarketConfig(source=str(shared_data / "binance-daily"), assets=assets, splits=splits)
+    config = tiny_config("ppo", n_timesteps=200, market=market)
     outcome = train(config, RunFolder.create(tmp_path, config))
     metadata = json.loads((outcome.run.path / "metadata.json").read_text())
     assert metadata["splits"]["validation"]["dates"] == [

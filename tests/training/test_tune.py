@@ -13,7 +13,7 @@ import pytest
 from optuna.trial import TrialState
 
 from cryptofolio.cli import main
-from training.studies import parse_seeds, work_trials
+from cryptofolio.training.optuna_studies import parse_seeds, work_trials
 
 TINY = [
     "--timesteps", "192", "--no-progress-bar", "--set", "n_envs=2", "--set", "eval_freq=64",

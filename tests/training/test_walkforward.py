@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from cryptofolio.cli import main
-from envs import synthetic_market
+from cryptofolio.envs import synthetic_market
+from cryptofolio.training.walkforward import make_folds
 from tests.training.test_train_cli import tiny_args
-from training.walkforward import make_folds
 
 
 def test_folds_roll_forward_and_their_test_splits_tile_the_period():

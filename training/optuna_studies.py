@@ -12,7 +12,6 @@ heartbeats; its trial is marked failed by the next worker that starts one, not l
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 from collections.abc import Callable
@@ -24,9 +23,9 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from training.config import TrainConfig
-from training.run_folder import RunFolder
-from training.train import train
+from cryptofolio.training.config import TrainConfig
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 
 DEFAULT_STORAGE = Path("checkpoints") / "optuna.db"
 HEARTBEAT_SECONDS, GRACE_SECONDS = 30, 120
@@ -48,16 +47,6 @@ class Interrupted(Exception):
             f"interrupted by signal {signal}; the run can be resumed: cryptofolio train --resume {run}"
         )
         self.signal = signal
-
-
-def add_study_arguments(parser: argparse.ArgumentParser, default_study: str) -> None:
-    """``--storage`` and ``--study``, shared by ``tune`` and ``sweep``."""
-    parser.add_argument(
-        "--storage",
-        help=f"database URL of the study (default: sqlite:///{DEFAULT_STORAGE}); postgresql://... to "
-        "share it between machines",
-    )
-    parser.add_argument("--study", help=f"study name (default: {default_study})")
 
 
 def storage_url(url: str | None) -> str:
@@ -147,6 +136,17 @@ def train_trial(
     if outcome.pruned:
         raise optuna.TrialPruned(f"pruned at step {outcome.timesteps}")
     return outcome.best
+
+
+def record_seeds(study: optuna.Study, seeds: list[int]) -> None:
+    """Record the seeds a sweep trains (trial n trains the n-th); refuse others for a study that has some."""
+    recorded = study.user_attrs.get("seeds")
+    if recorded is None:
+        study.set_user_attr("seeds", seeds)
+    elif recorded != seeds:
+        raise ValueError(
+            f"study {study.study_name} sweeps seeds {recorded}; run it with the same --seeds or a new --study"
+        )
 
 
 def work_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

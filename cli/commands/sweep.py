@@ -20,24 +20,27 @@ from pathlib import Path
 
 import optuna
 
-from envs import DataError
-from training.studies import (
-    Interrupted,
+from cryptofolio.commands.errors import run_command
+from cryptofolio.commands.options import (
     add_study_arguments,
+    add_training_arguments,
+    command_parser,
+    train_config,
+)
+from cryptofolio.training.optuna_studies import (
+    Interrupted,
     open_study,
     parse_seeds,
+    record_seeds,
     run_worker,
     storage_url,
     summary,
     train_trial,
 )
-from training.train import add_training_arguments, config_from_args
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_parser(prog, __doc__)
     add_training_arguments(parser, "algorithm (required)")
     parser.add_argument("--seeds", required=True, help="seeds to train, e.g. 0-9 or 0,3,5")
     add_study_arguments(parser, "<algo>-<profile>-seeds")
@@ -48,38 +51,33 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    seeds = parse_seeds(args.seeds)
+    config = train_config(args)  # fails now, naming the option, rather than in every trial
+    name = args.study or f"{config.algo}-{config.profile}-seeds"
+    study = open_study(name, storage_url(args.storage), sampler=optuna.samplers.RandomSampler())
+    record_seeds(study, seeds)
+
+    def objective(trial: optuna.Trial) -> float:
+        seed = seeds[trial.number]
+        trial.set_user_attr("seed", seed)
+        return train_trial(
+            trial, train_config(args, seed=seed), args.out / name, progress_bar=not args.no_progress_bar
+        )
+
     try:
-        seeds = parse_seeds(args.seeds)
-        config_from_args(args)  # fails now, naming the option, rather than in every trial
-        name = args.study or f"{args.algo}-{args.profile}-seeds"
-        study = open_study(name, storage_url(args.storage), sampler=optuna.samplers.RandomSampler())
-        recorded = study.user_attrs.get("seeds")
-        if recorded is None:
-            study.set_user_attr("seeds", seeds)
-        elif recorded != seeds:
-            raise ValueError(
-                f"study {name} sweeps seeds {recorded}; run it with the same --seeds or a new --study"
-            )
-
-        def objective(trial: optuna.Trial) -> float:
-            seed = seeds[trial.number]
-            trial.set_user_attr("seed", seed)
-            config = config_from_args(args, seed=seed)
-            return train_trial(trial, config, args.out / name, progress_bar=not args.no_progress_bar)
-
         ran = run_worker(study, len(seeds), objective)
     except Interrupted as stop:
         print(stop)
         return 128 + stop.signal
-    except (ValueError, KeyError, FileNotFoundError, DataError) as error:
-        parser.error(str(error).strip("'\""))
     print(f"this worker ran {ran} trial(s); {summary(study)}")
     print(f'run folders: {args.out / name}; compare them: cryptofolio evaluate --runs "{args.out / name}/*"')
     return 0
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    return run_command(build_parser(prog), run, argv)
 
 
 if __name__ == "__main__":

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents import BASELINES
-from envs.market_args import market_from_spec
-from evaluation.backtest import format_table
-from evaluation.evaluate import evaluate
-from evaluation.report import label, write_report
-from training.config import resolve_config
-from training.run_folder import RunFolder
-from training.train import train
+from cryptofolio.agents import BASELINES
+from cryptofolio.commands.errors import run_command
+from cryptofolio.commands.options import command_parser
+from cryptofolio.envs import MarketConfig
+from cryptofolio.evaluation.backtest import format_table
+from cryptofolio.evaluation.evaluate import evaluate
+from cryptofolio.evaluation.report import label, write_report
+from cryptofolio.training.config import resolve_config
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 
 BUDGETS = {"ppo": 200_000, "sac": 30_000}
 QUICK_BUDGETS = {"ppo": 2_048, "sac": 600}
@@ -31,9 +34,7 @@ HEADLINE = ["total_return", "sharpe", "max_drawdown", "turnover", "fees"]
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_parser(prog, __doc__)
     parser.add_argument("--out", type=Path, default=Path("reports/demo"), help="report folder (reports/demo)")
     parser.add_argument(
         "--checkpoints", type=Path, default=Path("checkpoints/demo"), help="run folders (checkpoints/demo)"
@@ -46,7 +47,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    args = build_parser(prog).parse_args(argv)
+    return run_command(build_parser(prog), run, argv)
+
+
+def run(args: argparse.Namespace) -> int:
     budgets = QUICK_BUDGETS if args.quick else BUDGETS
     checkpoints = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     started = time.perf_counter()
@@ -66,8 +70,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         runs.append(run.path)
     what = f"{len(runs)} agents, {len(BASELINES)} baselines and the reference"
     print(f"[{len(jobs) + 1}/{len(jobs) + 1}] evaluating {what} on the test split", flush=True)
-    market, splits = market_from_spec("synthetic")
-    evaluation = evaluate(runs, list(BASELINES), market, splits, "test", fee=0.001)
+    market, splits = MarketConfig().load()
+    evaluation = evaluate(runs, list(BASELINES), market, splits, "test")
     report = write_report(
         evaluation,
         args.out,
@@ -92,4 +96,4 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

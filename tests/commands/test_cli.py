@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agents import BASELINES
-from cryptofolio.cli import main
+from cryptofolio.agents import BASELINES
+from cryptofolio.cli import COMMANDS, main
 
 
 def test_without_a_command_it_prints_the_commands(capsys):
@@ -33,8 +33,8 @@ def test_the_quick_demo_trains_evaluates_and_says_where_its_report_is(tmp_path, 
 
 MODULE_RUNS = [
     ("cryptofolio", ["backtest", "--policies", "cash"]),
-    ("evaluation.backtest", ["--policies", "cash"]),
-    ("evaluation.evaluate", ["--baselines", "cash", "--resamples", "50"]),
+    ("cryptofolio.commands.backtest", ["--policies", "cash"]),
+    ("cryptofolio.commands.evaluate", ["--baselines", "cash", "--resamples", "50"]),
 ]
 PROJECT = Path(__file__).parents[2]
 
@@ -47,9 +47,21 @@ def test_commands_run_as_python_modules(module, args, tmp_path):
     assert "written:" in result.stdout or "report:" in result.stdout
 
 
-@pytest.mark.parametrize("module", ["cryptofolio.demo", "training.train", "training.walkforward"])
-def test_every_command_module_answers_help(module):
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_answers_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0 and f"usage: cryptofolio {command}" in capsys.readouterr().out
+
+
+def test_a_command_module_answers_help_as_python_m():
     result = subprocess.run(
-        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=PROJECT
+        [sys.executable, "-m", "cryptofolio.commands.train", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_a_users_mistake_is_one_line_and_exit_code_2(capsys):
+    assert main(["backtest", "--policies", "moderate", "--market", "/no/such/folder"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("cryptofolio backtest: error: /no/such/folder")

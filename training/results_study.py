@@ -1,53 +1,42 @@
-"""`cryptofolio study`: the results study on real prices, one report per risk profile and a summary.
+"""The results study on real prices (``cryptofolio study``): train, select, test, report per profile.
 
-    cryptofolio study --market ../shared/data/binance-daily --publish docs      (= make study)
-
-For each profile it trains PPO and SAC (three seeds each, the YAML budgets) on the profile's
-own assets, train 2020-10-15 to 2022-12-31, selects on 2023, and evaluates on 2024-01-01 to
-2024-06-30 against every baseline, like ``cryptofolio evaluate``. It writes
-``reports/study/<profile>/`` and ``reports/study/summary.md``, and records the command,
-wall time and versions in ``<checkpoints>/<time>/study.json``. ``--publish DIR`` also
-writes ``DIR/results.md`` with the equity figures beside it. ``--reuse FOLDER`` reports on
-the runs of an earlier study without training again. ``--quick`` runs a tiny version (one
-profile, one seed, small budgets) as a smoke test.
+Each profile's agents trade the profile's own assets (:func:`profile_market`) on the study's
+fixed splits (:data:`SPLITS`); :func:`evaluate_profiles` tests them against every baseline and
+writes one report per profile, :func:`summary_markdown` the summary, whose findings are
+computed from the numbers (:func:`findings`), and :func:`publish` the copy in ``docs/``.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import os
 import shutil
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agents import BASELINES
-from envs import PROFILE_NAMES, DataError, MarketData, open_market
-from envs.market_args import MarketSpec, market_from_spec, spec_of
-from envs.profiles import profile_assets
-from evaluation.evaluate import Evaluation, evaluate, find_runs
-from evaluation.report import formatted, label, markdown_table, with_intervals, write_report
-from training.config import resolve_config
-from training.run_folder import RunFolder, versions
-from training.train import train
+from cryptofolio.agents import BASELINES
+from cryptofolio.envs import MarketConfig, MarketData, SplitDates
+from cryptofolio.envs.profiles import profile_assets
+from cryptofolio.evaluation.evaluate import evaluate, find_runs
+from cryptofolio.evaluation.report import formatted, label, markdown_table, with_intervals, write_report
+from cryptofolio.evaluation.results import Evaluation
+from cryptofolio.training.config import resolve_config
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
 
-SPLITS = {
-    "train": ("2020-10-15", "2022-12-31"),
-    "validation": ("2023-01-01", "2023-12-31"),
-    "test": ("2024-01-01", "2024-06-30"),
-}
+SPLITS = SplitDates(
+    train=("2020-10-15", "2022-12-31"),
+    validation=("2023-01-01", "2023-12-31"),
+    test=("2024-01-01", "2024-06-30"),
+)
 HEADLINE = ["total_return", "sharpe", "max_drawdown", "turnover", "fees"]
 QUICK_BUDGETS = {"ppo": 1_024, "sac": 400}
 RECORD = "study.json"
 
 
-def profile_spec(market_path: str, profile: str, everything: MarketData) -> MarketSpec:
-    """The market of one profile: its own assets, USDT as cash."""
-    return spec_of({"market": market_path, "assets": profile_assets(profile, everything.symbols[1:])})
+def profile_market(market_path: str, profile: str, everything: MarketData) -> MarketConfig:
+    """The market of one profile: its own assets, USDT as cash, the study's splits."""
+    assets = profile_assets(profile, everything.symbols[1:])
+    return MarketConfig(source=market_path, assets=assets, splits=SPLITS)
 
 
 def train_profiles(
@@ -60,18 +49,18 @@ def train_profiles(
     progress_bar: bool = False,
 ) -> None:
     """Train every profile, algorithm and seed into ``root/<profile>/``."""
-    everything = open_market(market_path)
+    everything = MarketConfig(source=market_path).load_market()
     for profile in profiles:
-        spec = profile_spec(market_path, profile, everything)
+        market = profile_market(market_path, profile, everything)
         for algo in algos:
             for seed in seeds:
                 overrides = ["eval_freq=256", "n_envs=2"] if quick else []
                 budget = QUICK_BUDGETS[algo] if quick else None
                 config = resolve_config(
-                    algo, profile, overrides=overrides, n_timesteps=budget, seed=seed, splits=SPLITS, **spec
+                    algo, profile, overrides=overrides, market=market, n_timesteps=budget, seed=seed
                 )
                 print(
-                    f"{profile}: training {algo.upper()} seed {seed} on {', '.join(spec['assets'] or ())}",
+                    f"{profile}: training {algo.upper()} seed {seed} on {', '.join(market.assets or ())}",
                     flush=True,
                 )
                 train(config, RunFolder.create(root / profile, config), progress_bar=progress_bar)
@@ -81,12 +70,12 @@ def evaluate_profiles(
     market_path: str, profiles: Sequence[str], root: Path, out: Path
 ) -> dict[str, Evaluation]:
     """Evaluate the runs of ``root/<profile>/`` on the test split; write each profile's report."""
-    everything = open_market(market_path)
+    everything = MarketConfig(source=market_path).load_market()
     evaluations = {}
     for profile in profiles:
-        market, splits = market_from_spec(**profile_spec(market_path, profile, everything), splits=SPLITS)
+        market, splits = profile_market(market_path, profile, everything).load()
         runs = find_runs([str(root / profile / "*")])
-        evaluation = evaluate(runs, list(BASELINES), market, splits, "test", fee=0.001)
+        evaluation = evaluate(runs, list(BASELINES), market, splits, "test")
         write_report(
             evaluation, out / profile, f"Results study: {profile} on {market.source}", "cryptofolio study"
         )
@@ -175,76 +164,14 @@ def summary_markdown(
     return "\n\n".join(lines) + "\n"
 
 
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
-    )
-    parser.add_argument(
-        "--profiles", help="comma-separated profiles (default: all three; moderate with --quick)"
-    )
-    parser.add_argument("--algos", default="ppo,sac", help="comma-separated algorithms (ppo,sac)")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (0,1,2)")
-    parser.add_argument("--out", type=Path, default=Path("reports/study"), help="reports (reports/study)")
-    parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints/study"), help="run folders")
-    parser.add_argument(
-        "--reuse", type=Path, metavar="FOLDER", help="report on an earlier study's runs, no training"
-    )
-    parser.add_argument("--publish", type=Path, help="also write DIR/results.md and its figures (e.g. docs)")
-    parser.add_argument(
-        "--quick", action="store_true", help="one profile, one seed, tiny budgets: a smoke test"
-    )
-    parser.add_argument("--no-progress-bar", action="store_true")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    command = " ".join([prog or "python -m training.study", *(sys.argv[1:] if argv is None else argv)])
-    default_profiles = ["moderate"] if args.quick else list(PROFILE_NAMES)
-    profiles = (
-        [p.strip() for p in args.profiles.split(",") if p.strip()] if args.profiles else default_profiles
-    )
-    seeds = [int(s) for s in args.seeds.split(",")][: 1 if args.quick else None]
-    algos = [a.strip() for a in args.algos.split(",") if a.strip()]
-    started = time.perf_counter()
-    found = versions()  # the code that runs, before anything can change it
-    try:
-        if args.reuse is not None:
-            root = args.reuse
-            record = json.loads((root / RECORD).read_text())
-            evaluations = evaluate_profiles(args.market, profiles, root, args.out)
-        else:
-            root = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            train_profiles(args.market, profiles, algos, seeds, root, args.quick, not args.no_progress_bar)
-            evaluations = evaluate_profiles(args.market, profiles, root, args.out)
-            record = {
-                "command": command,
-                "seconds": time.perf_counter() - started,
-                "date": dt.date.today().isoformat(),
-                "cores": os.cpu_count(),
-                "versions": found,
-            }
-            (root / RECORD).write_text(json.dumps(record, indent=2))
-    except (ValueError, KeyError, FileNotFoundError, DataError) as error:
-        parser.error(str(error).strip("'\""))
-    reported_by = command if args.reuse is not None else ""
-    (args.out / "summary.md").write_text(summary_markdown(evaluations, record, reported_by=reported_by))
-    if args.publish is not None:
-        figures = args.publish / "results"
-        figures.mkdir(parents=True, exist_ok=True)
-        for profile in evaluations:
-            shutil.copy(args.out / profile / "equity.png", figures / f"{profile}-equity.png")
-        text = summary_markdown(evaluations, record, "results/{profile}-equity.png", reported_by)
-        (args.publish / "results.md").write_text(text)
-    for line in findings(evaluations):
-        print(f"- {line}")
-    print(f"summary: {args.out / 'summary.md'}; reports in {args.out}; runs in {root}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def publish(
+    evaluations: dict[str, Evaluation], record: dict[str, Any], reports: Path, folder: Path, reported_by: str
+) -> Path:
+    """Write ``folder/results.md`` with each profile's equity figure (from ``reports``) beside it."""
+    figures = folder / "results"
+    figures.mkdir(parents=True, exist_ok=True)
+    for profile in evaluations:
+        shutil.copy(reports / profile / "equity.png", figures / f"{profile}-equity.png")
+    path = folder / "results.md"
+    path.write_text(summary_markdown(evaluations, record, "results/{profile}-equity.png", reported_by))
+    return path

@@ -1,8 +1,8 @@
 """The results study: a tiny version end to end on the real daily data (skipped where it is absent)."""
 
 from cryptofolio.cli import main
-from envs import load_csv_dir
-from envs.profiles import profile_assets
+from cryptofolio.envs import load_csv_dir
+from cryptofolio.envs.profiles import profile_assets
 
 
 def test_each_profile_trades_its_own_assets(shared_data):

@@ -1,0 +1,95 @@
+"""`cryptofolio ablation`: which generalization levers help a learned policy out of sample.
+
+    cryptofolio ablation --market ../shared/data/binance-daily --publish docs      (= make ablation)
+
+Every variant of ``configs/ablation.yaml`` trains the same algorithm for the same profile
+(one run per seed), is selected on the validation split like any run, and is tested once on
+the test split against the profile's baseline. The variant chosen is the one with the best
+mean validation Sharpe ratio: the test split is read for the report only. Writes
+``reports/ablation/summary.md`` (and ``DIR/ablation.md`` with ``--publish``); ``--reuse``
+reports on the runs of an earlier ablation without training again; ``--quick`` is a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptofolio import configs
+from cryptofolio.commands.errors import run_command
+from cryptofolio.commands.options import command_line, command_parser
+from cryptofolio.training.ablation import (
+    QUICK_SEEDS,
+    QUICK_TIMESTEPS,
+    RECORD,
+    evaluate_variants,
+    summary_markdown,
+    train_variants,
+)
+from cryptofolio.training.run_folder import versions, work_record
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = command_parser(prog, __doc__)
+    parser.add_argument(
+        "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
+    )
+    parser.add_argument("--variants", help="comma-separated variants of configs/ablation.yaml (default: all)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports/ablation"), help="reports (reports/ablation)"
+    )
+    parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints/ablation"), help="run folders")
+    parser.add_argument("--reuse", type=Path, metavar="FOLDER", help="report on an earlier ablation's runs")
+    parser.add_argument("--publish", type=Path, help="also write DIR/ablation.md (e.g. docs)")
+    parser.add_argument("--quick", action="store_true", help="one seed, tiny budgets: a smoke test")
+    parser.add_argument("--no-progress-bar", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    command = command_line(prog, "cryptofolio.commands.ablation", argv)
+    return run_command(build_parser(prog), lambda args: run(args, command), argv)
+
+
+def run(args: argparse.Namespace, command: str) -> int:
+    document = configs.read("ablation")
+    setup, variants = document["setup"], document["variants"]
+    if args.variants:
+        names = [v.strip() for v in args.variants.split(",") if v.strip()]
+        unknown = [n for n in names if n not in variants]
+        if unknown:
+            raise ValueError(
+                f"--variants: unknown variant(s) {', '.join(unknown)}; configs/ablation.yaml has "
+                f"{', '.join(variants)}"
+            )
+        variants = {n: variants[n] for n in names}
+    started = time.perf_counter()
+    found = versions()  # the code that runs, before anything can change it
+    if args.reuse is not None:
+        root = args.reuse
+        record = json.loads((root / RECORD).read_text())
+    else:
+        root = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        train_variants(args.market, setup, variants, root, args.quick, not args.no_progress_bar)
+        seeds, steps = (QUICK_SEEDS, QUICK_TIMESTEPS) if args.quick else (setup["seeds"], setup["timesteps"])
+        record = work_record(command, time.perf_counter() - started, found, seeds=seeds, timesteps=steps)
+        (root / RECORD).write_text(json.dumps(record, indent=2))
+    evaluations = evaluate_variants(args.market, setup, list(variants), root)
+    text = summary_markdown(evaluations, variants, setup, root, record)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.md").write_text(text)
+    if args.publish is not None:
+        args.publish.mkdir(parents=True, exist_ok=True)
+        (args.publish / "ablation.md").write_text(text)
+    print(text.split("## Verdict", 1)[1].strip())
+    print(f"summary: {args.out / 'summary.md'}; runs in {root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""`cryptofolio evaluate`: trained agents against the baselines, with honest statistics and a report.
+
+    cryptofolio evaluate --runs "checkpoints/ppo-moderate-*" "checkpoints/sac-moderate-*" \\
+        --baselines all --split test --out reports/moderate
+
+Every run (its best model on validation) and every baseline goes through the same backtest
+runner on the same split, costs and start. The market and the costs are the runs' own (the
+runs must agree) unless the options choose them. Runs of the same algorithm and profile are
+a group: its metrics get a mean and a 95% bootstrap interval over seeds. Each group is
+compared with its profile's baseline over the same bars, with paired block-bootstrap
+intervals of the differences. A split a run was trained or selected on is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptofolio.agents import BASELINES
+from cryptofolio.commands.errors import run_command
+from cryptofolio.commands.options import (
+    add_cost_arguments,
+    add_market_arguments,
+    baseline_names,
+    command_line,
+    command_parser,
+    cost_values,
+    costs_from,
+    market_config,
+)
+from cryptofolio.envs import SPLIT_NAMES
+from cryptofolio.evaluation.backtest import format_table
+from cryptofolio.evaluation.evaluate import comparison_config, evaluate, find_runs, runs_market
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = command_parser(prog, __doc__)
+    parser.add_argument(
+        "--runs", nargs="*", default=[], metavar="RUN", help="run folders or globs (quote globs)"
+    )
+    parser.add_argument(
+        "--baselines", default="all", help=f"comma-separated baselines, or all: {', '.join(BASELINES)}"
+    )
+    parser.add_argument(
+        "--split", default="test", choices=SPLIT_NAMES, help="split to report on (default test)"
+    )
+    add_market_arguments(parser)
+    add_cost_arguments(parser, "default: the runs' own, which must agree")
+    parser.add_argument(
+        "--which", choices=("best", "final"), default="best", help="model of each run (best on validation)"
+    )
+    parser.add_argument("--resamples", type=int, default=2_000, help="bootstrap resamples (2000)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports/evaluation"), help="report folder (reports/evaluation)"
+    )
+    parser.add_argument("--title", default=None, help="report title")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    command = command_line(prog, "cryptofolio.commands.evaluate", argv)
+    return run_command(build_parser(prog), lambda args: run(args, command), argv)
+
+
+def run(args: argparse.Namespace, command: str) -> int:
+    from cryptofolio.evaluation.report import write_report  # figures load matplotlib: only when reporting
+
+    runs = find_runs(args.runs)
+    baselines = baseline_names(args.baselines, "--baselines")
+    market_choice = market_config(args) if args.market is not None or not runs else runs_market(runs)
+    market, splits = market_choice.load()
+    given = cost_values(args)
+    # Costs left out are the runs' own; all three given, the runs' may differ.
+    costs = (
+        None if not given else costs_from(args, None if len(given) == 3 else comparison_config(runs).costs)
+    )
+    evaluation = evaluate(runs, baselines, market, splits, args.split, costs, args.which, args.resamples)
+    title = args.title or f"Evaluation on the {args.split} split of {market.source}"
+    report = write_report(evaluation, args.out, title, command)
+    columns = ["total_return", "sharpe", "max_drawdown", "turnover", "fees", "psr"]
+    shown = [
+        *(r for g in evaluation.groups for r in g.runs),
+        *evaluation.baselines,
+        *([evaluation.reference] if evaluation.reference else []),
+    ]
+    print(format_table(evaluation.metrics.loc[shown, columns]))
+    for claim in evaluation.claims:
+        print(f"- {claim}")
+    print(f"report: {report} (and report.md, figures and CSVs in {args.out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

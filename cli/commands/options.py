@@ -1,0 +1,262 @@
+"""Options several commands share, and the typed configuration they become.
+
+Every option's default is the configuration's own (:mod:`cryptofolio.envs.config`,
+:mod:`cryptofolio.training.config`): an option left out is ``None`` here and the dataclass
+default applies, so no default is written twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptofolio.agents import BASELINES
+from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.envs import PROFILE_NAMES, Costs, MarketConfig, SplitDates
+from cryptofolio.evaluation.diagnostics import WINDOW
+from cryptofolio.training.config import VEC_ENVS, TrainConfig, resolve_config
+from cryptofolio.training.optuna_studies import DEFAULT_STORAGE
+
+_STAMP = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}(?::\d{2}){0,2})?"
+_RANGE = re.compile(rf"^({_STAMP}):({_STAMP})$")
+SPLIT_OPTIONS = {"train": "train", "val": "validation", "test": "test"}
+"""Command-line name of each split's option -> the split."""
+
+
+def command_parser(prog: str | None, description: str | None) -> argparse.ArgumentParser:
+    """A command's parser, its module docstring as the description, shown as written."""
+    return argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def date_range(text: str) -> tuple[str, str]:
+    """``START:END`` (inclusive dates, e.g. ``2020-10-15:2022-12-31``) as a pair."""
+    match = _RANGE.match(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not START:END, e.g. 2020-10-15:2022-12-31")
+    return match.group(1), match.group(2)
+
+
+def add_market_arguments(
+    parser: argparse.ArgumentParser, *, dates: bool = True, splits: bool = True
+) -> list[str]:
+    """The market options (``--market``, ``--assets``, ``--cash``, ...) and ``--train/--val/--test``.
+
+    :param dates: add ``--assets``, ``--start`` and ``--end``, which choose what is loaded.
+    :param splits: add ``--train``, ``--val`` and ``--test``.
+    :return: the options' ``dest`` names.
+    """
+    default = MarketConfig()
+    group = parser.add_argument_group("market")
+    actions = [
+        group.add_argument(
+            "--market", help=f"{default.source} (default), a folder of per-asset CSVs, or a table of closes"
+        ),
+        group.add_argument(
+            "--market-seed", type=int, help=f"seed of the synthetic market (default {default.seed})"
+        ),
+        group.add_argument(
+            "--ffill-limit",
+            type=int,
+            help=f"fill gaps of up to this many bars (default {default.ffill_limit}: a gap is an error)",
+        ),
+        group.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)"),
+        group.add_argument(
+            "--cash-prices", help="per-asset file of the cash asset's prices, e.g. .../USDC.csv"
+        ),
+    ]
+    if dates:
+        actions += [
+            group.add_argument("--assets", help="comma-separated symbols (default: all in the data)"),
+            group.add_argument("--start", help="first date of the data to load (default: the earliest)"),
+            group.add_argument(
+                "--end", help="last date of the data to load, inclusive (default: the latest)"
+            ),
+        ]
+    if splits:
+        actions += [
+            group.add_argument(
+                f"--{option}", type=date_range, metavar="START:END", help=f"{split} dates, inclusive"
+            )
+            for option, split in SPLIT_OPTIONS.items()
+        ]
+    return [action.dest for action in actions]
+
+
+def market_config(args: argparse.Namespace) -> MarketConfig:
+    """The market the options name; options left out take :class:`MarketConfig`'s defaults."""
+    values = {
+        "source": args.market,
+        "seed": args.market_seed,
+        "ffill_limit": args.ffill_limit,
+        "cash": args.cash,
+        "cash_prices": args.cash_prices,
+        "assets": parse_symbols(getattr(args, "assets", None)),
+        "start": getattr(args, "start", None),
+        "end": getattr(args, "end", None),
+        "splits": split_dates(args),
+    }
+    return MarketConfig(**{k: v for k, v in values.items() if v is not None})
+
+
+def split_dates(args: argparse.Namespace) -> SplitDates | None:
+    """``--train``, ``--val`` and ``--test`` as :class:`SplitDates` (all three or none)."""
+    given: dict[str, tuple[str, str]] = {
+        split: getattr(args, option) for option, split in SPLIT_OPTIONS.items() if getattr(args, option, None)
+    }
+    if not given:
+        return None
+    missing = [f"--{option}" for option, split in SPLIT_OPTIONS.items() if split not in given]
+    if missing:
+        raise ValueError(
+            f"give all three of --train, --val and --test, or none; missing {', '.join(missing)}"
+        )
+    return SplitDates(**given)
+
+
+def market_options_given(args: argparse.Namespace) -> list[str]:
+    """The market options the command line sets, by their option names."""
+    names = ["market", "market_seed", "ffill_limit", "cash", "cash_prices", "assets", "start", "end"]
+    given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n, None) is not None]
+    return given + [f"--{o}" for o in SPLIT_OPTIONS if getattr(args, o, None) is not None]
+
+
+def parse_symbols(text: str | None) -> tuple[str, ...] | None:
+    """``"BTC, ETH"`` as ``("BTC", "ETH")``; None stays None (all assets)."""
+    if text is None:
+        return None
+    symbols = tuple(s.strip() for s in text.split(",") if s.strip())
+    if not symbols:
+        raise ValueError(f"--assets {text!r} names no asset")
+    return symbols
+
+
+def add_cost_arguments(parser: argparse.ArgumentParser, default: str = "") -> list[str]:
+    """``--fee``, ``--slippage`` and ``--cash-yield``; returns their ``dest`` names.
+
+    :param default: where a cost left out comes from, for the help (default: the config's default).
+    """
+    costs = Costs()
+    group = parser.add_argument_group("costs (every policy of a command pays the same)")
+    dests = []
+    for name, what in (
+        ("fee", "fee per unit of traded value"),
+        ("slippage", "slippage per unit of traded value, added to the fee"),
+        ("cash_yield", "annual yield of the cash asset"),
+    ):
+        fallback = default or f"default {getattr(costs, name)}"
+        option = f"--{name.replace('_', '-')}"
+        dests.append(group.add_argument(option, type=float, help=f"{what} ({fallback})").dest)
+    return dests
+
+
+def cost_values(args: argparse.Namespace) -> dict[str, float]:
+    """The costs the options set, by :class:`Costs` field."""
+    names = [f.name for f in dataclasses.fields(Costs)]
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def cost_overrides(args: argparse.Namespace) -> list[str]:
+    """The costs the options set, as ``--set`` overrides of a training config (``env.costs.fee=0.002``)."""
+    return [f"env.costs.{name}={value!r}" for name, value in cost_values(args).items()]
+
+
+def costs_from(args: argparse.Namespace, base: Costs | None = None) -> Costs:
+    """``base`` (default :class:`Costs`) with the costs the options set."""
+    return dataclasses.replace(base or Costs(), **cost_values(args))
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, algo_help: str = "algorithm") -> list[str]:
+    """The options that describe a new run; returns their ``dest`` names (``--resume`` refuses them)."""
+    dests = [
+        parser.add_argument("--algo", choices=sorted(ALGOS), help=algo_help).dest,
+        parser.add_argument("--profile", choices=PROFILE_NAMES, help="risk profile (default moderate)").dest,
+    ]
+    dests += add_market_arguments(parser)
+    dests += add_cost_arguments(parser, "default: the hyperparameter file's, else the config's")
+    default = TrainConfig("ppo")
+    dests += [
+        parser.add_argument(
+            "--timesteps", type=int, help="environment steps to train (default: the YAML's n_timesteps)"
+        ).dest,
+        parser.add_argument(
+            "--seed", type=int, help=f"seed of everything random (default {default.seed})"
+        ).dest,
+        parser.add_argument("--n-envs", type=int, help="parallel training envs (default: the YAML's)").dest,
+        parser.add_argument(
+            "--vec-env", choices=VEC_ENVS, help=f"vectorized env (default {default.vec_env})"
+        ).dest,
+        parser.add_argument(
+            "--hyperparams", type=Path, help="YAML in the layout of configs/<algo>.yaml"
+        ).dest,
+        parser.add_argument(
+            "--set", action="append", metavar="KEY=VALUE", help="override a setting, e.g. env.costs.fee=0.002"
+        ).dest,
+    ]
+    return dests
+
+
+def train_config(args: argparse.Namespace, overrides: Sequence[str] = (), **explicit: Any) -> TrainConfig:
+    """The config :func:`add_training_arguments`' options describe, plus ``overrides`` and ``explicit``."""
+    if args.algo is None:
+        raise ValueError("--algo is required")
+    values = {
+        "n_timesteps": args.timesteps,
+        "seed": args.seed,
+        "n_envs": args.n_envs,
+        "vec_env": args.vec_env,
+    }
+    return resolve_config(
+        args.algo,
+        args.profile or "moderate",
+        hyperparams_file=args.hyperparams,
+        overrides=[*(args.set or []), *cost_overrides(args), *overrides],
+        market=market_config(args),
+        **{**values, **explicit},
+    )
+
+
+def add_holdings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``recommend`` and ``diagnose``: the holdings, the market and the date."""
+    parser.add_argument("--holdings", type=Path, required=True, help="CSV or JSON of symbol and quantity")
+    add_market_arguments(parser, dates=False, splits=False)
+    parser.add_argument("--as-of", help="date of the bar to use, e.g. 2024-06-30 (default: the latest)")
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=WINDOW,
+        help=f"bars of returns for correlations and risk (default {WINDOW})",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output (table)")
+
+
+def add_study_arguments(parser: argparse.ArgumentParser, default_study: str) -> None:
+    """``--storage`` and ``--study``, shared by ``tune`` and ``sweep``."""
+    parser.add_argument(
+        "--storage",
+        help=f"database URL of the study (default: sqlite:///{DEFAULT_STORAGE}); postgresql://... to "
+        "share it between machines",
+    )
+    parser.add_argument("--study", help=f"study name (default: {default_study})")
+
+
+def command_line(prog: str | None, module: str, argv: Sequence[str] | None) -> str:
+    """The command as typed: ``prog`` (``cryptofolio train``) or ``python -m <module>``, and its arguments."""
+    invoked = prog or f"python -m {module}"
+    return " ".join([invoked, *(sys.argv[1:] if argv is None else argv)])
+
+
+def baseline_names(text: str, option: str) -> list[str]:
+    """``all`` or comma-separated baseline specs, as a list (``option`` names the option in errors)."""
+    if text.strip() == "all":
+        return list(BASELINES)
+    specs = [s.strip() for s in text.split(",") if s.strip()]
+    if not specs:
+        raise ValueError(f"{option} names no policy")
+    return specs

@@ -1,0 +1,153 @@
+"""`cryptofolio recommend`: today's trades from a baseline or a trained run, given what you hold.
+
+    cryptofolio recommend --policy moderate --holdings holdings.csv --market ../shared/data/binance-daily
+    cryptofolio recommend --policy checkpoints/ppo-moderate-seed0-... --holdings holdings.json --format json
+
+At the close of the chosen bar (``--as-of``, default the latest), the holdings are valued,
+the policy decides target weights exactly as it would inside a backtest (a rule reads the
+market up to that bar; a trained agent reads the env's own observation, built by the same
+feature code), and the trade to those weights goes through the ledger: the orders, their
+fees and the value after trading. The profile's drift check and the portfolio diagnostics of
+the current and target weights come with it. A run pays its own costs unless ``--fee``,
+``--slippage`` or ``--cash-yield`` say otherwise.
+
+The drawdown in an agent's observation is ``1 - value / --peak`` (0 without ``--peak``).
+A rule treats the bar as its first decision (trade to target whatever the band or calendar)
+when the holdings are all cash or with ``--rebalance-now``; otherwise its bands and calendar
+apply as in a backtest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cryptofolio.agents import BASELINES, Policy, ProfileRule, Rule, make_baseline
+from cryptofolio.commands.errors import run_command
+from cryptofolio.commands.options import (
+    add_cost_arguments,
+    add_holdings_arguments,
+    command_parser,
+    costs_from,
+    market_config,
+)
+from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
+from cryptofolio.envs.loaders import market_symbols
+from cryptofolio.envs.profiles import profile_assets
+from cryptofolio.evaluation.holdings import Holdings, as_of_bar, holdings_market, read_holdings
+from cryptofolio.evaluation.recommend import format_recommendation, recommend
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What ``--policy`` names, with what it needs to decide."""
+
+    policy: Policy | Rule
+    universe: list[str]
+    """Risky assets, in the policy's order."""
+    profile: str
+    """Profile of the drift check."""
+    agent_profile: str
+    """Profile of the agent's env (a run's own)."""
+    config: EnvConfig
+    """The env the policy decides and trades through (a run's, at the costs of the options)."""
+    market: MarketConfig
+    """Where the prices come from."""
+    needed_by: str
+    """Who chose the assets, for messages."""
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = command_parser(prog, __doc__)
+    parser.add_argument(
+        "--policy", required=True, help=f"a run folder from `train`, or a baseline: {', '.join(BASELINES)}"
+    )
+    add_holdings_arguments(parser)
+    add_cost_arguments(parser, "default: a run's own, else the config's")
+    parser.add_argument(
+        "--assets", help="risky assets the policy may hold (default: the profile's, or the run's)"
+    )
+    parser.add_argument(
+        "--profile", choices=PROFILE_NAMES, help="profile of the drift check (default: the policy's)"
+    )
+    parser.add_argument(
+        "--peak", type=float, help="the portfolio's highest value so far (an agent's drawdown)"
+    )
+    parser.add_argument("--rebalance-now", action="store_true", help="trade to target whatever the band says")
+    parser.add_argument("--which", choices=("best", "final"), default="best", help="a run's model (best)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    holdings = read_holdings(args.holdings)
+    choice = _choice(args, holdings)
+    market = holdings_market(holdings, choice.market, choice.universe, choice.needed_by)
+    rec = recommend(
+        choice.policy,
+        holdings,
+        market,
+        as_of_bar(market, args.as_of),
+        profile=choice.profile,
+        config=choice.config,
+        agent_profile=choice.agent_profile,
+        peak=args.peak,
+        rebalance_now=args.rebalance_now,
+        diagnostics_window=args.window,
+        name=Path(args.policy).name,
+    )
+    if args.format == "json":
+        print(json.dumps(rec.to_dict(), indent=2))
+    else:
+        print(format_recommendation(rec, market.source))
+    return 0
+
+
+def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
+    """The policy ``--policy`` names: a run folder's agent, or a baseline."""
+    assets = [s.strip().upper() for s in args.assets.split(",") if s.strip()] if args.assets else None
+    market = market_config(args)
+    if Path(args.policy).is_dir():
+        from cryptofolio.agents.sb3 import (
+            load_policy,
+            read_run_config,
+            read_run_metadata,
+            run_env_config,
+            run_market_config,
+        )
+
+        run_name = Path(args.policy).name
+        trained_on = [str(s) for s in read_run_metadata(args.policy)["symbols"][1:]]
+        if assets is not None and assets != trained_on:
+            raise ValueError(f"run {run_name} was trained on {', '.join(trained_on)}; drop --assets")
+        run_profile = read_run_config(args.policy)["profile"]
+        config = run_env_config(args.policy)
+        return Choice(
+            policy=load_policy(args.policy, which=args.which),
+            universe=trained_on,
+            profile=args.profile or run_profile,
+            agent_profile=run_profile,
+            config=replace(config, costs=costs_from(args, config.costs)),
+            market=replace(market, cash=market.cash or run_market_config(args.policy).cash),
+            needed_by=f"run {run_name}",
+        )
+    rule = make_baseline(args.policy)
+    profile = args.profile or (rule.profile if isinstance(rule, ProfileRule) else "moderate")
+    config = EnvConfig(costs=costs_from(args))
+    if assets is not None:
+        return Choice(rule, assets, profile, profile, config, market, "--assets")
+    offered = market_symbols(market.source)
+    universe = list(profile_assets(profile, offered))
+    universe += [s for s in holdings.risky if s not in universe and s in offered]
+    return Choice(rule, universe, profile, profile, config, market, f"the {profile} profile")
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    return run_command(build_parser(prog), run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""`cryptofolio tune`: search hyperparameters with Optuna, scored on the validation split only.
+
+    cryptofolio tune --algo ppo --profile moderate --trials 40 --timesteps 100000
+    cryptofolio tune --algo ppo ... --storage postgresql://user:password@db-host/optuna --study ppo-a
+        (the same command on every machine: each one adds a worker to the study)
+
+Each trial samples the settings of ``configs/search.yaml`` (or ``--space``), trains a normal
+run folder under ``<out>/<study>/`` and scores it by the model selected on validation (its
+best validation Sharpe ratio, or the config's selection metric). The test split is never
+read. Each periodic validation evaluation is reported to a median pruner, which stops
+trials that trail the others at the same step. Trials whose settings diverge fail, are
+recorded as failed, and the study goes on. When the study has its trials, the worker writes
+the best trial's settings to ``--export`` (default ``<out>/<study>/best.yaml``), a file that
+``cryptofolio train --hyperparams`` takes; ``--trials 0`` only exports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import optuna
+
+from cryptofolio.commands.errors import run_command
+from cryptofolio.commands.options import (
+    add_study_arguments,
+    add_training_arguments,
+    command_parser,
+    train_config,
+)
+from cryptofolio.training.optuna_studies import (
+    Interrupted,
+    open_study,
+    run_worker,
+    storage_url,
+    summary,
+    train_trial,
+)
+from cryptofolio.training.tune import export_best, read_space, sample_settings
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = command_parser(prog, __doc__)
+    add_training_arguments(parser, "algorithm (required)")
+    parser.add_argument("--trials", type=int, default=20, help="trials the study should hold in all (20)")
+    parser.add_argument("--space", type=Path, help="search spaces in the layout of configs/search.yaml")
+    add_study_arguments(parser, "<algo>-<profile>")
+    parser.add_argument(
+        "--sampler-seed", type=int, help="seed of the sampler (default: none, as workers differ)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("checkpoints/tune"), help="run folders (checkpoints/tune)"
+    )
+    parser.add_argument(
+        "--export", type=Path, help="best trial's hyperparameter file (<out>/<study>/best.yaml)"
+    )
+    parser.add_argument("--no-progress-bar", action="store_true")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.trials < 0:
+        raise ValueError(f"--trials must be 0 or more, got {args.trials}")
+    config = train_config(args)  # fails now, naming the option, rather than in every trial
+    space = read_space(config.algo, args.space)
+    name = args.study or f"{config.algo}-{config.profile}"
+    study = open_study(
+        name,
+        storage_url(args.storage),
+        sampler=optuna.samplers.TPESampler(seed=args.sampler_seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        sampled = train_config(args, overrides=sample_settings(trial, space))
+        return train_trial(trial, sampled, args.out / name, prune=True, progress_bar=not args.no_progress_bar)
+
+    try:
+        ran = run_worker(study, args.trials, objective)
+    except Interrupted as stop:
+        print(stop)
+        return 128 + stop.signal
+    print(f"this worker ran {ran} trial(s); {summary(study)}")
+    exported = export_best(study, args.export or args.out / name / "best.yaml")
+    print(f"best settings: {exported} (cryptofolio train --algo {config.algo} --hyperparams {exported})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    return run_command(build_parser(prog), run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""`cryptofolio walkforward`: train, select and test on rolling folds, then aggregate the test folds.
+
+    cryptofolio walkforward --algo ppo --profile moderate --market synthetic \\
+        --train-days 730 --val-days 180 --test-days 180 --timesteps 50000 --seeds 0,1
+
+Fold k trains on ``train-days`` of bars, selects on the next ``val-days`` and tests on the
+``test-days`` after them; the next fold starts ``step-days`` later (default: the test
+length, so the test folds tile the period). Each fold is evaluated like ``cryptofolio
+evaluate``, every policy at the run's costs (``--fee``, ``--slippage``, ``--cash-yield`` set
+them for training and testing alike). The test folds are then chained into one
+out-of-sample path per policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.commands.errors import run_command
+from cryptofolio.commands.options import (
+    add_cost_arguments,
+    add_market_arguments,
+    command_line,
+    command_parser,
+    cost_overrides,
+    market_config,
+)
+from cryptofolio.envs import PROFILE_NAMES
+from cryptofolio.evaluation.report import formatted, label, markdown_table
+from cryptofolio.training.config import resolve_config
+from cryptofolio.training.optuna_studies import parse_seeds
+from cryptofolio.training.walkforward import (
+    make_folds,
+    summarize_folds,
+    walk_forward,
+    write_walkforward_report,
+)
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = command_parser(prog, __doc__)
+    parser.add_argument("--algo", required=True, choices=sorted(ALGOS))
+    parser.add_argument("--profile", default="moderate", choices=PROFILE_NAMES)
+    add_market_arguments(parser, splits=False)
+    add_cost_arguments(parser, "default: the hyperparameter file's, else the config's")
+    for name, default in (("train", 730), ("val", 180), ("test", 180)):
+        parser.add_argument(
+            f"--{name}-days", type=int, default=default, help=f"days of {name} per fold ({default})"
+        )
+    parser.add_argument("--step-days", type=int, help="days between folds (default: --test-days)")
+    parser.add_argument(
+        "--timesteps", type=int, default=20_000, help="training steps per fold and seed (20000)"
+    )
+    parser.add_argument("--seeds", default="0", help="seeds, e.g. 0,1 or 0-4 (0)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting"
+    )
+    parser.add_argument("--out", type=Path, default=Path("reports/walkforward"), help="report folder")
+    parser.add_argument(
+        "--checkpoints", type=Path, default=Path("checkpoints/walkforward"), help="run folders"
+    )
+    parser.add_argument("--no-progress-bar", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    command = command_line(prog, "cryptofolio.commands.walkforward", argv)
+    return run_command(build_parser(prog), lambda args: run(args, command), argv)
+
+
+def run(args: argparse.Namespace, command: str) -> int:
+    config = resolve_config(
+        args.algo,
+        args.profile,
+        overrides=[*args.set, *cost_overrides(args)],
+        market=market_config(args),
+        n_timesteps=args.timesteps,
+    )
+    seeds = parse_seeds(args.seeds)
+    market, _ = config.market.load()
+    folds = make_folds(market, args.train_days, args.val_days, args.test_days, args.step_days)
+    evaluations = walk_forward(config, folds, seeds, args.checkpoints, progress_bar=not args.no_progress_bar)
+    report = write_walkforward_report(market, folds, evaluations, args.profile, args.out, command)
+    _, chain = summarize_folds(market, folds, evaluations, args.profile)
+    columns = ["total_return", "cagr", "sharpe", "max_drawdown"]
+    print(markdown_table(formatted(chain[columns].rename(index=label))))
+    print(f"report: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

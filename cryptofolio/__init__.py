@@ -1,1 +1,0 @@
-"""The `cryptofolio` command line: one console script dispatching to the project's floors."""

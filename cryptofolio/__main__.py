@@ -1,5 +1,0 @@
-import sys
-
-from cryptofolio.cli import main
-
-sys.exit(main())
