@@ -4,6 +4,10 @@ Conventions: ``values`` is an (n+1,) series of portfolio values at bar closes; i
 the n simple returns between consecutive values. ``periods_per_year`` annualizes (365 for
 daily crypto bars, 8,760 for hourly): always a parameter, never a hidden 252. Ratios with a
 zero denominator (a series that never moves or never falls) are NaN: undefined, not zero.
+Losses (drawdowns, VaR, CVaR) are positive fractions of the value: 0.05 is a 5% loss.
+
+The tear-sheet tables (:func:`monthly_returns`, :func:`worst_drawdowns`) also take the (n+1,)
+UTC timestamps of the values.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     from cryptofolio.evaluation.backtest import BacktestResult
@@ -31,6 +36,8 @@ METRICS = (
     "time_invested",
 )
 """Keys of :func:`summarize`, in table order."""
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def simple_returns(values: np.ndarray) -> np.ndarray:
@@ -92,6 +99,75 @@ def max_drawdown_duration(values: np.ndarray) -> int:
         run = run + 1 if below else 0
         longest = max(longest, run)
     return longest
+
+
+def worst_drawdowns(values: np.ndarray, timestamps: pd.DatetimeIndex, count: int = 5) -> pd.DataFrame:
+    """The ``count`` deepest falls from a running peak, deepest first, one row per episode.
+
+    An episode runs from its ``peak`` (the last bar at the running maximum) through its
+    ``trough`` (its lowest bar) to its ``recovery`` (the first bar back at or above the peak;
+    NaT if none by the last bar). ``drawdown`` is the depth at the trough, a fraction of the
+    peak; ``days`` the calendar days from the peak to the recovery, or to the last bar.
+
+    :param values: (n+1,) values at bar closes.
+    :param timestamps: (n+1,) their times.
+    :return: (min(count, episodes), 5) columns drawdown, peak, trough, recovery, days.
+    """
+    depth = drawdowns(values)
+    edges = np.diff(np.concatenate([[0], (depth > 0).astype(np.int8), [0]]))
+    rows = []
+    starts, stops = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+    for first, stop in zip(starts, stops, strict=True):  # bars first to stop - 1 are below the peak
+        trough = first + int(np.argmax(depth[first:stop]))
+        recovered = stop < len(values)
+        end = timestamps[stop] if recovered else timestamps[-1]
+        rows.append(
+            {
+                "drawdown": float(depth[trough]),
+                "peak": timestamps[first - 1],
+                "trough": timestamps[trough],
+                "recovery": end if recovered else pd.NaT,
+                "days": (end - timestamps[first - 1]) / pd.Timedelta(days=1),
+            }
+        )
+    table = pd.DataFrame(rows, columns=["drawdown", "peak", "trough", "recovery", "days"])
+    return table.sort_values("drawdown", ascending=False, kind="stable").head(count).reset_index(drop=True)
+
+
+def historical_var(values: np.ndarray, level: float = 0.95) -> float:
+    """Historical value at risk per bar: ``-quantile(returns, 1 - level)``, a loss (0.05 is 5%).
+
+    The loss one bar's return exceeds with probability ``1 - level`` in the sample (a day's on
+    daily bars); numpy's linear interpolation between order statistics, not annualized.
+    """
+    return float(0.0 - np.quantile(simple_returns(values), 1.0 - level))  # 0.0 - x: no -0.0 for flat series
+
+
+def historical_cvar(values: np.ndarray, level: float = 0.95) -> float:
+    """Historical conditional VaR (expected shortfall) per bar: the mean loss of the bars at or
+    beyond the VaR, ``-mean(r[r <= quantile(r, 1 - level)])``, a loss (0.05 is 5%).
+    """
+    returns = simple_returns(values)
+    return float(0.0 - returns[returns <= np.quantile(returns, 1.0 - level)].mean())
+
+
+def monthly_returns(values: np.ndarray, timestamps: pd.DatetimeIndex) -> pd.DataFrame:
+    """(years, 13) return of each calendar month, compounded from its bars, and of each year.
+
+    A bar's return counts in the month of the bar it ends on, so a month's return is its last
+    value over the previous month's last value (or the first value), minus 1, as a fraction.
+    Months without bars are NaN; ``Total`` compounds the year's months in the period.
+
+    :param values: (n+1,) values at bar closes.
+    :param timestamps: (n+1,) their UTC times.
+    :return: indexed by year; columns Jan to Dec, then Total.
+    """
+    growth = pd.Series(1.0 + simple_returns(values), index=timestamps[1:])
+    stamps = pd.DatetimeIndex(growth.index)
+    months = growth.groupby([stamps.year, stamps.month]).prod().unstack() - 1.0
+    table = months.reindex(columns=range(1, 13)).set_axis(list(MONTHS), axis=1)
+    table["Total"] = growth.groupby(stamps.year).prod() - 1.0
+    return table.rename_axis(index="year")
 
 
 def calmar_ratio(values: np.ndarray, periods_per_year: float) -> float:

@@ -23,10 +23,13 @@ SECTIONS = (
         "Metrics per policy",
         "Agents against their baselines",
         "Equity and drawdowns",
+        "Monthly returns",
+        "Worst drawdowns and tail risk",
     ),
     *("Weights over time", "Rolling Sharpe", "Turnover and fees", "Diversification", "How this was made"),
 )
 FIGURES = (
+    "excess.png",
     "equity.png",
     "drawdowns.png",
     "weights.png",

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cryptofolio.evaluation import metrics
@@ -63,3 +64,67 @@ def test_turnover_and_time_invested():
     assert metrics.annualized_turnover(np.array([1.0, 0.0, 0.0, 0.2]), 365) == pytest.approx(0.3 * 365)
     weights = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0], [1.0, 0.0]])
     assert metrics.time_invested(weights) == 0.5
+
+
+def _daily(values, first):
+    return np.asarray(values, dtype=float), pd.date_range(first, periods=len(values), freq="D", tz="UTC")
+
+
+def test_worst_drawdowns_have_peak_trough_recovery_and_depth():
+    values, stamps = _daily([100, 120, 90, 100, 110, 125, 100, 130], "2024-01-30")
+    table = metrics.worst_drawdowns(values, stamps)
+    # 120 (Jan 31) -> 90 (Feb 1) -> 125 (Feb 4): 25% deep, 4 days
+    # 125 (Feb 4) -> 100 (Feb 5) -> 130 (Feb 6): 20% deep, 2 days
+    assert table["drawdown"].tolist() == pytest.approx([0.25, 0.2])
+    assert [d.strftime("%m-%d") for d in table["peak"]] == ["01-31", "02-04"]
+    assert [d.strftime("%m-%d") for d in table["trough"]] == ["02-01", "02-05"]
+    assert [d.strftime("%m-%d") for d in table["recovery"]] == ["02-04", "02-06"]
+    assert table["days"].tolist() == [4.0, 2.0]
+    assert len(metrics.worst_drawdowns(values, stamps, count=1)) == 1
+
+
+def test_an_unrecovered_drawdown_runs_to_the_last_bar():
+    values, stamps = _daily([100, 80, 90], "2024-03-01")
+    (row,) = metrics.worst_drawdowns(values, stamps).itertuples()
+    assert row.drawdown == pytest.approx(0.2) and pd.isna(row.recovery) and row.days == 2.0
+
+
+def test_drawdown_days_are_calendar_days_on_hourly_bars():
+    stamps = pd.date_range("2024-03-01", periods=4, freq="h", tz="UTC")
+    table = metrics.worst_drawdowns(np.array([100.0, 90.0, 95.0, 100.0]), stamps)
+    assert table.loc[0, "days"] == pytest.approx(3 / 24)  # peak at 00:00, back at 03:00
+
+
+def test_a_series_that_never_falls_has_no_drawdowns():
+    assert metrics.worst_drawdowns(*_daily([1, 2, 3], "2024-01-01")).empty
+
+
+# Twenty daily returns: -10%, -5% and eighteen of +1%.
+TAIL = np.array([-0.10, -0.05, *[0.01] * 18])
+
+
+def test_historical_var_and_cvar_per_bar():
+    values = 100 * np.concatenate([[1.0], np.cumprod(1 + TAIL)])
+    # the 5% quantile lies 0.95 of the way from -10% to -5%: -0.1 + 0.95 * 0.05 = -5.25%
+    assert metrics.historical_var(values) == pytest.approx(0.0525)
+    assert metrics.historical_cvar(values) == pytest.approx(0.10)  # only -10% is at or below it
+    # at 90%: 1.9 of the way along, between -5% and +1%: -0.05 + 0.9 * 0.06 = +0.4%, a gain
+    assert metrics.historical_var(values, level=0.90) == pytest.approx(-0.004)
+    assert metrics.historical_cvar(values, level=0.90) == pytest.approx(0.075)  # mean of -10% and -5%
+
+
+def test_a_flat_series_risks_nothing():
+    flat = np.ones(10)
+    assert str(metrics.historical_var(flat)) == str(metrics.historical_cvar(flat)) == "0.0"  # not -0.0
+
+
+def test_monthly_returns_compound_each_calendar_month():
+    values, stamps = _daily([100, 110, 99, 108.9], "2023-12-30")  # Dec 30, Dec 31, Jan 1, Jan 2
+    table = metrics.monthly_returns(values, stamps)
+    assert table.index.tolist() == [2023, 2024]
+    assert table.loc[2023, "Dec"] == pytest.approx(0.10)  # 100 -> 110
+    assert table.loc[2024, "Jan"] == pytest.approx(108.9 / 110 - 1)  # from December's last value
+    assert table.loc[2023, "Total"] == pytest.approx(0.10)
+    assert table.loc[2024, "Total"] == pytest.approx(-0.01)
+    assert table.drop(columns=["Dec", "Total"]).loc[2023].isna().all()
+    assert list(table.columns) == [*metrics.MONTHS, "Total"]
