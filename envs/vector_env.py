@@ -6,13 +6,16 @@ A stable-baselines3 ``VecEnv`` equal to B :class:`~cryptofolio.envs.PortfolioEnv
 ``ledger``, ``reward`` and ``features`` of :mod:`cryptofolio.envs`), with no Python loop over
 portfolios. ``seed(s)`` gives portfolio i the seed ``s + i`` as DummyVecEnv does, so B
 PortfolioEnvs seeded ``s + i`` and stepped with the same actions give the same
-observations, rewards and values.
+observations, rewards, dones and infos.
+
+The portfolios are rows of arrays, not PortfolioEnv objects, so ``get_attr`` answers the
+state of each portfolio from its row (:data:`PER_PORTFOLIO`), every other public setting from
+the one PortfolioEnv they share, and refuses the rest (:data:`REFUSED`, private names) with an
+``AttributeError`` that names it; ``env_method`` calls only :data:`METHODS`; ``set_attr`` is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from types import MappingProxyType
 from typing import Any
 
 import gymnasium as gym
@@ -24,7 +27,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 from cryptofolio.envs.actions import action_size, fill_targets
 from cryptofolio.envs.features import fill_observation
 from cryptofolio.envs.ledger import trade_and_hold
-from cryptofolio.envs.market import MarketData
+from cryptofolio.envs.market import MarketData, MarketView
 from cryptofolio.envs.portfolio_env import NO_TERMS, PortfolioEnv, step_info
 from cryptofolio.envs.reward import reward
 
@@ -33,8 +36,12 @@ _TERMS = ("reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penal
 _STATS = ("fees", "turnover", "portfolio_value", "reward", *_TERMS, "drawdown", "peak")
 """Rows of the per-step statistics the kernel writes, one column per portfolio."""
 _FLAGS = ("terminated", "truncated", "dones")
-_NO_INFO: Any = MappingProxyType({})
-"""The info of a portfolio whose episode goes on, with ``infos="done"``: empty and read-only."""
+PER_PORTFOLIO = ("bar", "episode_steps", "drifted_weights", "np_random", "np_random_seed")
+"""PortfolioEnv attributes ``get_attr`` answers from each portfolio's own state."""
+REFUSED = ("market_view", "render", "reset", "step", "unwrapped", "get_wrapper_attr", "set_wrapper_attr")
+"""Public PortfolioEnv attributes bound to one episode's state, which the shared env would answer wrongly."""
+METHODS = ("market_view", "target_weights", "episode_bounds")
+"""What ``env_method`` calls: ``market_view`` per portfolio, the others (pure) on the shared env."""
 
 
 @njit(cache=True)
@@ -101,14 +108,16 @@ class BatchedPortfolioEnv(VecEnv):
 
     Finished episodes reset automatically, with stable-baselines3's conventions: the final
     observation is in ``infos[i]["terminal_observation"]`` and ``infos[i]["TimeLimit.truncated"]``
-    tells a truncation from a termination.
+    tells a truncation from a termination. Rewards are float32, as DummyVecEnv's (float64 in
+    :attr:`last_step`).
 
     :param n_envs: B, the number of portfolios.
     :param market: as PortfolioEnv (default: the synthetic market).
-    :param infos: ``"full"``: every step's info holds PortfolioEnv's keys; ``"done"``: only the
-        portfolios whose episode ended get an info (the others share one read-only empty mapping),
-        which is what training needs and keeps a step free of B Python dicts. The step's arrays
-        are in :attr:`last_step` either way.
+    :param infos: ``"full"``: every step's info holds PortfolioEnv's keys and
+        ``TimeLimit.truncated``, as a DummyVecEnv's; ``"done"``: only the portfolios whose episode
+        ended get ``terminal_observation`` and ``TimeLimit.truncated``, the others an empty dict
+        (what training needs, without B dicts of arrays a step), and ``reset_infos`` are empty.
+        The step's arrays are in :attr:`last_step` either way.
     :param env_kwargs: every other PortfolioEnv argument (split, splits, profile, config, options).
     """
 
@@ -124,8 +133,10 @@ class BatchedPortfolioEnv(VecEnv):
         self.infos = infos
         super().__init__(n_envs, self.env.observation_space, self.env.action_space)
         env, columns = self.env, len(self.env.symbols)
-        self._rngs = [seeding.np_random()[0] for _ in range(n_envs)]
+        self._rngs = [seeding.np_random() for _ in range(n_envs)]
+        """Each portfolio's (generator, seed): PortfolioEnv's ``np_random`` and ``np_random_seed``."""
         self._t = np.zeros(n_envs, dtype=np.int64)
+        self._start = np.zeros(n_envs, dtype=np.int64)
         self._end = np.zeros(n_envs, dtype=np.int64)
         self._value = np.full(n_envs, env.config.initial_value)
         self._peak = self._value.copy()
@@ -142,7 +153,9 @@ class BatchedPortfolioEnv(VecEnv):
     def last_step(self) -> dict[str, np.ndarray]:
         """Arrays of the last step, one row per portfolio: ``bar`` (where it ended), ``weights``,
         ``drifted_weights`` (before trading), ``portfolio_value``, ``turnover``, ``fees``,
-        ``drawdown``, the reward and its components, and ``terminated``, ``truncated``, ``dones``."""
+        ``drawdown``, the reward and its components, and ``terminated``, ``truncated``, ``dones``.
+
+        A finished episode's row holds its last step, as its info does, not the next episode's start."""
         if not self._last:
             return {}
         bars, targets, drifted, stats, flags = self._last
@@ -154,7 +167,7 @@ class BatchedPortfolioEnv(VecEnv):
     def reset(self) -> np.ndarray:
         for i in range(self.num_envs):
             if self._seeds[i] is not None:
-                self._rngs[i] = seeding.np_random(self._seeds[i])[0]
+                self._rngs[i] = seeding.np_random(self._seeds[i])
             self.reset_infos[i] = self._reset_one(i, self._options[i])
         self._reset_seeds()
         self._reset_options()
@@ -170,6 +183,10 @@ class BatchedPortfolioEnv(VecEnv):
             raise ValueError(
                 f"actions have shape {actions.shape}, expected {(n, columns)} (one row per portfolio)"
             )
+        if actions.dtype not in (np.float32, np.float64):
+            if actions.dtype.kind not in "fiu":
+                raise ValueError(f"actions have entries of type {actions.dtype}, expected real numbers")
+            actions = actions.astype(np.float64)
         targets, drifted = np.empty((2, n, columns))
         stats, flags = np.empty((len(_STATS), n)), np.empty((len(_FLAGS), n), dtype=np.bool_)
         observations = np.empty((n, self.env.features.size), dtype=np.float32)
@@ -180,47 +197,102 @@ class BatchedPortfolioEnv(VecEnv):
             raise ValueError(f"action of portfolio {bad} has non-finite entries at positions {entries}")
         bars = self._t + 1
         self._last = (bars, targets, self._drifted, stats, flags)
-        infos = self._step_infos() if self.infos == "full" else [_NO_INFO] * n
-        self._t, self._value, self._peak, self._drifted = bars, stats[2], stats[9], drifted
-        dones = flags[2]
-        for i in map(int, np.flatnonzero(dones)):
-            infos[i] = dict(infos[i])
+        # The state goes on in copies, which the resets below overwrite: the step's arrays stay as they ended.
+        self._t, self._drifted = bars.copy(), drifted
+        self._value, self._peak = stats[2].copy(), stats[9].copy()
+        rewards, dones, truncated = stats[3].astype(np.float32), flags[2].copy(), flags[1]
+        infos = self._step_infos() if self.infos == "full" else [{} for _ in range(n)]
+        for i in dones.nonzero()[0].tolist():
+            infos[i]["TimeLimit.truncated"] = bool(truncated[i])
             infos[i]["terminal_observation"] = observations[i].copy()
-            infos[i]["TimeLimit.truncated"] = bool(flags[1, i])
             self.reset_infos[i] = self._reset_one(i, {})
             observations[i] = self.env.features.observation(int(self._t[i]), self._drifted[i], 0.0)
-        return observations, stats[3], dones, infos
+        return observations, rewards, dones, infos
 
     def close(self) -> None:
         self.env.close()
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        return [getattr(self.env, attr_name)] * len(self._indices(indices))
+        """Each portfolio's ``attr_name``, as a DummyVecEnv of PortfolioEnvs answers it.
+
+        :raises AttributeError: naming an attribute of one episode's state this env keeps no
+            PortfolioEnv for (private names, :data:`REFUSED`), or one PortfolioEnv lacks.
+        :raises IndexError: for an index outside ``-B..B-1``.
+        """
+        chosen = self._indices(indices)
+        if attr_name in PER_PORTFOLIO:
+            return [self._portfolio_attr(attr_name, i) for i in chosen]
+        if attr_name.startswith("_") or attr_name in REFUSED:
+            raise AttributeError(
+                f"BatchedPortfolioEnv has no PortfolioEnv per portfolio to read {attr_name!r} from: "
+                f"per portfolio it answers {', '.join(PER_PORTFOLIO)}, and env_method {', '.join(METHODS)}"
+            )
+        return [getattr(self.env, attr_name) for _ in chosen]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Refused: the portfolios share one PortfolioEnv's settings and keep their state in arrays.
+
+        :raises AttributeError: always, naming ``attr_name``.
+        """
         raise AttributeError(
-            "the portfolios share one PortfolioEnv's settings: make a new BatchedPortfolioEnv"
+            f"BatchedPortfolioEnv cannot set {attr_name!r}: its portfolios share one PortfolioEnv's settings "
+            "and keep their state in arrays; make a new BatchedPortfolioEnv (or pass reset options with "
+            "set_options)"
         )
 
     def env_method(
         self, method_name: str, *args: Any, indices: VecEnvIndices = None, **kwargs: Any
     ) -> list[Any]:
-        raise AttributeError(f"BatchedPortfolioEnv has no per-portfolio env to call {method_name!r} on")
+        """Call a method of :data:`METHODS` for each portfolio, as a DummyVecEnv of PortfolioEnvs does.
+
+        :raises AttributeError: naming any other method.
+        :raises IndexError: for an index outside ``-B..B-1``.
+        """
+        chosen = self._indices(indices)
+        if method_name == "market_view":
+            return [self._market_view(i, *args, **kwargs) for i in chosen]
+        if method_name in METHODS:
+            return [getattr(self.env, method_name)(*args, **kwargs) for _ in chosen]
+        raise AttributeError(
+            f"BatchedPortfolioEnv cannot call {method_name!r} per portfolio (it steps them in one kernel); "
+            f"it calls {', '.join(METHODS)}"
+        )
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
         return [False] * len(self._indices(indices))
 
     # --- portfolios ---------------------------------------------------------------------------------
 
-    def _indices(self, indices: VecEnvIndices) -> Sequence[int]:
+    def _indices(self, indices: VecEnvIndices) -> list[int]:
+        """Portfolio indices as a DummyVecEnv reads them (negative ones from the end), checked."""
+        n = self.num_envs
         if indices is None:
-            return range(self.num_envs)
-        return [indices] if isinstance(indices, int) else list(indices)
+            return list(range(n))
+        chosen = [indices] if isinstance(indices, int | np.integer) else list(indices)
+        for i in chosen:
+            if not -n <= i < n:
+                raise IndexError(f"portfolio index {i} is out of range for {n} portfolios")
+        return [int(i) % n for i in chosen]
+
+    def _portfolio_attr(self, name: str, i: int) -> Any:
+        """Portfolio ``i``'s value of the PortfolioEnv attribute ``name`` (one of :data:`PER_PORTFOLIO`)."""
+        if name == "bar":
+            return int(self._t[i])
+        if name == "episode_steps":
+            return int(self._t[i] - self._start[i])
+        if name == "drifted_weights":
+            return self._drifted[i].copy()
+        return self._rngs[i][0] if name == "np_random" else self._rngs[i][1]
+
+    def _market_view(self, i: int) -> MarketView:
+        """PortfolioEnv.market_view of portfolio ``i``: the market up to its current bar."""
+        return self.env.market.view(int(self._t[i]))
 
     def _reset_one(self, i: int, options: dict[str, Any]) -> dict[str, Any]:
         """Start a new episode for portfolio ``i``, exactly as PortfolioEnv.reset does."""
-        start, end = self.env.episode_bounds(self._rngs[i], options)
-        self._t[i], self._end[i] = start, end
+        start, end = self.env.episode_bounds(self._rngs[i][0], options)
+        self._t[i] = self._start[i] = start
+        self._end[i] = end
         self._value[i] = self._peak[i] = self.env.config.initial_value
         self._drifted[i] = 0.0
         self._drifted[i, 0] = 1.0
@@ -233,8 +305,8 @@ class BatchedPortfolioEnv(VecEnv):
         )
 
     def _step_infos(self) -> list[dict[str, Any]]:
-        """PortfolioEnv's info of the last step, for each portfolio."""
-        bars, targets, drifted, stats, _ = self._last
+        """Each portfolio's info of the last step: PortfolioEnv's keys and ``TimeLimit.truncated``."""
+        bars, targets, drifted, stats, flags = self._last
         named = dict(zip(_STATS, stats, strict=True))
         terms = np.column_stack([named[key] for key in _TERMS])
         return [
@@ -249,5 +321,6 @@ class BatchedPortfolioEnv(VecEnv):
                 float(named["drawdown"][i]),
                 tuple(terms[i].tolist()),
             )
+            | {"TimeLimit.truncated": bool(flags[1, i])}
             for i in range(self.num_envs)
         ]

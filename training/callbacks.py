@@ -2,13 +2,18 @@
 
 TensorBoard keys, beside stable-baselines3's ``rollout/`` and ``train/``:
 
-- ``portfolio/``, from training episodes: ``log_return``, ``sharpe``, ``max_drawdown``,
-  ``turnover`` (annualized), ``fees`` (fraction of the initial value) per finished episode;
-  ``cash_weight``, ``concentration`` (sum of squared weights: 1 is one asset, 1/(N+1) is
-  equal weights) and ``action_saturation`` (share of action components at the box's bounds)
-  per step.
-- ``eval/``: the metrics of :func:`cryptofolio.evaluation.metrics.summarize` on the validation split,
-  and ``eval/excess_<metric>``, the agent's minus its profile baseline's on that split.
+- ``portfolio/``, from the training envs: the agent as it explores (sampled actions, or SAC's and
+  TD3's action noise) on episodes of ``episode_length`` bars from random starts in the train
+  split. Per finished episode: ``log_return``, ``sharpe``, ``max_drawdown``, ``turnover``
+  (the episode's mean turnover per bar times the bars per year: exploration trades every bar,
+  so it runs far above ``eval/turnover``), ``fees`` (fraction of the initial value). Per step:
+  ``cash_weight``, ``concentration`` (sum of squared weights: 1 is one asset, 1/(N+1) is equal
+  weights) and ``action_saturation`` (share of action components at the box's bounds).
+- ``eval/``: the current model acting deterministically over the whole validation split: the
+  metrics of :func:`cryptofolio.evaluation.metrics.summarize` (``turnover`` annualized the same
+  way) and ``eval/excess_<metric>``, the agent's minus its profile baseline's on that split.
+- ``best/``: the same for the model kept in ``best/`` (the selected one), and ``best/timesteps``,
+  the step it was saved at; TensorBoard's HPARAMS tab reports these.
 
 Metrics come from :mod:`cryptofolio.evaluation.metrics`; nothing here recomputes them.
 """
@@ -25,25 +30,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import HParam
+from stable_baselines3.common.logger import TensorBoardOutputFormat
+from tensorboard.compat.proto.summary_pb2 import Summary
+from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+from tensorboard.plugins.hparams import summary_v2 as hp
 
-from cryptofolio.agents.sb3 import STATE, SB3Policy
+from cryptofolio import configs
+from cryptofolio.agents.sb3 import ALGOS, SB3Policy
+from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.config import to_data
 from cryptofolio.envs.vector_env import BatchedPortfolioEnv
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.backtest import run_backtest
-from cryptofolio.training.config import TrainConfig
+from cryptofolio.training.config import RUN_FIELDS, TrainConfig, resolve_config
 from cryptofolio.training.run_folder import RunFolder, write_text
 
 SATURATED = 0.999  # |action| at or above this counts as at the bound
 EXCESS = ("sharpe", "total_return", "cagr", "max_drawdown")
+HPARAMS_METRICS = ("sharpe", "total_return", "max_drawdown", "excess_sharpe")
+"""The ``best/`` metrics the HPARAMS tab reports (with the run's selection metric)."""
 
 
 class PortfolioMetricsCallback(BaseCallback):
-    """Log ``portfolio/`` metrics of the training envs' steps.
+    """Log ``portfolio/`` metrics of the training envs' steps: the agent as it explores.
 
-    With a :class:`~cryptofolio.envs.vector_env.BatchedPortfolioEnv` the step's arrays are read directly
+    These describe training, not the policy: actions are sampled (or noised) and episodes are
+    ``episode_length`` bars from random starts, so ``portfolio/turnover`` (the episode's mean
+    turnover per bar times ``periods_per_year``) runs far above the deterministic policy's
+    ``eval/turnover`` on the validation split. With a
+    :class:`~cryptofolio.envs.vector_env.BatchedPortfolioEnv` the step's arrays are read directly
     (its infos are kept to finished episodes); with other vector envs, from the infos.
 
     :param initial_value: the envs' initial portfolio value (the value before an episode's first step).
@@ -115,7 +131,8 @@ class ValidationCallback(BaseCallback):
     """Every ``eval_freq`` steps, backtest the current model on the validation split.
 
     Logs ``eval/`` metrics and the excess over the profile baseline, appends them to
-    ``evaluations.csv``, and saves the model as ``best/`` when the selection metric improves.
+    ``evaluations.csv``, saves the model as ``best/`` when the selection metric improves, and
+    logs the metrics of the model in ``best/`` as ``best/`` (with ``best/timesteps``).
     Observation normalization is read from the training envs' statistics and never updated.
 
     :param run: the run folder.
@@ -142,12 +159,16 @@ class ValidationCallback(BaseCallback):
         self.stopped = False
         """Whether ``on_evaluation`` stopped training."""
         self.best = -np.inf
+        self.selected: dict[str, float] = {}
+        """Validation metrics and excesses over the baseline of the model in ``best/``, and its timesteps."""
         self._next = 0
 
     def _on_training_start(self) -> None:
         best_state = self.run.path / "best" / STATE
-        if best_state.exists():  # a resumed run keeps its best score
-            self.best = float(json.loads(best_state.read_text())["score"])
+        if best_state.exists():  # a resumed run keeps its best model's score and metrics
+            state = json.loads(best_state.read_text())
+            self.best = float(state["score"])
+            self.selected = {"timesteps": state["timesteps"], **self._with_excess(state["validation"])}
         self._next = (self.num_timesteps // self.config.eval_freq + 1) * self.config.eval_freq
 
     def _on_step(self) -> bool:
@@ -164,24 +185,25 @@ class ValidationCallback(BaseCallback):
         normalizer = self.model.get_vec_normalize_env()
         policy = SB3Policy(self.model, normalizer, name=self.run.path.name)
         summary = metrics.summarize(run_backtest(policy, self.env))
-        for key, value in summary.items():
+        evaluated = self._with_excess(summary)
+        for key, value in evaluated.items():
             self.logger.record(f"eval/{key}", value)
-        for key in EXCESS:
-            self.logger.record(f"eval/excess_{key}", summary[key] - self.baseline[key])
-        row = {
-            "timesteps": self.num_timesteps,
-            **summary,
-            **{f"excess_{k}": summary[k] - self.baseline[k] for k in EXCESS},
-        }
-        self._append_row(row)
-        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
-        self.logger.dump(self.num_timesteps)
+        self._append_row({"timesteps": self.num_timesteps, **evaluated})
         score = summary[self.config.selection_metric]
         if np.isfinite(score) and score > self.best:
             self.best = score
             state = {"timesteps": self.num_timesteps, "metric": self.config.selection_metric, "score": score}
             self.run.save_snapshot("best", self.model, normalizer, {**state, "validation": summary})
+            self.selected = {"timesteps": self.num_timesteps, **evaluated}
+        for key, value in self.selected.items():
+            self.logger.record(f"best/{key}", value)
+        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+        self.logger.dump(self.num_timesteps)
         return summary
+
+    def _with_excess(self, summary: dict[str, float]) -> dict[str, float]:
+        """``summary`` and, for :data:`EXCESS`, ``excess_<metric>``: the agent's minus the baseline's."""
+        return {**summary, **{f"excess_{k}": summary[k] - self.baseline[k] for k in EXCESS}}
 
     def _append_row(self, row: dict[str, Any]) -> None:
         path = self.run.path / "evaluations.csv"
@@ -245,25 +267,87 @@ class StopOnSignalCallback(BaseCallback):
 
 
 class HParamsCallback(BaseCallback):
-    """Log the run's hyperparameters to TensorBoard's HPARAMS tab, against the ``eval/`` metrics."""
+    """Log the run's settings to TensorBoard's HPARAMS tab, against the selected model's ``best/`` metrics.
+
+    TensorBoard takes a folder's columns from the first experiment summary it finds in any of
+    its runs, so a run declaring only its own settings would hide another algorithm's
+    hyperparameters (SAC's run read first: no ``hp/n_steps`` for PPO). Every run therefore
+    declares the same columns (:func:`hparam_columns`) and records its own values in its
+    session (``hparams_pb``, the plugin's per-trial summary); a column a run does not use is blank.
+    """
 
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
         self.config = config
 
     def _on_training_start(self) -> None:
-        data = to_data(self.config)
-        data["hp"] = data.pop("hyperparams")
-        hparams = {
-            k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in _flat(data).items()
-        }
-        metric_dict = {
-            f"eval/{name}": 0.0 for name in ("sharpe", "total_return", "max_drawdown", "excess_sharpe")
-        }
-        self.logger.record("hparams", HParam(hparams, metric_dict), exclude=("stdout", "log", "json", "csv"))
+        metric = self.config.selection_metric
+        names = dict.fromkeys([*HPARAMS_METRICS, metric, "timesteps"])
+        described = {"timesteps": "step at which the model in best/ was saved"}
+        experiment = api_pb2.Experiment(
+            hparam_infos=[
+                api_pb2.HParamInfo(name=name, type=_data_type(value))
+                for name, value in sorted(hparam_columns(self.config).items())
+            ],
+            metric_infos=[
+                api_pb2.MetricInfo(
+                    name=api_pb2.MetricName(tag=f"best/{name}"),
+                    description=described.get(
+                        name, f"{name} on the validation split of the model in best/ (selected on {metric})"
+                    ),
+                    dataset_type=api_pb2.DATASET_VALIDATION,
+                )
+                for name in names
+            ],
+        )
+        content = plugin_data_pb2.HParamsPluginData(experiment=experiment)
+        declared = Summary()
+        declared.value.add(
+            tag=metadata.EXPERIMENT_TAG,
+            metadata=metadata.create_summary_metadata(content),
+            tensor=metadata.NULL_TENSOR,
+        )
+        session = hp.hparams_pb(hparam_values(self.config))
+        for output in self.logger.output_formats:
+            if isinstance(output, TensorBoardOutputFormat) and output.writer.file_writer is not None:
+                output.writer.file_writer.add_summary(declared)
+                output.writer.file_writer.add_summary(session)
+                output.writer.flush()
 
     def _on_step(self) -> bool:
         return True
+
+
+def hparam_values(config: TrainConfig) -> dict[str, bool | int | float | str]:
+    """A run's settings as the HPARAMS tab's values: one level, keys joined by ``/``, hyperparameters
+    under ``hp/``; values other than booleans, numbers and strings as text (``[64, 64]``, ``None``)."""
+    data = to_data(config)
+    data["hp"] = data.pop("hyperparams")
+    return {k: v if isinstance(v, bool | int | float | str) else str(v) for k, v in _flat(data).items()}
+
+
+def hparam_columns(config: TrainConfig) -> dict[str, Any]:
+    """The HPARAMS columns every run declares, each with an example value (None: of unknown type).
+
+    ``config``'s own settings, every algorithm's defaults (``configs/<algo>.yaml`` for
+    ``config``'s profile) and every setting of the search spaces (``configs/search.yaml``).
+    """
+    columns: dict[str, Any] = {}
+    for algo in ALGOS:
+        columns |= hparam_values(resolve_config(algo, config.profile))
+        for key in configs.read("search").get(algo, {}):
+            parts = key.split(".")
+            columns.setdefault("/".join(parts if parts[0] in RUN_FIELDS else ["hp", *parts]), None)
+    return columns | hparam_values(config)
+
+
+def _data_type(value: Any) -> int:
+    """The HParams plugin's data type of a column whose values are like ``value``."""
+    if isinstance(value, bool):
+        return api_pb2.DATA_TYPE_BOOL
+    if isinstance(value, int | float):
+        return api_pb2.DATA_TYPE_FLOAT64
+    return api_pb2.DATA_TYPE_STRING if isinstance(value, str) else api_pb2.DATA_TYPE_UNSET
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """BatchedPortfolioEnv equals B PortfolioEnvs: same seeds and actions, same everything, across resets."""
 
+from functools import partial
+
 import numpy as np
 import pytest
-from stable_baselines3.common.vec_env import VecMonitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
 from cryptofolio.envs import PortfolioEnv, synthetic_market
-from cryptofolio.envs.vector_env import BatchedPortfolioEnv
+from cryptofolio.envs.vector_env import INFO_MODES, BatchedPortfolioEnv
 
 OPTIONS = {"window": 10, "episode_length": 25, "turnover_penalty": 0.01, "drawdown_tolerance": 0.05}
 LEVERS = {
@@ -42,7 +44,8 @@ def test_the_batched_env_equals_scalar_envs_across_resets(market, levers):
         observations, rewards, dones, infos = batched.step(actions)
         for i, env in enumerate(scalars):
             obs, reward, terminated, truncated, info = env.step(actions[i])
-            assert rewards[i] == pytest.approx(reward, abs=1e-12)
+            assert rewards[i] == np.float32(reward)  # as DummyVecEnv's (approx passes any float32)
+            assert batched.last_step["reward"][i] == pytest.approx(reward, abs=1e-12)
             for key in KEYS:
                 assert infos[i][key] == pytest.approx(info[key], abs=1e-12), key
             np.testing.assert_allclose(infos[i]["weights"], info["weights"], atol=1e-12)
@@ -71,6 +74,26 @@ def test_done_infos_keep_only_what_training_needs(market):
     assert seen_done
 
 
+@pytest.mark.parametrize("infos", INFO_MODES)
+def test_last_step_holds_a_finished_episodes_last_step_not_the_next_episodes_start(market, infos):
+    n = 4
+    batched = BatchedPortfolioEnv(n, market, infos=infos, **OPTIONS)
+    dummy = DummyVecEnv([partial(PortfolioEnv, market, **OPTIONS) for _ in range(n)])
+    for venv in (batched, dummy):
+        venv.seed(2)
+        venv.reset()
+    rng = np.random.default_rng(0)
+    finished = 0
+    for _ in range(60):
+        actions = rng.uniform(-1.3, 1.3, size=(n, len(market.symbols))).astype(np.float32)
+        batched.step(actions)
+        _, _, dones, expected = dummy.step(actions)
+        for key in ("bar", "portfolio_value", "drawdown", "turnover", "fees"):
+            assert batched.last_step[key].tolist() == [info[key] for info in expected], key
+        finished += int(dones.sum())
+    assert finished >= 2 * n
+
+
 def test_it_works_under_sb3_wrappers(market):
     venv = VecMonitor(BatchedPortfolioEnv(3, market, infos="done", **OPTIONS))
     venv.seed(1)
@@ -97,3 +120,14 @@ def test_reset_options_apply_to_the_next_reset(market):
     batched.set_options({"start": 100, "to_end": True})
     batched.reset()
     assert batched.reset_infos[0]["bar"] == 100 and batched.reset_infos[1]["bar"] == 100
+
+
+def test_actions_of_any_real_dtype_step_and_others_are_refused(market):
+    batched = BatchedPortfolioEnv(2, market, **OPTIONS)
+    batched.seed(0)
+    batched.reset()
+    columns = len(market.symbols)
+    for dtype in (np.float16, np.int64):
+        batched.step(np.zeros((2, columns), dtype=dtype))
+    with pytest.raises(ValueError, match="actions have entries of type complex128, expected real numbers"):
+        batched.step(np.zeros((2, columns), dtype=complex))

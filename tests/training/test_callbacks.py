@@ -1,0 +1,186 @@
+"""What the training callbacks log: training episodes' metrics, the selected model's, the HPARAMS tab."""
+
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputFormat
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+from tensorboard.plugins.hparams import backend_context
+from tensorboard.plugins.hparams import metadata as hparams_metadata
+
+from cryptofolio.envs import PortfolioEnv, synthetic_market
+from cryptofolio.envs.vector_env import BatchedPortfolioEnv
+from cryptofolio.training import callbacks
+from cryptofolio.training.callbacks import HParamsCallback, PortfolioMetricsCallback, ValidationCallback
+from cryptofolio.training.run_folder import RunFolder
+
+N = 4
+OPTIONS = {"window": 10, "episode_length": 15}
+
+
+@pytest.fixture(scope="module")
+def market():
+    return synthetic_market(seed=3, n_bars=400)
+
+
+class Recorder(KVWriter):
+    """A logger output that keeps every dump."""
+
+    def __init__(self) -> None:
+        self.dumps: list[dict[str, Any]] = []
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0) -> None:
+        self.dumps.append(dict(key_values))
+
+
+def start(callback: BaseCallback, venv: VecEnv | None, logger: Logger) -> SimpleNamespace:
+    """``callback`` started as ``model.learn`` starts it, on a stand-in model; the stand-in."""
+    model = SimpleNamespace(get_env=lambda: venv, logger=logger, num_timesteps=0)
+    callback.init_callback(model)
+    callback.on_training_start({}, {})
+    return model
+
+
+def portfolio_metrics(venv: VecEnv, market, steps: int = 60) -> dict[str, float]:
+    """The ``portfolio/`` means PortfolioMetricsCallback records over ``steps`` random steps of ``venv``."""
+    logger = Logger(None, [])
+    callback = PortfolioMetricsCallback(initial_value=1.0, periods_per_year=market.periods_per_year)
+    start(callback, venv, logger)
+    venv.seed(5)
+    venv.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        actions = rng.uniform(-1, 1, size=(venv.num_envs, len(market.symbols))).astype(np.float32)
+        _, _, dones, infos = venv.step(actions)
+        callback.update_locals({"actions": actions, "dones": dones, "infos": infos})
+        callback.on_step()
+    return {k: v for k, v in logger.name_to_value.items() if k.startswith("portfolio/")}
+
+
+def test_portfolio_log_return_is_the_mean_growth_of_finished_episodes(market):
+    dummy = DummyVecEnv([partial(PortfolioEnv, market, **OPTIONS) for _ in range(N)])
+    dummy.seed(5)
+    dummy.reset()
+    rng = np.random.default_rng(0)
+    growth = []
+    for _ in range(60):
+        actions = rng.uniform(-1, 1, size=(N, len(market.symbols))).astype(np.float32)
+        _, _, dones, infos = dummy.step(actions)
+        growth += [np.log(infos[i]["portfolio_value"]) for i in np.flatnonzero(dones)]
+    logged = portfolio_metrics(BatchedPortfolioEnv(N, market, infos="done", **OPTIONS), market)
+    assert logged["portfolio/log_return"] != 0.0
+    assert logged["portfolio/log_return"] == pytest.approx(np.mean(growth), abs=1e-12)
+
+
+def test_portfolio_metrics_of_a_batched_env_equal_those_of_a_dummy_vec_env(market):
+    batched = portfolio_metrics(BatchedPortfolioEnv(N, market, infos="done", **OPTIONS), market)
+    dummy = portfolio_metrics(
+        DummyVecEnv([partial(PortfolioEnv, market, **OPTIONS) for _ in range(N)]), market
+    )
+    assert batched.keys() == dummy.keys() and len(batched) == 8
+    assert batched == pytest.approx(dummy, abs=1e-12)
+
+
+# --- the selected model's metrics -----------------------------------------------------------------
+
+
+def summary(sharpe: float) -> dict[str, float]:
+    return {"sharpe": sharpe, "total_return": sharpe / 10, "cagr": sharpe / 5, "max_drawdown": 0.2}
+
+
+@pytest.fixture
+def validation(tmp_path, tiny_config, market, monkeypatch):
+    """Make a ValidationCallback whose evaluations score the scripted Sharpe ratios, on a tiny PPO."""
+    config = tiny_config("ppo")
+    run = RunFolder.create(tmp_path, config)
+    env = partial(PortfolioEnv, market, **OPTIONS)
+    model = PPO("MlpPolicy", DummyVecEnv([env]), n_steps=16, batch_size=16, device="cpu")
+    monkeypatch.setattr(callbacks, "run_backtest", lambda policy, env: None)
+
+    def make(sharpes: list[float]) -> tuple[ValidationCallback, Recorder]:
+        scripted = iter(sharpes)
+        monkeypatch.setattr(callbacks.metrics, "summarize", lambda result: summary(next(scripted)))
+        recorder = Recorder()
+        model.set_logger(Logger(None, [recorder]))
+        callback = ValidationCallback(run, env(split="validation"), summary(0.5), config)
+        callback.init_callback(model)
+        return callback, recorder
+
+    return model, make
+
+
+def test_best_metrics_are_the_selected_models_not_the_last_evaluated(validation):
+    model, make = validation
+    callback, recorder = make([1.5, 0.9])
+    callback.evaluate()  # before training, at step 0: the best so far
+    callback.on_training_start({}, {})
+    model.num_timesteps = 100
+    callback.on_step()  # a worse model at step 100
+    logged = recorder.dumps[-1]
+    assert logged["eval/sharpe"] == 0.9 and logged["eval/excess_sharpe"] == pytest.approx(0.4)
+    assert logged["best/sharpe"] == 1.5 and logged["best/excess_sharpe"] == pytest.approx(1.0)
+    assert logged["best/timesteps"] == 0
+
+
+def test_a_resumed_run_reports_its_saved_best_models_metrics(validation):
+    model, make = validation
+    first, _ = make([1.5])
+    first.evaluate()
+    resumed, recorder = make([0.9])
+    resumed.on_training_start({}, {})
+    model.num_timesteps = 100
+    resumed.on_step()
+    assert recorder.dumps[-1]["best/sharpe"] == 1.5 and recorder.dumps[-1]["best/timesteps"] == 0
+
+
+# --- HPARAMS ------------------------------------------------------------------------------------
+
+
+def log_hparams(folder: Path, config) -> None:
+    output = TensorBoardOutputFormat(str(folder))
+    logger = Logger(str(folder), [output])
+    start(HParamsCallback(config), None, logger)
+    logger.dump()  # as training's first dump does
+    output.close()
+
+
+def hparams_contents(folder: Path) -> dict[str, dict[str, bytes]]:
+    """``{run: {tag: content}}`` of the HParams plugin's summaries, as TensorBoard reads a folder."""
+    contents: dict[str, dict[str, bytes]] = {}
+    for events in sorted(folder.glob("*/events.out.tfevents.*")):
+        for event in EventFileLoader(str(events)).Load():
+            for value in event.summary.value:
+                plugin = value.metadata.plugin_data
+                if plugin.plugin_name == hparams_metadata.PLUGIN_NAME:
+                    contents.setdefault(events.parent.name, {})[value.tag] = plugin.content
+    return contents
+
+
+@pytest.mark.parametrize("first", ["ppo", "sac"])
+def test_a_folder_of_ppo_and_sac_runs_shows_both_algorithms_hyperparameters(tmp_path, tiny_config, first):
+    second = "sac" if first == "ppo" else "ppo"
+    for order, algo in enumerate((first, second)):
+        log_hparams(tmp_path / f"{order}-{algo}", tiny_config(algo))
+    contents = hparams_contents(tmp_path)
+    context = backend_context.Context(None)
+    experiment = context.experiment_from_metadata(None, "", True, contents, None)  # TensorBoard's own choice
+    columns = {info.name for info in experiment.hparam_infos}
+    assert {"algo", "hp/n_steps", "hp/n_epochs", "hp/buffer_size", "hp/tau", "env/costs/fee"} <= columns
+    assert {m.name.tag for m in experiment.metric_infos} == {
+        "best/sharpe", "best/total_return", "best/max_drawdown", "best/excess_sharpe", "best/timesteps",
+    }  # fmt: skip
+
+
+def test_each_run_records_only_its_own_hyperparameters(tmp_path, tiny_config):
+    log_hparams(tmp_path / "sac", tiny_config("sac"))
+    content = hparams_contents(tmp_path)["sac"][hparams_metadata.SESSION_START_INFO_TAG]
+    values = hparams_metadata.parse_session_start_info_plugin_data(content).hparams
+    assert values["algo"].string_value == "sac" and values["hp/buffer_size"].number_value == 2000
+    assert "hp/n_steps" not in values
