@@ -25,6 +25,7 @@ from cryptofolio.agents.classic import (
 )
 from cryptofolio.agents.risk_profiles import ProfileRule
 from cryptofolio.envs import PROFILE_NAMES
+from cryptofolio.envs.config import from_data
 
 BASELINES: dict[str, tuple[type[Rule], dict[str, Any]]] = {
     **{name: (ProfileRule, {"profile": name}) for name in PROFILE_NAMES},
@@ -59,7 +60,10 @@ def make_baseline(spec: str) -> Rule:
         raise ValueError(
             f"{name} has no option {', '.join(sorted(unknown))}; options: {', '.join(sorted(allowed))}"
         )
-    rule = rule_class(**fixed, **kwargs)
+    try:
+        rule = from_data(rule_class, {**fixed, **kwargs})
+    except ValueError as error:
+        raise ValueError(f"baseline {spec.strip()!r}: {error}") from None
     rule.name = re.sub(r"[^A-Za-z0-9.]+", "_", spec.strip()) if kwargs else name
     return rule
 

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.covariance import LedoitWolf
 
-from cryptofolio.agents.base import Rule, all_cash, equal_weights, period_started
+from cryptofolio.agents.base import CALENDARS, Rule, all_cash, equal_weights, period_started
 from cryptofolio.envs import MarketView
 
 LOOKBACK_DAYS = 90
@@ -68,6 +68,10 @@ class PeriodicRule(Rule):
 
     calendar: str = "monthly"
 
+    def __post_init__(self) -> None:
+        if self.calendar not in CALENDARS:
+            raise ValueError(f"calendar must be one of {', '.join(CALENDARS)}, got {self.calendar!r}")
+
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
         return self.allocate(view) if first or period_started(view, self.calendar) else weights
 
@@ -92,6 +96,12 @@ class EstimatedRule(PeriodicRule):
 
     lookback_days: float = LOOKBACK_DAYS
     min_history_days: float = MIN_HISTORY_DAYS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.min_history_days <= self.lookback_days:
+            limit = f"(0, lookback_days={self.lookback_days}]"
+            raise ValueError(f"min_history_days must be in {limit}, got {self.min_history_days}")
 
     def allocate(self, view: MarketView) -> np.ndarray:
         returns = view.log_returns(view.bars(self.lookback_days))[:, 1:]
@@ -187,6 +197,12 @@ class Olmar(Rule):
     name: str = "olmar"
     window: int = 5
     epsilon: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.window < 2:
+            raise ValueError(f"window must be at least 2 bars, got {self.window}")
+        if self.epsilon <= 0:
+            raise ValueError(f"epsilon must be positive, got {self.epsilon}")
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
         listed = np.flatnonzero(view.listed)

@@ -5,21 +5,21 @@ A run folder (written by ``cryptofolio train``) holds::
     config.yaml     the resolved training config       metadata.json  versions, data, splits
     command.txt     the command(s) that made it         progress.csv   SB3's training log
     evaluations.csv validation metrics over time        events.*       TensorBoard
-    best/           model.zip (+ vecnormalize.pkl, state.json): the best model on validation
+    best/           the best model on validation (files: :mod:`cryptofolio.agents.snapshots`)
     final/          the model at the end of training
-    checkpoint/     the latest resumable state (+ replay_buffer.pkl for off-policy algorithms)
+    checkpoint/     the latest resumable state (+ the replay buffer for off-policy algorithms)
 
 Each snapshot folder is replaced whole: a crash leaves either the previous complete folder
-or, for a moment, ``<name>.old`` (complete too), which readers fall back to.
+or, for a moment, ``<name>.old`` (complete too), which readers fall back to. Loading one runs
+no code from it, and checks it against its manifest.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -27,9 +27,29 @@ import yaml
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.vec_env import VecEnv
 
-from cryptofolio.envs import Costs, EnvConfig, MarketConfig, MarketData, PortfolioEnv, Splits
+from cryptofolio.agents.hyperparameters import algo_kwargs
+from cryptofolio.agents.snapshots import (
+    MODEL,
+    NORMALIZATION,
+    SNAPSHOTS,
+    SPACES,
+    check_manifest,
+    frozen_normalizer,
+    load_model,
+    read_spaces,
+)
+from cryptofolio.envs import (
+    Costs,
+    EnvConfig,
+    MarketConfig,
+    MarketData,
+    PortfolioEnv,
+    Splits,
+    split_by_dates,
+    split_by_fractions,
+)
 from cryptofolio.envs.config import from_data
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {
@@ -40,26 +60,25 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {
     "recurrent_ppo": RecurrentPPO,  # sb3-contrib: an LSTM policy, whose state predict carries
 }
 CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
-MODEL, NORMALIZATION, REPLAY_BUFFER, STATE = (
-    "model.zip",
-    "vecnormalize.pkl",
-    "replay_buffer.pkl",
-    "state.json",
-)
-SNAPSHOTS = ("best", "final", "checkpoint")
 Section = TypeVar("Section")
+
+
+class Normalizer(Protocol):
+    """Anything that normalizes observations without updating its statistics (VecNormalize does)."""
+
+    def normalize_obs(self, observation: np.ndarray) -> Any: ...
 
 
 class SB3Policy:
     """A stable-baselines3 model answering ``predict`` on raw env observations.
 
     :param model: the trained model.
-    :param normalizer: the run's VecNormalize, whose statistics are only read (frozen), or None.
+    :param normalizer: the run's observation normalization, whose statistics are only read, or None.
     :param name: the policy's name in backtests and reports.
     """
 
     def __init__(
-        self, model: BaseAlgorithm, normalizer: VecNormalize | None = None, name: str = "agent"
+        self, model: BaseAlgorithm, normalizer: Normalizer | None = None, name: str = "agent"
     ) -> None:
         self.model = model
         self.normalizer = normalizer
@@ -132,17 +151,6 @@ def snapshot_folder(run_folder: str | Path, which: str) -> Path:
     raise FileNotFoundError(f"{run}: no {which} model yet")
 
 
-def load_normalizer(path: Path) -> VecNormalize | None:
-    """A saved VecNormalize, frozen (statistics no longer updated), or None if there is none."""
-    if not path.is_file():
-        return None
-    with path.open("rb") as f:
-        normalizer: VecNormalize = pickle.load(f)
-    normalizer.training = False
-    normalizer.norm_reward = False
-    return normalizer
-
-
 def run_env_config(run_folder: str | Path) -> EnvConfig:
     """The env configuration the run trained with (``env`` in its config.yaml)."""
     return _run_section(run_folder, "env", EnvConfig)
@@ -161,10 +169,14 @@ def run_env(
     splits: Splits | None = None,
     costs: Costs | None = None,
 ) -> PortfolioEnv:
-    """A PortfolioEnv as the run's agent knows it: the run's profile and env config.
+    """A PortfolioEnv as the run's agent knows it: the run's profile, env config and split dates.
 
+    :param splits: bar ranges to use instead of the run's recorded split dates (applied to ``market``).
     :param costs: costs to trade at instead of the run's (every policy of a comparison pays the same).
     """
+    if splits is None:
+        dates = run_market_config(run_folder).splits
+        splits = split_by_fractions(market) if dates is None else split_by_dates(market, **vars(dates))
     config = run_env_config(run_folder)
     if costs is not None:
         config = replace(config, costs=costs)
@@ -180,17 +192,49 @@ def _run_section(run_folder: str | Path, key: str, kind: type[Section]) -> Secti
 
 
 def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None = None) -> SB3Policy:
-    """The run's model as a policy with the common ``predict``, normalization frozen.
+    """The run's model as a policy with the common ``predict``, normalization frozen; no code of it runs.
 
     :param run_folder: a folder written by ``cryptofolio train``.
     :param which: ``best`` (on validation, the default), ``final`` or ``checkpoint``.
     :param env: if given, its spaces must match the model's (``ValueError`` names the mismatch).
+    :raises ValueError: for a snapshot that differs from its manifest or holds unexpected entries.
     """
     run = Path(run_folder)
-    algo = read_run_config(run)["algo"]
+    config = read_run_config(run)
     folder = snapshot_folder(run, which)
-    model = ALGOS[algo].load(folder / MODEL, device="cpu")
-    policy = SB3Policy(model, load_normalizer(folder / NORMALIZATION), name=run.name)
+    model = load_snapshot_model(folder, config)
+    normalizer = None
+    if config.get("normalize", True):
+        dimension = int(np.prod(model.observation_space.shape or ()))
+        normalizer = frozen_normalizer(folder / NORMALIZATION, dimension)
+    policy = SB3Policy(model, normalizer, name=run.name)
     if env is not None:
         policy.check_spaces(env.observation_space, env.action_space, described_as=f"run {run.name}")
     return policy
+
+
+def load_snapshot_model(folder: Path, config: dict[str, Any], env: VecEnv | None = None) -> BaseAlgorithm:
+    """The model of a snapshot folder, checked against its manifest, with nothing unpickled.
+
+    :param config: the run's config (plain data): its algorithm, policy and hyperparameters
+        rebuild what the archive would have unpickled.
+    :param env: the envs to continue training on (None: prediction only).
+    """
+    check_manifest(folder, config)
+    normalized = (folder / NORMALIZATION).is_file()
+    if normalized != bool(config.get("normalize", True)):
+        state = "has" if normalized else "lacks"
+        raise ValueError(
+            f"{folder} {state} {NORMALIZATION}, but the run's config says normalize: {not normalized}"
+        )
+    spaces = read_spaces(folder / SPACES)
+    algo = ALGOS[config["algo"]]
+    policy, hyperparams = config.get("policy", "MlpPolicy"), config.get("hyperparams") or {}
+    template = model_template(config["algo"], policy, hyperparams, int(spaces[1].shape[0]))
+    return load_model(folder / MODEL, algo, template, spaces, env)
+
+
+def model_template(algo: str, policy: str, hyperparams: dict[str, Any], n_actions: int) -> BaseAlgorithm:
+    """The algorithm as its constructor builds it from these settings, without networks or an env."""
+    kwargs = algo_kwargs(hyperparams, n_actions)
+    return ALGOS[algo](policy, env=None, device="cpu", _init_setup_model=False, **kwargs)  # type: ignore[call-arg]

@@ -24,10 +24,11 @@ import numpy as np
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from cryptofolio.agents.hyperparameters import algo_kwargs
 from cryptofolio.agents.sb3 import ALGOS
 from cryptofolio.envs import PortfolioEnv, calibrated_model, split_by_fractions, synthetic_market
 from cryptofolio.envs.vector_env import BatchedPortfolioEnv
-from cryptofolio.training.config import algo_kwargs, resolve_config
+from cryptofolio.training.config import resolve_config
 from cryptofolio.training.train import make_training_env
 
 
@@ -81,7 +82,8 @@ def training_rate(algo: str, steps: int) -> tuple[float, float]:
     market = synthetic_market(seed=0)
     torch.set_num_threads(config.torch_threads)
     venv = make_training_env(config, market, split_by_fractions(market), seed=0)
-    model = ALGOS[algo](config.policy, venv, seed=0, device="cpu", **algo_kwargs(config, len(market.symbols)))
+    kwargs = algo_kwargs(config.hyperparams, len(market.symbols))
+    model = ALGOS[algo](config.policy, venv, seed=0, device="cpu", **kwargs)
     inner = venv.unwrapped
     step_wait, in_env = inner.step_wait, [0.0]
 

@@ -143,10 +143,17 @@ def action_size(actions: np.ndarray, k: int) -> float:
 
 
 def check_action(action: np.ndarray, n_columns: int) -> np.ndarray:
-    """``action`` as an (N+1,) float64 array; ``ValueError`` for a wrong shape or a NaN or infinite entry."""
-    action = np.asarray(action, dtype=np.float64)
-    if action.shape != (n_columns,):
-        raise ValueError(f"action has shape {action.shape}, expected {(n_columns,)} (cash plus each asset)")
+    """``action`` as an (N+1,) float64 array.
+
+    :raises ValueError: for entries that are not real numbers, a wrong shape (never reshaped), or a
+        NaN or infinite entry.
+    """
+    array = np.asarray(action)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"action has entries of type {array.dtype}, expected real numbers")
+    if array.shape != (n_columns,):
+        raise ValueError(f"action has shape {array.shape}, expected {(n_columns,)} (cash plus each asset)")
+    action = array.astype(np.float64)
     if not np.all(np.isfinite(action)):
         bad = np.flatnonzero(~np.isfinite(action)).tolist()
         raise ValueError(f"action has non-finite entries at positions {bad}: {action.tolist()}")

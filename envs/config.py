@@ -46,8 +46,11 @@ class SplitDates:
     """Training bars: the only ones an agent learns from."""
     validation: tuple[str, str]
     """Model selection: the bars every choice (checkpoint, hyperparameters, variant) is made on."""
-    test: tuple[str, str]
-    """Read for reports only, never to choose."""
+    test: tuple[str, str] | None = None
+    """Read for reports only, never to choose; None: the bars after validation (a run trains without it)."""
+
+    def __post_init__(self) -> None:
+        check_types(self)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class MarketConfig:
     """Dates of the train, validation and test splits; None: 70/15/15% of the bars in time order."""
 
     def __post_init__(self) -> None:
+        check_types(self)
         if self.ffill_limit < 0:
             raise ValueError(
                 f"ffill_limit must be 0 (gaps are errors) or a number of bars, got {self.ffill_limit}"
@@ -99,13 +103,27 @@ class MarketConfig:
                 )
             return synthetic_market(seed=self.seed, symbols=self.assets, cash=self.cash or "USDC")
         path = Path(self.source)
-        common = {"symbols": self.assets, "ffill_limit": self.ffill_limit, "cash": self.cash or "USDT"}
+        symbols, limit, cash, start, end = (
+            self.assets,
+            self.ffill_limit,
+            self.cash or "USDT",
+            self.start,
+            self.end,
+        )
         if path.is_dir():
-            return load_csv_dir(path, cash_prices=self.cash_prices, start=self.start, end=self.end, **common)
+            return load_csv_dir(
+                path,
+                symbols=symbols,
+                ffill_limit=limit,
+                cash=cash,
+                cash_prices=self.cash_prices,
+                start=start,
+                end=end,
+            )
         if path.is_file():
             if self.cash_prices is not None:
                 raise ValueError(f"{path}: in a table, the cash prices are its column named by --cash")
-            return load_wide_table(path, start=self.start, end=self.end, **common)
+            return load_wide_table(path, symbols=symbols, ffill_limit=limit, cash=cash, start=start, end=end)
         raise DataError(
             f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)"
         )
@@ -123,6 +141,7 @@ class Costs:
     """Annual yield of the cash asset (0.05 = 5%), compounded per bar."""
 
     def __post_init__(self) -> None:
+        check_types(self)
         check_range("fee", self.fee, 0.0, 0.5)
         check_range("slippage", self.slippage, 0.0, 0.5)
         check_range("cash_yield", self.cash_yield, -0.99, 10.0)
@@ -149,6 +168,7 @@ class RewardConfig:
     """Penalty on the action's mean square (with residual actions: the tilt away from the profile)."""
 
     def __post_init__(self) -> None:
+        check_types(self)
         check_range("drawdown_penalty", self.drawdown_penalty, 0.0, math.inf)
         check_range("turnover_penalty", self.turnover_penalty, 0.0, math.inf)
         check_range("action_penalty", self.action_penalty, 0.0, math.inf)
@@ -172,6 +192,7 @@ class ActionConfig:
     """Trade only on bars whose index is a multiple of this (7: weekly on daily bars)."""
 
     def __post_init__(self) -> None:
+        check_types(self)
         check_range("tilt", self.tilt, 0.0, 10.0, open_low=True)
         check_range("trade_band", self.trade_band, 0.0, 1.0)
         if self.decision_every < 1:
@@ -195,6 +216,7 @@ class ObservationConfig:
     """Bars of history an observation needs; the first bar an episode can start at."""
 
     def __post_init__(self) -> None:
+        check_types(self)
         check_choice("features", self.features, KINDS)
         if self.window < 2:
             raise ValueError(f"window must be at least 2 bars, got {self.window}")
@@ -220,6 +242,7 @@ class EnvConfig:
     """An episode terminates when the value falls below this share of the initial value."""
 
     def __post_init__(self) -> None:
+        check_types(self)
         if self.episode_length < 1:
             raise ValueError(f"episode_length must be at least 1 step, got {self.episode_length}")
         check_range("initial_value", self.initial_value, 0.0, math.inf, open_low=True)
@@ -263,6 +286,13 @@ def option_owners() -> dict[str, str | None]:
         else:
             owners[f.name] = None
     return owners
+
+
+def check_types(config: Any) -> None:
+    """``ValueError`` naming the first field of a config dataclass whose value is not of its declared type."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        _typed(hints[f.name], getattr(config, f.name), f.name)
 
 
 def check_range(name: str, value: float, low: float, high: float, open_low: bool = False) -> None:
@@ -328,6 +358,8 @@ def _typed(kind: Any, value: Any, path: str) -> Any:
         (kind,) = [a for a in arguments if a is not type(None)]
         origin, arguments = typing.get_origin(kind), typing.get_args(kind)
     if dataclasses.is_dataclass(kind):
+        if isinstance(value, kind):  # type: ignore[arg-type]
+            return value
         return from_data(kind, value, path)  # type: ignore[arg-type]
     if origin is tuple:
         if not isinstance(value, list | tuple):

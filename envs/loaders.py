@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptofolio.envs.market import OHLCV_FIELDS, MarketData, time_bounds
+from cryptofolio.envs.market import MAX_MOVE, OHLCV_FIELDS, MarketData, time_bounds
 from cryptofolio.envs.profiles import asset_category
 from cryptofolio.envs.synthetic import calibrated_model
 
@@ -223,7 +223,25 @@ def _read_asset_file(path: Path, symbol: str) -> _Asset:
             raise DataError(f"{asset.where(i)}: {column} is {raw.iloc[i]!r}; {rule}")
         asset.values[column] = values
     _check_order(asset)
+    _check_moves(asset, asset.values["close"])
     return asset
+
+
+def _check_moves(asset: _Asset, closes: np.ndarray) -> None:
+    """Refuse a close more than :data:`~cryptofolio.envs.market.MAX_MOVE` times its last known one (or less
+    than its inverse): a data error, whose returns would overflow the metrics."""
+    present = np.flatnonzero(np.isfinite(closes))
+    if len(present) < 2:
+        return
+    ratios = closes[present[1:]] / closes[present[:-1]]
+    bad = ~((ratios < MAX_MOVE) & (ratios > 1.0 / MAX_MOVE))
+    if bad.any():
+        i = int(present[1:][np.argmax(bad)])
+        raise DataError(
+            f"{asset.where(i)}: close {float(closes[i])!r} is {ratios[np.argmax(bad)]:.3g} times the one "
+            "before; "
+            f"a price cannot move by a factor of {MAX_MOVE:,.0f} in one bar"
+        )
 
 
 def _read_wide_table(path: Path) -> dict[str, _Asset]:
@@ -267,6 +285,7 @@ def _read_wide_table(path: Path) -> dict[str, _Asset]:
             )
         if blank.all():
             raise DataError(f"{path}: column {column} has no prices")
+        _check_moves(asset, values)
         assets[str(column)] = asset
     if not assets:
         raise DataError(f"{path}: no asset columns next to the time column")
@@ -452,10 +471,11 @@ def _fill_gaps(on_grid: dict[str, np.ndarray], asset: _Asset, grid: pd.DatetimeI
     if too_long.any():
         first, stop = int(starts[np.argmax(too_long)]), int(stops[np.argmax(too_long)])
         row = min(int(asset.timestamps.searchsorted(grid[first])), len(asset.rows) - 1)
-        rule = "gaps are errors by default" if limit == 0 else f"longer than ffill_limit={limit}"
+        rule = "gaps are errors by default" if limit == 0 else f"longer than the fill limit {limit}"
         raise DataError(
             f"{asset.where(row)}: {asset.symbol} has {stop - first} missing bar(s) from {grid[first]} to "
-            f"{grid[stop - 1]} ({rule}; pass ffill_limit>={stop - first} to carry the last close forward)"
+            f"{grid[stop - 1]} ({rule}; --ffill-limit {stop - first}, or ffill_limit={stop - first}, "
+            "carries the last close forward)"
         )
     last_seen = np.maximum.accumulate(np.where(present, np.arange(len(close)), 0))
     for name, values in on_grid.items():

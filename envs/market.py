@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 OHLCV_FIELDS = ("open", "high", "low", "volume")
 """Optional per-bar fields kept next to ``close`` when the source has them."""
+MAX_MOVE = 1e6
+"""Largest factor a close may move by from one bar to the next: beyond it, the data is in error."""
 
 YEAR = pd.Timedelta(days=365)
 """Crypto trades every day: 365 daily or 8,760 hourly periods a year."""
@@ -123,6 +125,15 @@ class MarketData:
         listed = self.close[self.available]
         if not (np.all(np.isfinite(listed)) and np.all(listed > 0)):
             raise ValueError("close prices must be finite and positive wherever an asset is available")
+        with np.errstate(invalid="ignore"):
+            moves = self.close[1:] / self.close[:-1]
+        wild = np.isfinite(moves) & ~((moves < MAX_MOVE) & (moves > 1.0 / MAX_MOVE))
+        if wild.any():
+            t, col = (int(i[0]) for i in np.nonzero(wild))
+            raise ValueError(
+                f"{self.symbols[col]} moves by a factor of {moves[t, col]:.3g} at {self.timestamps[t + 1]}; "
+                f"a price cannot move by a factor of {MAX_MOVE:,.0f} in one bar"
+            )
         if not np.all(np.isnan(self.close[~self.available])):
             raise ValueError("close prices must be NaN where an asset is not available (before listing)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, NamedTuple, SupportsFloat, get_type_hints
 
 import gymnasium as gym
@@ -197,6 +198,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     :param split: ``train``, ``validation`` or ``test``.
     :param splits: bar ranges of the splits; default 70/15/15% of the bars in time order.
     :param profile: risk profile: the default drawdown tolerance, and the anchor of residual actions.
+    :param render_mode: None, or ``rgb_array`` for :meth:`render`'s picture of the weights.
     :param config: costs, reward, action mapping, observation and episode
         (:class:`~cryptofolio.envs.config.EnvConfig`, every default documented there).
     :param options: fields of ``config``'s sections by name, as ``gym.make`` passes them
@@ -209,7 +211,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     ``observation`` is now ``features``. Observations, rewards and costs are unchanged.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 (gymnasium's)
 
     def __init__(
         self,
@@ -219,14 +221,27 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         splits: Splits | None = None,
         profile: str = "moderate",
         config: EnvConfig | None = None,
+        render_mode: str | None = None,
         **options: Any,
     ) -> None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be None or rgb_array, got {render_mode!r}")
+        self.render_mode = render_mode
+        for name, value, kind in (
+            ("market", market, MarketData),
+            ("splits", splits, Splits),
+            ("config", config, EnvConfig),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise ValueError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
         self.market = synthetic_market(seed=0) if market is None else market
         self.splits = split_by_fractions(self.market) if splits is None else splits
         if split not in SPLIT_NAMES:
             raise ValueError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
         self.split = split
         self.split_bars = self.splits[split]
+        if len(self.split_bars) < 2:
+            raise ValueError(f"the {split} split holds {len(self.split_bars)} bars; give its dates")
         self.config = (config or EnvConfig()).with_options(**options)
         """Costs, reward, action mapping, observation and episode of this env."""
         self.profile = risk_profile(profile).name
@@ -278,6 +293,19 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     def drifted_weights(self) -> np.ndarray:
         """(N+1,) current weights, before trading at the current bar (a copy)."""
         return self._drifted[0].copy()
+
+    def render(self) -> np.ndarray | None:
+        """With ``render_mode="rgb_array"``: (64, 8 (N+1), 3) uint8, one bar per asset of the current
+        weights (cash grey, the others blue), cash first; else None."""
+        if self.render_mode is None:
+            return None
+        weights = self._drifted[0]
+        heights = np.round(weights * 64).astype(int)
+        image = np.full((64, 8 * len(weights), 3), 255, dtype=np.uint8)
+        for i, height in enumerate(heights):
+            colour = (128, 128, 128) if i == 0 else (31, 119, 180)
+            image[64 - height :, 8 * i + 1 : 8 * i + 7] = colour
+        return image
 
     def market_view(self) -> MarketView:
         """The market up to and including the current bar, for rules (:meth:`MarketData.view`)."""
@@ -346,10 +374,13 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def _targets(self, action: np.ndarray, bar: int, drifted: np.ndarray) -> np.ndarray:
         """:meth:`target_weights` on (1, N+1) float64 ``drifted``, as (1, N+1): the step's fast path."""
-        row = np.asarray(action).reshape(1, -1)
+        row = np.asarray(action)
+        if row.dtype not in (np.float32, np.float64) or row.shape != drifted.shape[1:]:
+            row = check_action(action, drifted.shape[1])  # float64 (N+1,), or an error naming the fault
+        row = row.reshape(1, -1)
         out = np.empty(drifted.shape)
         p = self.parameters
-        if row.shape != out.shape or not fill_targets(
+        if not fill_targets(
             row,
             0,
             self.market.available,
@@ -395,6 +426,8 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         return start, end
 
     def _start_bar(self, start: int | str | pd.Timestamp) -> int:
+        if isinstance(start, bool) or not isinstance(start, int | np.integer | str | pd.Timestamp | dt.date):
+            raise ValueError(f"start must be a bar number or a date, got {start!r}")
         bar = int(start) if isinstance(start, int | np.integer) else self.market.bar_at(start)
         if not self.first_start <= bar <= self.last_start:
             ts = self.market.timestamps

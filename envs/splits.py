@@ -22,7 +22,10 @@ DateRange = tuple[str | pd.Timestamp, str | pd.Timestamp]
 
 @dataclass(frozen=True)
 class Splits:
-    """Bar ranges ``[start, stop)`` of the three splits, in time order and disjoint."""
+    """Bar ranges ``[start, stop)`` of the three splits, in time order and disjoint.
+
+    ``test`` may be empty: training reads only ``train`` and ``validation``.
+    """
 
     train: range
     validation: range
@@ -32,6 +35,8 @@ class Splits:
         previous: tuple[str, range] | None = None
         for name in SPLIT_NAMES:
             bars = self[name]
+            if name == "test" and len(bars) == 0:
+                continue
             if len(bars) < 2:
                 raise ValueError(f"split {name!r} has {len(bars)} bar(s); an episode needs at least 2")
             if previous is not None and bars.start < previous[1].stop:
@@ -47,19 +52,30 @@ class Splits:
         bars: range = getattr(self, name)
         return bars
 
-    def dates(self, market: MarketData) -> dict[str, tuple[str, str]]:
-        """First and last bar time of each split, as ISO strings (for run metadata)."""
+    def dates(self, market: MarketData) -> dict[str, tuple[str, str] | None]:
+        """First and last bar time of each split, as ISO strings (None for an empty test split)."""
         ts = market.timestamps
         return {
             name: (ts[self[name].start].isoformat(), ts[self[name].stop - 1].isoformat())
+            if self[name]
+            else None
             for name in SPLIT_NAMES
         }
 
 
-def split_by_dates(market: MarketData, *, train: DateRange, validation: DateRange, test: DateRange) -> Splits:
-    """Splits from inclusive date ranges, e.g. ``train=("2020-10-15", "2022-12-31")``."""
-    ranges = {}
-    for name, (start, end) in zip(SPLIT_NAMES, (train, validation, test), strict=True):
+def split_by_dates(
+    market: MarketData, *, train: DateRange, validation: DateRange, test: DateRange | None = None
+) -> Splits:
+    """Splits from inclusive date ranges, e.g. ``train=("2020-10-15", "2022-12-31")``.
+
+    :param test: None: every bar after validation (possibly none), for runs that only train.
+    """
+    ranges: dict[str, range] = {}
+    for name, dates in zip(SPLIT_NAMES, (train, validation, test), strict=True):
+        if dates is None:
+            ranges[name] = range(ranges["validation"].stop, market.n_bars)
+            continue
+        start, end = dates
         lo, hi = time_bounds(start, end)
         if lo is None or hi is None:
             raise ValueError(f"split {name!r} needs a start and an end date, got ({start}, {end})")

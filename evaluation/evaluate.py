@@ -22,7 +22,6 @@ import pandas as pd
 from cryptofolio.agents import make_baseline
 from cryptofolio.agents.reference import GrowthOptimal
 from cryptofolio.agents.sb3 import (
-    STATE,
     load_policy,
     read_run_config,
     read_run_metadata,
@@ -31,6 +30,7 @@ from cryptofolio.agents.sb3 import (
     run_market_config,
     snapshot_folder,
 )
+from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import Costs, EnvConfig, MarketConfig, MarketData, PortfolioEnv, Splits
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.backtest import BacktestResult, metrics_table, run_backtest

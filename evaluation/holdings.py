@@ -75,7 +75,7 @@ def read_holdings(path: str | Path) -> Holdings:
     if not path.is_file():
         raise DataError(f"{path}: no such holdings file")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first field
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot be read: {exc}") from None
     if path.suffix.lower() == ".json":
@@ -156,8 +156,15 @@ def _csv_rows(text: str, path: Path) -> list[tuple[str, str, Any]]:
 
 
 def _json_rows(text: str, path: Path) -> list[tuple[str, str, Any]]:
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise DataError(f"{path}: {', '.join(map(repr, repeated))} given twice in one JSON object")
+        return dict(pairs)
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=unique)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from None
     if isinstance(data, dict):

@@ -15,6 +15,7 @@ as in a backtest.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +141,8 @@ def recommend(
     :param rebalance_now: make this a rule's first decision (trade to target).
     :param diagnostics_window: bars of returns behind correlations and risk contributions.
     """
+    if peak is not None and not (math.isfinite(peak) and peak > 0):
+        raise ValueError(f"peak must be a positive number (the highest value so far), got {peak!r}")
     held = value_holdings(holdings, market, bar)
     weights, value = held.weights, held.value
     drawdown = 0.0 if peak is None else max(0.0, 1.0 - value / peak)

@@ -17,7 +17,7 @@ RUN_PLACEHOLDER = '"checkpoints/ppo-moderate-synthetic-s0-..."'
 
 
 def test_the_readme_has_its_examples():
-    assert len(EXAMPLES) == 3 and any(RUN_PLACEHOLDER in e for e in EXAMPLES)
+    assert len(EXAMPLES) == 4 and any(RUN_PLACEHOLDER in e for e in EXAMPLES)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cryptofolio.agents.sb3 import STATE, read_run_metadata, snapshot_folder
+from cryptofolio.agents.sb3 import read_run_metadata, snapshot_folder
+from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import MarketConfig
 from cryptofolio.envs.config import from_data
 from cryptofolio.evaluation.evaluate import evaluate, find_runs
@@ -47,8 +48,9 @@ def train_variants(
     root: Path,
     quick: bool = False,
     progress_bar: bool = False,
+    command: Sequence[str] = (),
 ) -> None:
-    """Train every variant and seed into ``root/<variant>/``."""
+    """Train every variant and seed into ``root/<variant>/`` (``command``: recorded in each run)."""
     market = setup_market(market_path, setup)
     for name, variant in variants.items():
         overrides = variant_overrides(setup, variant)
@@ -62,7 +64,7 @@ def train_variants(
                 seed=seed,
             )
             print(f"{name}: training {config.algo} seed {seed}", flush=True)
-            train(config, RunFolder.create(root / name, config), progress_bar=progress_bar)
+            train(config, RunFolder.create(root / name, config), progress_bar=progress_bar, command=command)
 
 
 def evaluate_variants(

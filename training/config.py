@@ -11,19 +11,15 @@ the risk profile; ``--set key=value`` overrides (dotted keys reach into ``env`` 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 import yaml
-from stable_baselines3.common.noise import NormalActionNoise
-from stable_baselines3.common.utils import LinearSchedule
 
 from cryptofolio import configs
+from cryptofolio.agents.hyperparameters import check_hyperparameters
 from cryptofolio.agents.sb3 import ALGOS
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
 from cryptofolio.envs.config import check_choice, from_data
@@ -31,12 +27,6 @@ from cryptofolio.envs.config import check_choice, from_data
 VEC_ENVS = ("batched", "dummy", "subproc")
 SELECTION_METRICS = ("sharpe", "sortino", "calmar", "total_return", "cagr")
 """Validation metrics a model may be selected on (higher is better for each)."""
-ACTIVATIONS = {
-    "tanh": torch.nn.Tanh,
-    "relu": torch.nn.ReLU,
-    "elu": torch.nn.ELU,
-    "leaky_relu": torch.nn.LeakyReLU,
-}
 
 
 @dataclass(frozen=True)
@@ -91,12 +81,7 @@ class TrainConfig:
             raise ValueError(
                 f"bootstrap_block must be 0 (off) or a number of bars, got {self.bootstrap_block}"
             )
-        accepted = set(inspect.signature(ALGOS[self.algo]).parameters) | {"noise_type", "noise_std"}
-        unknown = set(self.hyperparams) - accepted - {"policy", "env"}
-        if unknown:
-            raise ValueError(
-                f"{ALGOS[self.algo].__name__} has no hyperparameter {', '.join(sorted(unknown))}"
-            )
+        check_hyperparameters(ALGOS[self.algo], self.hyperparams)
 
 
 RUN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"algo", "profile", "hyperparams"}
@@ -113,6 +98,9 @@ def resolve_config(
 ) -> TrainConfig:
     """The config of a run: YAML ``default`` < profile entry < ``overrides`` < ``explicit`` values.
 
+    Each layer is checked before the next is added, so a fault is blamed on the file, on
+    ``--set`` or on the command-line options, whichever brought it.
+
     :param hyperparams_file: a YAML file in the layout of ``configs/<algo>.yaml`` (default: that file).
     :param overrides: ``key=value`` strings; dotted keys reach into sections (``env.costs.fee=0.002``);
         values are read as YAML (``3e-4`` as a number).
@@ -122,33 +110,63 @@ def resolve_config(
     if algo not in ALGOS:
         raise ValueError(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")
     if hyperparams_file is None:
-        document = configs.read(algo)
-        source = f"configs/{algo}.yaml"
+        document, source = configs.read(algo), f"configs/{algo}.yaml"
     else:
-        source = str(hyperparams_file)
-        with open(hyperparams_file) as f:
-            document = yaml.safe_load(f) or {}
-    if "default" not in document:
-        raise ValueError(f"{source}: no `default` entry")
-    merged = _merge(document["default"], document.get(profile) or {})
-    for override in overrides:
-        key, sep, value = override.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"override {override!r} must be key=value")
-        merged = _merge(merged, _nested(key.strip().split("."), parse_value(value.strip())))
+        document, source = read_yaml(Path(hyperparams_file)), str(hyperparams_file)
+    default, entry = document.get("default"), document.get(profile) or {}
+    if not isinstance(default, Mapping):
+        raise ValueError(
+            f"{source}: no `default` entry" if default is None else f"{source}: default: not a mapping"
+        )
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{source}: {profile}: not a mapping")
+    merged = _merge(default, entry)
+    _build(algo, profile, merged, {}, source)
+    if overrides:
+        for override in overrides:
+            key, sep, value = override.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"--set {override!r}: expected key=value")
+            merged = _merge(merged, _nested(key.strip().split("."), parse_value(value.strip())))
+        _build(algo, profile, merged, {}, "--set")
+    config = _build(algo, profile, merged, explicit, "the command-line options")
+    return config if market is None else dataclasses.replace(config, market=market)
+
+
+def _build(
+    algo: str, profile: str, merged: Mapping[str, Any], explicit: Mapping[str, Any], blame: str
+) -> TrainConfig:
     if "market" in merged:
         raise ValueError(
-            f"{source}: the market is set by the market options (--market, --assets, --train, ...), "
+            f"{blame}: the market is set by the market options (--market, --assets, --train, ...), "
             "not by hyperparameters"
         )
     run = {k: v for k, v in merged.items() if k in RUN_FIELDS}
     hyperparams = {k: v for k, v in merged.items() if k not in RUN_FIELDS}
     run.update({k: v for k, v in explicit.items() if v is not None})
     try:
-        config = from_data(TrainConfig, {"algo": algo, "profile": profile, **run, "hyperparams": hyperparams})
+        return from_data(TrainConfig, {"algo": algo, "profile": profile, **run, "hyperparams": hyperparams})
     except ValueError as error:
-        raise ValueError(f"{source}: {error}") from None
-    return config if market is None else dataclasses.replace(config, market=market)
+        raise ValueError(f"{blame}: {error}") from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from a user's file; ``ValueError`` naming the file and line if it is not one."""
+    try:
+        with path.open(encoding="utf-8-sig") as f:
+            document = yaml.safe_load(f)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "not YAML"
+        raise ValueError(f"{path}: not valid YAML{where} ({problem})") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a mapping of entries, got {type(document).__name__}")
+    return document
 
 
 def parse_value(text: str) -> Any:
@@ -159,29 +177,6 @@ def parse_value(text: str) -> Any:
         except ValueError:
             pass
     return yaml.safe_load(text)
-
-
-def algo_kwargs(config: TrainConfig, n_actions: int) -> dict[str, Any]:
-    """Keyword arguments for the SB3 class: schedules, activations and action noise built here."""
-    kwargs = dict(config.hyperparams)
-    for key in ("learning_rate", "clip_range"):
-        value = kwargs.get(key)
-        if isinstance(value, str) and value.startswith("lin_"):
-            kwargs[key] = LinearSchedule(float(value[4:]), 0.0, 1.0)
-    policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
-    if isinstance(policy_kwargs.get("activation_fn"), str):
-        name = policy_kwargs["activation_fn"]
-        if name not in ACTIVATIONS:
-            raise ValueError(f"unknown activation_fn {name!r}; choose from {', '.join(ACTIVATIONS)}")
-        policy_kwargs["activation_fn"] = ACTIVATIONS[name]
-    if policy_kwargs:
-        kwargs["policy_kwargs"] = policy_kwargs
-    noise_type, noise_std = kwargs.pop("noise_type", None), kwargs.pop("noise_std", 0.1)
-    if noise_type == "normal":
-        kwargs["action_noise"] = NormalActionNoise(np.zeros(n_actions), float(noise_std) * np.ones(n_actions))
-    elif noise_type is not None:
-        raise ValueError(f"unknown noise_type {noise_type!r}; use normal")
-    return kwargs
 
 
 def _nested(keys: list[str], value: Any) -> dict[str, Any]:

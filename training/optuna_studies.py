@@ -12,16 +12,18 @@ heartbeats; its trial is marked failed by the next worker that starts one, not l
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
 from cryptofolio.training.config import TrainConfig
 from cryptofolio.training.run_folder import RunFolder
@@ -50,11 +52,33 @@ class Interrupted(Exception):
 
 
 def storage_url(url: str | None) -> str:
-    """``url``, or the default SQLite file (its folder created), as an absolute URL."""
-    if url:
-        return url
-    DEFAULT_STORAGE.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{DEFAULT_STORAGE.resolve()}"
+    """``url`` checked (an SQLite file's folder created; ``postgresql://`` given the installed driver),
+    or the default SQLite file, as an absolute URL.
+
+    :raises ValueError: for a URL that names no database cryptofolio can share a study in.
+    """
+    if not url:
+        DEFAULT_STORAGE.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{DEFAULT_STORAGE.resolve()}"
+    forms = "sqlite:///FILE or postgresql://user:password@host/database"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"--storage {url!r}: not a database URL; use {forms}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError(f"--storage {url!r}: name the SQLite file workers share: sqlite:///FILE")
+        Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":  # SQLAlchemy's default driver may not be the one installed
+            driver = next((d for d in ("psycopg", "psycopg2") if importlib.util.find_spec(d)), None)
+            if driver is None:
+                raise ValueError("--storage: PostgreSQL needs a driver: pip install -e '.[postgres]'")
+            parsed = parsed.set(drivername=f"postgresql+{driver}")
+    else:
+        raise ValueError(f"--storage {url!r}: {backend} is not supported; use {forms}")
+    return parsed.render_as_string(hide_password=False)
 
 
 def open_study(
@@ -88,11 +112,26 @@ def open_study(
                 direction="maximize",
                 load_if_exists=True,
             )
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError) as error:
             if attempt == CREATE_ATTEMPTS - 1:
-                raise
+                raise ValueError(
+                    f"--storage {_masked(url)}: cannot open the study ({_reason(error)})"
+                ) from None
             time.sleep(0.5 * (attempt + 1))
+        except (ArgumentError, NoSuchModuleError, ImportError) as error:
+            raise ValueError(f"--storage {_masked(url)}: cannot open the study ({_reason(error)})") from None
     raise AssertionError("unreachable")
+
+
+def _masked(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _reason(error: Exception) -> str:
+    """The database's own one-line reason (SQLAlchemy wraps it in a page of context)."""
+    original = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def run_worker(study: optuna.Study, n_trials: int, objective: Objective) -> int:
@@ -115,7 +154,13 @@ def run_worker(study: optuna.Study, n_trials: int, objective: Objective) -> int:
 
 
 def train_trial(
-    trial: optuna.Trial, config: TrainConfig, out: Path, *, prune: bool = False, progress_bar: bool = False
+    trial: optuna.Trial,
+    config: TrainConfig,
+    out: Path,
+    *,
+    prune: bool = False,
+    progress_bar: bool = False,
+    command: Sequence[str] = (),
 ) -> float:
     """Train ``config`` as ``trial`` into a run folder under ``out``; its best validation score.
 
@@ -130,7 +175,9 @@ def train_trial(
         trial.report(score, step)
         return not trial.should_prune()
 
-    outcome = train(config, run, progress_bar=progress_bar, on_evaluation=report if prune else None)
+    outcome = train(
+        config, run, progress_bar=progress_bar, on_evaluation=report if prune else None, command=command
+    )
     if outcome.stopped_by is not None:
         raise Interrupted(outcome.stopped_by, str(run.path))
     if outcome.pruned:

@@ -47,8 +47,9 @@ def train_profiles(
     root: Path,
     quick: bool = False,
     progress_bar: bool = False,
+    command: Sequence[str] = (),
 ) -> None:
-    """Train every profile, algorithm and seed into ``root/<profile>/``."""
+    """Train every profile, algorithm and seed into ``root/<profile>/``; each run records ``command``."""
     everything = MarketConfig(source=market_path).load_market()
     for profile in profiles:
         market = profile_market(market_path, profile, everything)
@@ -63,7 +64,8 @@ def train_profiles(
                     f"{profile}: training {algo.upper()} seed {seed} on {', '.join(market.assets or ())}",
                     flush=True,
                 )
-                train(config, RunFolder.create(root / profile, config), progress_bar=progress_bar)
+                run = RunFolder.create(root / profile, config)
+                train(config, run, progress_bar=progress_bar, command=command)
 
 
 def evaluate_profiles(

@@ -6,6 +6,7 @@ The layout is documented in :mod:`cryptofolio.agents.sb3`, which reads it.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import platform
@@ -13,11 +14,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import (
@@ -29,30 +32,42 @@ from stable_baselines3.common.logger import (
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from cryptofolio.agents.sb3 import (
-    COMMAND,
-    CONFIG,
-    METADATA,
+from cryptofolio.agents.sb3 import COMMAND, CONFIG, METADATA, read_run_config
+from cryptofolio.agents.snapshots import (
     MODEL,
     NORMALIZATION,
     REPLAY_BUFFER,
+    SPACES,
     STATE,
-    read_run_config,
+    normalization_data,
+    save_replay_buffer,
+    spaces_data,
+    write_manifest,
 )
 from cryptofolio.envs import SPLIT_NAMES, MarketData, Splits
 from cryptofolio.envs.config import from_data, to_data
 from cryptofolio.training.config import TrainConfig
 
+LOCK = ".lock"
 PACKAGES = ("numpy", "pandas", "torch", "gymnasium", "stable-baselines3", "numba", "cryptofolio")
 SPLIT_USE = {"train": "training", "validation": "model selection", "test": "not used by training"}
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(temporary path)`` in ``path``'s folder, then rename it over ``path``."""
+    """Call ``write(temporary path)`` in ``path``'s folder, then rename it over ``path``.
+
+    :raises OSError: naming ``path`` when the disk refuses the write (``path`` is left as it was).
+    """
     temporary = path.with_name(f".tmp-{path.name}")
-    write(temporary)
-    os.replace(temporary, path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OSError(
+            error.errno, f"could not write {path} ({error.strerror}); it is left as it was"
+        ) from None
 
 
 def write_text(path: Path, text: str) -> None:
@@ -97,6 +112,49 @@ class RunFolder:
         previous = (self.path / COMMAND).read_text() if resumed and (self.path / COMMAND).exists() else ""
         write_text(self.path / COMMAND, previous + line)
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for one training session; a second one is refused and told who holds it.
+
+        The lock (``flock`` on ``.lock``) ends with the process, however it ends.
+
+        :raises ValueError: naming the process that holds the folder.
+        """
+        path = self.path / LOCK
+        with path.open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise ValueError(
+                    f"{self.path} is being trained by {holder}; wait for it or stop it"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            started = dt.datetime.now().isoformat(timespec="seconds")
+            handle.write(f"process {os.getpid()} on {platform.node()} since {started}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def drop_rows_after(self, timesteps: int) -> None:
+        """Remove the rows of ``progress.csv`` and ``evaluations.csv`` written after step ``timesteps``.
+
+        A session killed without a checkpoint leaves rows its resumed run then writes again.
+        """
+        for name, column in (("progress.csv", "time/total_timesteps"), ("evaluations.csv", "timesteps")):
+            path = self.path / name
+            if not path.is_file() or path.stat().st_size == 0:
+                continue
+            table = pd.read_csv(path)
+            if column in table and (table[column] > timesteps).any():
+                write_text(path, table[table[column] <= timesteps].to_csv(index=False))
+
     def metadata(self) -> dict[str, Any]:
         path = self.path / METADATA
         return json.loads(path.read_text()) if path.exists() else {}
@@ -113,7 +171,7 @@ class RunFolder:
             "symbols": list(market.symbols),
             "periods_per_year": market.periods_per_year,
             "splits": {
-                name: {"dates": list(dates[name]), "used_for": SPLIT_USE[name]} for name in SPLIT_NAMES
+                name: {"dates": list(dates[name] or ()), "used_for": SPLIT_USE[name]} for name in SPLIT_NAMES
             },
         }
 
@@ -125,21 +183,34 @@ class RunFolder:
         state: dict[str, Any],
         replay_buffer: bool = False,
     ) -> None:
-        """Write ``<name>/`` whole (model, normalization, state, replay buffer if asked), replacing the old.
+        """Write ``<name>/`` whole (model, normalization, spaces, state, replay buffer if asked, manifest).
 
         The new folder is built beside the old, which is renamed to ``<name>.old`` for the
-        instant of the swap: a crash leaves one complete copy or the other.
+        instant of the swap: a crash leaves one complete copy or the other. Every file is in a
+        format that loads without running code (:mod:`cryptofolio.agents.snapshots`).
+
+        :raises OSError: naming the folder, when the disk refuses a write; the previous
+            ``<name>/`` stays as it was and the half-built one is removed.
         """
         target = self.path / name
         building, old = self.path / f".{name}.building", self.path / f"{name}.old"
         shutil.rmtree(building, ignore_errors=True)
-        building.mkdir()
-        model.save(building / MODEL)
-        if normalizer is not None:
-            normalizer.save(str(building / NORMALIZATION))
-        if replay_buffer and isinstance(model, OffPolicyAlgorithm):
-            model.save_replay_buffer(building / REPLAY_BUFFER)
-        (building / STATE).write_text(json.dumps(state, indent=2))
+        try:
+            building.mkdir()
+            model.save(building / MODEL)
+            if normalizer is not None:
+                (building / NORMALIZATION).write_text(json.dumps(normalization_data(normalizer)))
+            spaces = spaces_data(model.observation_space, model.action_space)
+            (building / SPACES).write_text(json.dumps(spaces))
+            if replay_buffer and isinstance(model, OffPolicyAlgorithm):
+                save_replay_buffer(model, building / REPLAY_BUFFER)
+            (building / STATE).write_text(json.dumps(state, indent=2))
+            write_manifest(building, read_run_config(self.path))
+        except OSError as error:
+            shutil.rmtree(building, ignore_errors=True)
+            raise OSError(
+                error.errno, f"could not save {target} ({error.strerror}); the previous {name}/ is intact"
+            ) from None
         shutil.rmtree(old, ignore_errors=True)
         if target.exists():
             os.rename(target, old)

@@ -8,7 +8,7 @@ checkpoint before the run stops.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -23,7 +23,16 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from cryptofolio.agents import make_baseline
-from cryptofolio.agents.sb3 import ALGOS, MODEL, NORMALIZATION, REPLAY_BUFFER, STATE, snapshot_folder
+from cryptofolio.agents.hyperparameters import algo_kwargs
+from cryptofolio.agents.sb3 import ALGOS, load_snapshot_model, read_run_config, snapshot_folder
+from cryptofolio.agents.snapshots import (
+    NORMALIZATION,
+    REPLAY_BUFFER,
+    STATE,
+    check_manifest,
+    load_replay_buffer,
+    restore_normalization,
+)
 from cryptofolio.envs import MarketData, PortfolioEnv, Splits
 from cryptofolio.envs.resample import block_bootstrap
 from cryptofolio.envs.vector_env import BatchedPortfolioEnv
@@ -37,7 +46,7 @@ from cryptofolio.training.callbacks import (
     ValidationCallback,
     save_checkpoint,
 )
-from cryptofolio.training.config import TrainConfig, algo_kwargs
+from cryptofolio.training.config import TrainConfig
 from cryptofolio.training.run_folder import RunFolder, versions
 
 
@@ -68,22 +77,57 @@ def train(
     progress_bar: bool = False,
     verbose: bool = False,
     on_evaluation: Callable[[int, float], bool] | None = None,
+    command: Sequence[str] = (),
 ) -> Outcome:
     """Train (or, with ``resume``, continue) the run described by ``config`` in ``run``.
 
+    The run folder is locked for the session (:meth:`RunFolder.lock`).
+
     :param on_evaluation: see :class:`~cryptofolio.training.callbacks.ValidationCallback`; when it stops
         training, the outcome says so (``pruned``).
+    :param command: the command line that asked for it, appended to ``command.txt``.
+    :raises RunComplete: when resuming a run that has trained all its steps.
     """
+    with run.lock():
+        return _train(config, run, resume, progress_bar, verbose, on_evaluation, command)
+
+
+class RunComplete(ValueError):
+    """``train --resume`` of a run that has trained all its steps."""
+
+
+def _train(
+    config: TrainConfig,
+    run: RunFolder,
+    resume: bool,
+    progress_bar: bool,
+    verbose: bool,
+    on_evaluation: Callable[[int, float], bool] | None,
+    command: Sequence[str],
+) -> Outcome:
     market, splits = config.market.load()
     data = run.describe_data(market, splits)
-    recorded = run.metadata().get("market_fingerprint")
-    if resume and recorded != data["market_fingerprint"]:
-        raise ValueError(
-            f"{run.path}: the market data changed since the run started (fingerprint {recorded}, now "
-            f"{data['market_fingerprint']}); resume with the same data"
-        )
-    checkpoint = snapshot_folder(run.path, "checkpoint") if resume else None
+    checkpoint = None
+    if resume:
+        recorded = run.metadata().get("market_fingerprint")
+        if recorded != data["market_fingerprint"]:
+            raise ValueError(
+                f"{run.path}: the market data changed since the run started (fingerprint {recorded}, now "
+                f"{data['market_fingerprint']}); resume with the same data"
+            )
+        checkpoint = snapshot_folder(run.path, "checkpoint")
+        check_manifest(checkpoint, read_run_config(run.path))
+        done = _checkpoint_timesteps(checkpoint)
+        if done >= config.n_timesteps:
+            raise RunComplete(
+                f"run {run.path} is complete: {done:,} steps trained of {config.n_timesteps:,}; "
+                "give a larger --timesteps to train on"
+            )
+        run.drop_rows_after(done)  # a killed session's rows beyond its last checkpoint
+        run.write_config(config)  # a resume may raise n_timesteps
 
+    if command:
+        run.record_command(command, resumed=resume)
     # One seed feeds everything; a resumed session offsets it so it does not replay the same draws.
     seed = config.seed + (_checkpoint_timesteps(checkpoint) if checkpoint else 0)
     set_random_seed(seed)
@@ -94,15 +138,12 @@ def train(
     rule_env = on_validation(config=config.env.for_rules())
     baseline = metrics.summarize(run_backtest(make_baseline(config.profile), rule_env))
 
-    algo = ALGOS[config.algo]
     if checkpoint:
-        model = algo.load(checkpoint / MODEL, env=venv, device="cpu")
+        model = load_snapshot_model(checkpoint, read_run_config(run.path), env=venv)
         if isinstance(model, OffPolicyAlgorithm) and (checkpoint / REPLAY_BUFFER).exists():
-            model.load_replay_buffer(checkpoint / REPLAY_BUFFER)
+            load_replay_buffer(model, checkpoint / REPLAY_BUFFER)
     else:
-        model = algo(
-            config.policy, venv, seed=seed, device="cpu", **algo_kwargs(config, n_actions=len(market.symbols))
-        )
+        model = new_model(config, venv, seed)
         run.update_metadata(versions=versions(), **data, validation_baseline=baseline, status="running")
     model.set_logger(run.logger(verbose))
 
@@ -174,12 +215,40 @@ def make_training_env(
     if not config.normalize:
         return venv
     if checkpoint is not None:
-        normalized = VecNormalize.load(str(checkpoint / NORMALIZATION), venv)
-        normalized.training = True
-        return normalized
+        return restore_normalization(checkpoint / NORMALIZATION, venv)
     return VecNormalize(
         venv, norm_obs=True, norm_reward=False, gamma=float(config.hyperparams.get("gamma", 0.99))
     )
+
+
+def new_model(config: TrainConfig, venv: VecEnv, seed: int) -> BaseAlgorithm:
+    """The untrained model a config describes, on ``venv``.
+
+    :raises ValueError: naming the algorithm when stable-baselines3 refuses a hyperparameter.
+    """
+    n_actions = int(venv.action_space.shape[0])  # type: ignore[index]
+    kwargs = algo_kwargs(config.hyperparams, n_actions)
+    try:
+        return ALGOS[config.algo](config.policy, venv, seed=seed, device="cpu", **kwargs)
+    except (AssertionError, TypeError, ValueError, KeyError) as error:
+        settings = ", ".join(f"{k}={v!r}" for k, v in config.hyperparams.items())
+        raise ValueError(
+            f"{ALGOS[config.algo].__name__} refuses its hyperparameters ({settings}): {error}"
+        ) from None
+
+
+def check_trainable(config: TrainConfig) -> None:
+    """Build what training builds (market, envs, model) and drop it: faults show before a run folder exists.
+
+    :raises ValueError: (``DataError`` included) naming the setting at fault.
+    """
+    market, splits = config.market.load()
+    venv = make_training_env(config, market, splits, config.seed)
+    try:
+        new_model(config, venv, config.seed)
+        PortfolioEnv(market, split="validation", splits=splits, profile=config.profile, config=config.env)
+    finally:
+        venv.close()
 
 
 def _checkpoint_timesteps(checkpoint: Path) -> int:

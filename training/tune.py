@@ -9,6 +9,7 @@ run folder and is scored by the model selected on validation; the test split is 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +18,67 @@ import yaml
 
 from cryptofolio import configs
 from cryptofolio.envs.config import to_data
-from cryptofolio.training.config import TrainConfig
+from cryptofolio.training.config import TrainConfig, read_yaml
 from cryptofolio.training.run_folder import RunFolder, write_text
 
 
 def read_space(algo: str, path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """The search space of ``algo``: from ``path`` (the layout of configs/search.yaml) or the project's."""
+    """The search space of ``algo``: from ``path`` (the layout of configs/search.yaml) or the project's.
+
+    :raises ValueError: naming the file and the setting whose range or choices cannot be searched.
+    """
     if path is None:
-        document = configs.read("search")
-        source = "configs/search.yaml"
+        document, source = configs.read("search"), "configs/search.yaml"
     else:
-        source = str(path)
-        with path.open() as f:
-            document = yaml.safe_load(f) or {}
-    if algo not in document:
+        document, source = read_yaml(path), str(path)
+    space = document.get(algo)
+    if not isinstance(space, dict) or not space:
         raise ValueError(f"{source}: no search space for {algo}")
-    space: dict[str, dict[str, Any]] = document[algo]
     for key, spec in space.items():
-        if not isinstance(spec, dict) or not ("choices" in spec or {"low", "high"} <= set(spec)):
-            raise ValueError(f"{source}: {algo}.{key} needs choices, or low and high")
+        problem = _range_problem(spec)
+        if problem:
+            raise ValueError(f"{source}: {algo}.{key}: {problem}")
     return space
+
+
+def _range_problem(spec: Any) -> str | None:
+    """What makes one setting's search range unusable, or None."""
+    if not isinstance(spec, dict):
+        return "expected {choices: [...]} or {low: ..., high: ..., log: ...}"
+    if "choices" in spec:
+        unknown = set(spec) - {"choices"}
+        choices = spec["choices"]
+        if unknown:
+            return f"choices take no {', '.join(sorted(unknown))}"
+        if not isinstance(choices, list | dict) or not choices:
+            return "choices must be a non-empty list, or a mapping of labels to values"
+        return None
+    unknown = set(spec) - {"low", "high", "log"}
+    if unknown or not {"low", "high"} <= set(spec):
+        return "expected choices, or low and high (and log)"
+    low, high, log = spec["low"], spec["high"], spec.get("log", False)
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high))
+    if not numbers or not all(math.isfinite(v) for v in (low, high)):
+        return f"low and high must be finite numbers, got {low!r} and {high!r}"
+    if low > high:
+        return f"low {low} is above high {high}"
+    if not isinstance(log, bool):
+        return f"log must be true or false, got {log!r}"
+    if log and low <= 0:
+        return f"a log range needs low > 0, got {low}"
+    return None
+
+
+def space_values(space: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
+    """The values a search may try at the edges of each setting: its bounds, or each choice."""
+    values = {}
+    for key, spec in space.items():
+        choices = spec.get("choices")
+        if choices is None:
+            values[key] = [spec["low"], spec["high"]]
+        else:
+            values[key] = list(choices.values()) if isinstance(choices, dict) else list(choices)
+    return values
 
 
 def sample_settings(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> list[str]:

@@ -45,9 +45,8 @@ class Fold:
 
     def dates(self, market: MarketData) -> SplitDates:
         """Inclusive dates of the fold's splits, as a market config takes them."""
-        return SplitDates(
-            **{name: (start[:10], end[:10]) for name, (start, end) in self.splits.dates(market).items()}
-        )
+        dates = {name: span for name, span in self.splits.dates(market).items() if span is not None}
+        return SplitDates(**{name: (start[:10], end[:10]) for name, (start, end) in dates.items()})
 
 
 def make_folds(
@@ -83,6 +82,7 @@ def walk_forward(
     seeds: Sequence[int],
     checkpoints: Path,
     progress_bar: bool = False,
+    command: Sequence[str] = (),
 ) -> list[Evaluation]:
     """Train ``config`` on every fold and seed, and evaluate each fold's test split; the per-fold evaluations.
 
@@ -96,10 +96,10 @@ def walk_forward(
         dates = fold.dates(market)
         for seed in seeds:
             run_config = replace(config, seed=seed, market=replace(config.market, splits=dates))
-            train_dates, test_dates = " to ".join(dates.train), " to ".join(dates.test)
+            train_dates, test_dates = " to ".join(dates.train), " to ".join(dates.test or ())
             print(f"fold {fold.index + 1}/{len(folds)}, seed {seed}: train {train_dates}, test {test_dates}")
             run = RunFolder.create(checkpoints / f"fold{fold.index}", run_config)
-            train(run_config, run, progress_bar=progress_bar)
+            train(run_config, run, progress_bar=progress_bar, command=command)
             runs.append(run.path)
         baselines = [config.profile, *CONTEXT_BASELINES]
         evaluations.append(evaluate(runs, baselines, market, fold.splits, "test", config.env.costs))
@@ -112,7 +112,7 @@ def summarize_folds(
     """(per-fold table, chained table): Sharpe and return per fold; every metric of the chained paths."""
     per_fold = []
     for fold, evaluation in zip(folds, evaluations, strict=True):
-        test = fold.dates(market).test
+        test = fold.dates(market).test or ("", "")
         row = {"fold": fold.index + 1, "test": f"{test[0]} to {test[1]}"}
         for group in evaluation.groups:
             row[f"{group.name} sharpe (mean of seeds)"] = evaluation.metrics.loc[group.runs, "sharpe"].mean()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from cryptofolio import configs
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_line, command_parser
+from cryptofolio.commands.options import command_argv, command_parser
 from cryptofolio.training.ablation import (
     QUICK_SEEDS,
     QUICK_TIMESTEPS,
@@ -52,11 +53,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    command = command_line(prog, "cryptofolio.commands.ablation", argv)
+    command = command_argv(prog, "cryptofolio.commands.ablation", argv)
     return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
-def run(args: argparse.Namespace, command: str) -> int:
+def run(args: argparse.Namespace, command: list[str]) -> int:
     document = configs.read("ablation")
     setup, variants = document["setup"], document["variants"]
     if args.variants:
@@ -75,9 +76,10 @@ def run(args: argparse.Namespace, command: str) -> int:
         record = json.loads((root / RECORD).read_text())
     else:
         root = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        train_variants(args.market, setup, variants, root, args.quick, not args.no_progress_bar)
+        train_variants(args.market, setup, variants, root, args.quick, not args.no_progress_bar, command)
         seeds, steps = (QUICK_SEEDS, QUICK_TIMESTEPS) if args.quick else (setup["seeds"], setup["timesteps"])
-        record = work_record(command, time.perf_counter() - started, found, seeds=seeds, timesteps=steps)
+        elapsed = time.perf_counter() - started
+        record = work_record(shlex.join(command), elapsed, found, seeds=seeds, timesteps=steps)
         (root / RECORD).write_text(json.dumps(record, indent=2))
     evaluations = evaluate_variants(args.market, setup, list(variants), root)
     text = summary_markdown(evaluations, variants, setup, root, record)

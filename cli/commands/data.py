@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_parser
+from cryptofolio.commands.options import command_parser, whole_number
 from cryptofolio.envs.fetch import fetch_candles, timeframe_seconds, write_asset_file
 from cryptofolio.envs.market import utc
 
@@ -35,7 +35,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--until", help="end date, exclusive (default: now)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the per-asset files")
     parser.add_argument(
-        "--retries", type=int, default=5, help="retries of a request after a network error (5)"
+        "--retries", type=whole_number(0), default=5, help="retries of a request after a network error (5)"
     )
     return parser
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptofolio.agents import BASELINES
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_parser
+from cryptofolio.commands.options import command_argv, command_parser
 from cryptofolio.envs import MarketConfig
 from cryptofolio.evaluation.backtest import format_table
 from cryptofolio.evaluation.evaluate import evaluate
@@ -47,10 +47,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    return run_command(build_parser(prog), run, argv)
+    command = command_argv(prog, "cryptofolio.commands.demo", argv)
+    return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, command: list[str]) -> int:
     budgets = QUICK_BUDGETS if args.quick else BUDGETS
     checkpoints = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     started = time.perf_counter()
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{step}/{len(jobs) + 1}] training {algo.upper()} for the moderate profile, seed {seed}, "
               f"{budgets[algo]:,} steps", flush=True)  # fmt: skip
         run = RunFolder.create(checkpoints, config)
-        train(config, run, progress_bar=not args.no_progress_bar)
+        train(config, run, progress_bar=not args.no_progress_bar, command=command)
         runs.append(run.path)
     what = f"{len(runs)} agents, {len(BASELINES)} baselines and the reference"
     print(f"[{len(jobs) + 1}/{len(jobs) + 1}] evaluating {what} on the test split", flush=True)

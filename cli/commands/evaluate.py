@@ -14,6 +14,8 @@ intervals of the differences. A split a run was trained or selected on is refuse
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,13 +26,14 @@ from cryptofolio.commands.options import (
     add_cost_arguments,
     add_market_arguments,
     baseline_names,
-    command_line,
+    command_argv,
     command_parser,
     cost_values,
     costs_from,
     market_config,
+    whole_number,
 )
-from cryptofolio.envs import SPLIT_NAMES
+from cryptofolio.envs import SPLIT_NAMES, MarketConfig
 from cryptofolio.evaluation.backtest import format_table
 from cryptofolio.evaluation.evaluate import comparison_config, evaluate, find_runs, runs_market
 
@@ -51,7 +54,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--which", choices=("best", "final"), default="best", help="model of each run (best on validation)"
     )
-    parser.add_argument("--resamples", type=int, default=2_000, help="bootstrap resamples (2000)")
+    parser.add_argument("--resamples", type=whole_number(1), default=2_000, help="bootstrap resamples (2000)")
     parser.add_argument(
         "--out", type=Path, default=Path("reports/evaluation"), help="report folder (reports/evaluation)"
     )
@@ -60,16 +63,16 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    command = command_line(prog, "cryptofolio.commands.evaluate", argv)
+    command = command_argv(prog, "cryptofolio.commands.evaluate", argv)
     return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
-def run(args: argparse.Namespace, command: str) -> int:
+def run(args: argparse.Namespace, command: list[str]) -> int:
     from cryptofolio.evaluation.report import write_report  # figures load matplotlib: only when reporting
 
     runs = find_runs(args.runs)
     baselines = baseline_names(args.baselines, "--baselines")
-    market_choice = market_config(args) if args.market is not None or not runs else runs_market(runs)
+    market_choice = _market(args, runs)
     market, splits = market_choice.load()
     given = cost_values(args)
     # Costs left out are the runs' own; all three given, the runs' may differ.
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace, command: str) -> int:
     )
     evaluation = evaluate(runs, baselines, market, splits, args.split, costs, args.which, args.resamples)
     title = args.title or f"Evaluation on the {args.split} split of {market.source}"
-    report = write_report(evaluation, args.out, title, command)
+    report = write_report(evaluation, args.out, title, shlex.join(command))
     columns = ["total_return", "sharpe", "max_drawdown", "turnover", "fees", "psr"]
     shown = [
         *(r for g in evaluation.groups for r in g.runs),
@@ -90,6 +93,22 @@ def run(args: argparse.Namespace, command: str) -> int:
         print(f"- {claim}")
     print(f"report: {report} (and report.md, figures and CSVs in {args.out})")
     return 0
+
+
+def _market(args: argparse.Namespace, runs: list[Path]) -> MarketConfig:
+    """The market the options name; without ``--market``, the runs' own (``--test`` alone moves its test)."""
+    if args.market is not None or not runs:
+        return market_config(args)
+    market = runs_market(runs)
+    if args.test is None:
+        return market
+    if args.train or args.val:
+        raise ValueError("with the runs' own market, give --test alone (their train and validation stay)")
+    if market.splits is None:
+        raise ValueError(
+            "the runs were split by fractions, not dates; give --market, --train, --val and --test"
+        )
+    return dataclasses.replace(market, splits=dataclasses.replace(market.splits, test=args.test))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import re
+import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,43 @@ SPLIT_OPTIONS = {"train": "train", "val": "validation", "test": "test"}
 
 
 def command_parser(prog: str | None, description: str | None) -> argparse.ArgumentParser:
-    """A command's parser, its module docstring as the description, shown as written."""
+    """A command's parser, its module docstring as the description, in plain text (no Sphinx markup)."""
     return argparse.ArgumentParser(
-        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog,
+        description=plain_text(description or ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def plain_text(docstring: str) -> str:
+    """A docstring as a terminal shows it: roles such as ``:func:`x``` and backquotes become bare names."""
+    return re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", docstring).replace("`", "")
+
+
+def whole_number(low: int) -> Callable[[str], int]:
+    """argparse's ``type`` for a whole number of at least ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} is below {low}")
+        return value
+
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """A finite number above zero, as argparse's ``type``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
 
 
 def date_range(text: str) -> tuple[str, str]:
@@ -89,8 +124,8 @@ def add_market_arguments(
     return [action.dest for action in actions]
 
 
-def market_config(args: argparse.Namespace) -> MarketConfig:
-    """The market the options name; options left out take :class:`MarketConfig`'s defaults."""
+def market_config(args: argparse.Namespace, base: MarketConfig | None = None) -> MarketConfig:
+    """The market the options name; options left out take ``base``'s values (default: the defaults)."""
     values = {
         "source": args.market,
         "seed": args.market_seed,
@@ -102,29 +137,28 @@ def market_config(args: argparse.Namespace) -> MarketConfig:
         "end": getattr(args, "end", None),
         "splits": split_dates(args),
     }
-    return MarketConfig(**{k: v for k, v in values.items() if v is not None})
+    return dataclasses.replace(base or MarketConfig(), **{k: v for k, v in values.items() if v is not None})
 
 
 def split_dates(args: argparse.Namespace) -> SplitDates | None:
-    """``--train``, ``--val`` and ``--test`` as :class:`SplitDates` (all three or none)."""
+    """``--train``, ``--val`` and (optionally) ``--test`` as :class:`SplitDates`.
+
+    Training reads only train and validation: without ``--test``, the test split is the bars after
+    validation.
+    """
     given: dict[str, tuple[str, str]] = {
         split: getattr(args, option) for option, split in SPLIT_OPTIONS.items() if getattr(args, option, None)
     }
     if not given:
         return None
-    missing = [f"--{option}" for option, split in SPLIT_OPTIONS.items() if split not in given]
+    missing = [
+        f"--{option}" for option, split in SPLIT_OPTIONS.items() if split != "test" and split not in given
+    ]
     if missing:
         raise ValueError(
-            f"give all three of --train, --val and --test, or none; missing {', '.join(missing)}"
+            f"give --train and --val together (--test is optional); missing {', '.join(missing)}"
         )
     return SplitDates(**given)
-
-
-def market_options_given(args: argparse.Namespace) -> list[str]:
-    """The market options the command line sets, by their option names."""
-    names = ["market", "market_seed", "ffill_limit", "cash", "cash_prices", "assets", "start", "end"]
-    given = [f"--{n.replace('_', '-')}" for n in names if getattr(args, n, None) is not None]
-    return given + [f"--{o}" for o in SPLIT_OPTIONS if getattr(args, o, None) is not None]
 
 
 def parse_symbols(text: str | None) -> tuple[str, ...] | None:
@@ -246,10 +280,13 @@ def add_study_arguments(parser: argparse.ArgumentParser, default_study: str) -> 
     parser.add_argument("--study", help=f"study name (default: {default_study})")
 
 
-def command_line(prog: str | None, module: str, argv: Sequence[str] | None) -> str:
-    """The command as typed: ``prog`` (``cryptofolio train``) or ``python -m <module>``, and its arguments."""
-    invoked = prog or f"python -m {module}"
-    return " ".join([invoked, *(sys.argv[1:] if argv is None else argv)])
+def command_argv(prog: str | None, module: str, argv: Sequence[str] | None) -> list[str]:
+    """The command as typed: ``prog`` (``cryptofolio train``) or ``python -m <module>``, and its arguments.
+
+    ``shlex.join`` of it is the line to type again.
+    """
+    invoked = shlex.split(prog) if prog else [sys.executable, "-m", module]
+    return [*invoked, *(sys.argv[1:] if argv is None else argv)]
 
 
 def baseline_names(text: str, option: str) -> list[str]:

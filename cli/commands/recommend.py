@@ -1,7 +1,8 @@
 """`cryptofolio recommend`: today's trades from a baseline or a trained run, given what you hold.
 
     cryptofolio recommend --policy moderate --holdings holdings.csv --market ../shared/data/binance-daily
-    cryptofolio recommend --policy checkpoints/ppo-moderate-seed0-... --holdings holdings.json --format json
+    cryptofolio recommend --policy checkpoints/ppo-moderate-synthetic-s0-20261201-101500 \\
+        --holdings holdings.json --format json      (the run's own market, unless --market)
 
 At the close of the chosen bar (``--as-of``, default the latest), the holdings are valued,
 the policy decides target weights exactly as it would inside a backtest (a rule reads the
@@ -20,10 +21,11 @@ apply as in a backtest.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptofolio.agents import BASELINES, Policy, ProfileRule, Rule, make_baseline
@@ -34,6 +36,7 @@ from cryptofolio.commands.options import (
     command_parser,
     costs_from,
     market_config,
+    positive_number,
 )
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
 from cryptofolio.envs.loaders import market_symbols
@@ -75,7 +78,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--profile", choices=PROFILE_NAMES, help="profile of the drift check (default: the policy's)"
     )
     parser.add_argument(
-        "--peak", type=float, help="the portfolio's highest value so far (an agent's drawdown)"
+        "--peak", type=positive_number, help="the portfolio's highest value so far (an agent's drawdown)"
     )
     parser.add_argument("--rebalance-now", action="store_true", help="trade to target whatever the band says")
     parser.add_argument("--which", choices=("best", "final"), default="best", help="a run's model (best)")
@@ -109,7 +112,6 @@ def run(args: argparse.Namespace) -> int:
 def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
     """The policy ``--policy`` names: a run folder's agent, or a baseline."""
     assets = [s.strip().upper() for s in args.assets.split(",") if s.strip()] if args.assets else None
-    market = market_config(args)
     if Path(args.policy).is_dir():
         from cryptofolio.agents.sb3 import (
             load_policy,
@@ -125,15 +127,18 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
             raise ValueError(f"run {run_name} was trained on {', '.join(trained_on)}; drop --assets")
         run_profile = read_run_config(args.policy)["profile"]
         config = run_env_config(args.policy)
+        recorded = run_market_config(args.policy)  # its data, up to the latest bar
+        market = market_config(args, dataclasses.replace(recorded, start=None, end=None, splits=None))
         return Choice(
             policy=load_policy(args.policy, which=args.which),
             universe=trained_on,
             profile=args.profile or run_profile,
             agent_profile=run_profile,
-            config=replace(config, costs=costs_from(args, config.costs)),
-            market=replace(market, cash=market.cash or run_market_config(args.policy).cash),
+            config=dataclasses.replace(config, costs=costs_from(args, config.costs)),
+            market=market,
             needed_by=f"run {run_name}",
         )
+    market = market_config(args)
     rule = make_baseline(args.policy)
     profile = args.profile or (rule.profile if isinstance(rule, ProfileRule) else "moderate")
     config = EnvConfig(costs=costs_from(args))

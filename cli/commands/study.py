@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_line, command_parser
+from cryptofolio.commands.options import command_argv, command_parser
 from cryptofolio.envs import PROFILE_NAMES
 from cryptofolio.training.optuna_studies import parse_seeds
 from cryptofolio.training.results_study import (
@@ -61,11 +62,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    command = command_line(prog, "cryptofolio.commands.study", argv)
+    command = command_argv(prog, "cryptofolio.commands.study", argv)
     return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
-def run(args: argparse.Namespace, command: str) -> int:
+def run(args: argparse.Namespace, command: list[str]) -> int:
     default_profiles = ["moderate"] if args.quick else list(PROFILE_NAMES)
     profiles = (
         [p.strip() for p in args.profiles.split(",") if p.strip()] if args.profiles else default_profiles
@@ -80,11 +81,12 @@ def run(args: argparse.Namespace, command: str) -> int:
         evaluations = evaluate_profiles(args.market, profiles, root, args.out)
     else:
         root = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        train_profiles(args.market, profiles, algos, seeds, root, args.quick, not args.no_progress_bar)
+        progress_bar = not args.no_progress_bar
+        train_profiles(args.market, profiles, algos, seeds, root, args.quick, progress_bar, command)
         evaluations = evaluate_profiles(args.market, profiles, root, args.out)
-        record = work_record(command, time.perf_counter() - started, found)
+        record = work_record(shlex.join(command), time.perf_counter() - started, found)
         (root / RECORD).write_text(json.dumps(record, indent=2))
-    reported_by = command if args.reuse is not None else ""
+    reported_by = shlex.join(command) if args.reuse is not None else ""
     (args.out / "summary.md").write_text(summary_markdown(evaluations, record, reported_by=reported_by))
     if args.publish is not None:
         publish(evaluations, record, args.out, args.publish, reported_by)

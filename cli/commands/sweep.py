@@ -24,6 +24,7 @@ from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_study_arguments,
     add_training_arguments,
+    command_argv,
     command_parser,
     train_config,
 )
@@ -51,7 +52,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, command: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     seeds = parse_seeds(args.seeds)
     config = train_config(args)  # fails now, naming the option, rather than in every trial
@@ -62,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
     def objective(trial: optuna.Trial) -> float:
         seed = seeds[trial.number]
         trial.set_user_attr("seed", seed)
+        config = train_config(args, seed=seed)
         return train_trial(
-            trial, train_config(args, seed=seed), args.out / name, progress_bar=not args.no_progress_bar
+            trial, config, args.out / name, progress_bar=not args.no_progress_bar, command=command
         )
 
     try:
@@ -77,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    return run_command(build_parser(prog), run, argv)
+    command = command_argv(prog, "cryptofolio.commands.sweep", argv)
+    return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import add_training_arguments, command_parser, train_config
+from cryptofolio.commands.options import add_training_arguments, command_argv, command_parser, train_config
 from cryptofolio.training.run_folder import RunFolder
-from cryptofolio.training.train import train
+from cryptofolio.training.train import RunComplete, check_trainable, train
 
 NEW_RUN_OPTIONS = tuple(add_training_arguments(argparse.ArgumentParser()))
 """``dest`` names of the options that describe a new run (``--resume`` refuses them but ``--timesteps``)."""
@@ -42,8 +41,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    invoked = shlex.split(prog) if prog else [sys.executable, "-m", "cryptofolio.commands.train"]
-    command = [*invoked, *(sys.argv[1:] if argv is None else argv)]
+    command = command_argv(prog, "cryptofolio.commands.train", argv)
     return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
@@ -57,24 +55,33 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         config = run_folder.read_config()
         if args.timesteps is not None:
             config = dataclasses.replace(config, n_timesteps=args.timesteps)
-            run_folder.write_config(config)
     else:
         if args.algo is None:
             raise ValueError("--algo is required (or --resume RUN_FOLDER)")
         config = train_config(args)
+        check_trainable(config)  # every fault of the settings shows before the run folder exists
         run_folder = RunFolder.create(args.out, config)
-    run_folder.record_command(command, resumed=args.resume is not None)
     print(f"run folder: {run_folder.path}  (watch: tensorboard --logdir {run_folder.path.parent})")
-    outcome = train(
-        config,
-        run_folder,
-        resume=args.resume is not None,
-        progress_bar=not args.no_progress_bar,
-        verbose=args.verbose,
-    )
+    try:
+        outcome = train(
+            config,
+            run_folder,
+            resume=args.resume is not None,
+            progress_bar=not args.no_progress_bar,
+            verbose=args.verbose,
+            command=command,
+        )
+    except RunComplete as complete:
+        print(complete)
+        return 0
     metric = config.selection_metric
     print(f"trained {outcome.timesteps:,} steps; best validation {metric} {outcome.best:.3f} "
           f"(the {config.profile} baseline: {outcome.baseline[metric]:.3f})")  # fmt: skip
+    if outcome.timesteps > config.n_timesteps:
+        print(
+            f"{outcome.timesteps - config.n_timesteps:,} steps more than the {config.n_timesteps:,} asked "
+            f"for: {config.algo} trains in whole rollouts or training rounds"
+        )
     if outcome.stopped_by is not None:
         print(f"interrupted; resume with: cryptofolio train --resume {run_folder.path}")
         return 128 + outcome.stopped_by

@@ -17,6 +17,7 @@ the best trial's settings to ``--export`` (default ``<out>/<study>/best.yaml``),
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_study_arguments,
     add_training_arguments,
+    command_argv,
     command_parser,
     train_config,
 )
@@ -38,7 +40,7 @@ from cryptofolio.training.optuna_studies import (
     summary,
     train_trial,
 )
-from cryptofolio.training.tune import export_best, read_space, sample_settings
+from cryptofolio.training.tune import export_best, read_space, sample_settings, space_values
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -60,12 +62,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, command: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.trials < 0:
         raise ValueError(f"--trials must be 0 or more, got {args.trials}")
     config = train_config(args)  # fails now, naming the option, rather than in every trial
     space = read_space(config.algo, args.space)
+    source = args.space or "configs/search.yaml"
+    for key, values in space_values(space).items():  # every edge of the space must make a valid run
+        for value in values:
+            try:
+                train_config(args, overrides=[f"{key}={json.dumps(value)}"])
+            except ValueError as error:
+                raise ValueError(
+                    f"{source}: {config.algo}.{key}={value!r} cannot be trained: {error}"
+                ) from None
     name = args.study or f"{config.algo}-{config.profile}"
     study = open_study(
         name,
@@ -76,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
 
     def objective(trial: optuna.Trial) -> float:
         sampled = train_config(args, overrides=sample_settings(trial, space))
-        return train_trial(trial, sampled, args.out / name, prune=True, progress_bar=not args.no_progress_bar)
+        progress_bar = not args.no_progress_bar
+        return train_trial(
+            trial, sampled, args.out / name, prune=True, progress_bar=progress_bar, command=command
+        )
 
     try:
         ran = run_worker(study, args.trials, objective)
@@ -90,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    return run_command(build_parser(prog), run, argv)
+    command = command_argv(prog, "cryptofolio.commands.tune", argv)
+    return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ out-of-sample path per policy.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,10 +24,11 @@ from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_cost_arguments,
     add_market_arguments,
-    command_line,
+    command_argv,
     command_parser,
     cost_overrides,
     market_config,
+    whole_number,
 )
 from cryptofolio.envs import PROFILE_NAMES
 from cryptofolio.evaluation.report import formatted, label, markdown_table
@@ -48,11 +50,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     add_cost_arguments(parser, "default: the hyperparameter file's, else the config's")
     for name, default in (("train", 730), ("val", 180), ("test", 180)):
         parser.add_argument(
-            f"--{name}-days", type=int, default=default, help=f"days of {name} per fold ({default})"
+            f"--{name}-days",
+            type=whole_number(1),
+            default=default,
+            help=f"days of {name} per fold ({default})",
         )
-    parser.add_argument("--step-days", type=int, help="days between folds (default: --test-days)")
+    parser.add_argument("--step-days", type=whole_number(1), help="days between folds (default: --test-days)")
     parser.add_argument(
-        "--timesteps", type=int, default=20_000, help="training steps per fold and seed (20000)"
+        "--timesteps", type=whole_number(1), default=20_000, help="training steps per fold and seed (20000)"
     )
     parser.add_argument("--seeds", default="0", help="seeds, e.g. 0,1 or 0-4 (0)")
     parser.add_argument(
@@ -67,11 +72,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    command = command_line(prog, "cryptofolio.commands.walkforward", argv)
+    command = command_argv(prog, "cryptofolio.commands.walkforward", argv)
     return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
-def run(args: argparse.Namespace, command: str) -> int:
+def run(args: argparse.Namespace, command: list[str]) -> int:
     config = resolve_config(
         args.algo,
         args.profile,
@@ -82,8 +87,9 @@ def run(args: argparse.Namespace, command: str) -> int:
     seeds = parse_seeds(args.seeds)
     market, _ = config.market.load()
     folds = make_folds(market, args.train_days, args.val_days, args.test_days, args.step_days)
-    evaluations = walk_forward(config, folds, seeds, args.checkpoints, progress_bar=not args.no_progress_bar)
-    report = write_walkforward_report(market, folds, evaluations, args.profile, args.out, command)
+    progress_bar = not args.no_progress_bar
+    evaluations = walk_forward(config, folds, seeds, args.checkpoints, progress_bar, command)
+    report = write_walkforward_report(market, folds, evaluations, args.profile, args.out, shlex.join(command))
     _, chain = summarize_folds(market, folds, evaluations, args.profile)
     columns = ["total_return", "cagr", "sharpe", "max_drawdown"]
     print(markdown_table(formatted(chain[columns].rename(index=label))))

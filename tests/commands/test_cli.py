@@ -29,6 +29,9 @@ def test_the_quick_demo_trains_evaluates_and_says_where_its_report_is(tmp_path, 
     assert "ppo-moderate-synthetic-s1" in out and "sac-moderate-synthetic-s0" in out and "reference" in out
     table = pd.read_csv(tmp_path / "report" / "metrics.csv", index_col="policy")
     assert set(BASELINES) <= set(table.index) and len(list((tmp_path / "runs").glob("*/*"))) == 4
+    for command in (tmp_path / "runs").glob("*/*/command.txt"):  # a run folder says what made it
+        assert " && cryptofolio demo --quick " in command.read_text()
+    assert len(list((tmp_path / "runs").glob("*/*/command.txt"))) == 4
 
 
 MODULE_RUNS = [
@@ -65,3 +68,15 @@ def test_a_users_mistake_is_one_line_and_exit_code_2(capsys):
     assert main(["backtest", "--policies", "moderate", "--market", "/no/such/folder"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("cryptofolio backtest: error: /no/such/folder")
+
+
+def test_a_message_keeps_its_closing_quote(capsys):
+    assert main(["backtest", "--policies", "equal_weight:calendar=yearly"]) == 2
+    assert capsys.readouterr().err.endswith("got 'yearly'\n")
+
+
+def test_help_is_plain_text_without_sphinx_markup(capsys):
+    with pytest.raises(SystemExit):
+        main(["recommend", "--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and ":func:" not in out and ":mod:" not in out

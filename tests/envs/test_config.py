@@ -100,8 +100,8 @@ def test_market_faults_are_named():
         from_data(
             MarketConfig, {"splits": {"train": ["a"], "validation": ["b", "c"], "test": ["d", "e"]}}, "market"
         )
-    with pytest.raises(ValueError, match=r"market\.splits\.test: missing"):
-        from_data(MarketConfig, {"splits": {"train": ["a", "b"], "validation": ["b", "c"]}}, "market")
+    with pytest.raises(ValueError, match=r"market\.splits\.validation: missing"):
+        from_data(MarketConfig, {"splits": {"train": ["a", "b"], "test": ["b", "c"]}}, "market")
     with pytest.raises(ValueError, match="assets names an asset twice"):
         MarketConfig(assets=("BTC", "BTC"))
 

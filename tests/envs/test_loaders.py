@@ -1,6 +1,7 @@
 """Loaders: good files load, bad files are refused naming the file, the line and the problem."""
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -136,7 +137,7 @@ def test_a_gap_within_the_limit_is_forward_filled_and_counted(gappy):
 
 
 def test_a_gap_longer_than_the_limit_is_an_error(gappy):
-    with pytest.raises(DataError, match=r"longer than ffill_limit=1; pass ffill_limit>=2"):
+    with pytest.raises(DataError, match=r"longer than the fill limit 1; --ffill-limit 2, or ffill_limit=2"):
         load_csv_dir(gappy, ffill_limit=1)
 
 
@@ -187,6 +188,21 @@ def test_unsorted_timestamps_are_named_with_their_line(tmp_path):
         DataError, match=r"BTC\.csv:line 4: timestamp 2024-01-02 .* is earlier than the previous"
     ):
         load_csv_dir(tmp_path)
+
+
+@pytest.mark.parametrize("close", ["1e308", "1e-300"])
+def test_a_price_that_moves_a_millionfold_in_a_bar_is_named(tmp_path, close):
+    lines = rows([1, 2, 3])
+    lines[1] = f"2024-01-02,2,2,2,{close},10"
+    write(tmp_path, "BTC.csv", lines)
+    with pytest.raises(
+        DataError, match=rf"BTC\.csv:line 3: close {re.escape(repr(float(close)))} is .* times the one before"
+    ):
+        load_csv_dir(tmp_path)
+    table = tmp_path / "wide.csv"
+    table.write_text(f"date,BTC\n2024-01-01,1\n2024-01-02,{close}\n2024-01-03,3\n")
+    with pytest.raises(DataError, match=r"wide\.csv:line 3: close .* times the one before"):
+        load_wide_table(table)
 
 
 @pytest.mark.parametrize("bad", ["0", "-5", "nan", "inf", "", "abc"])

@@ -1,11 +1,13 @@
 """PortfolioEnv: hand-computed ledger, rewards, episodes, reset options and argument checks."""
 
 import math
+import warnings
 from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from stable_baselines3.common.env_util import make_vec_env
 
 from cryptofolio.envs import ENV_ID, PortfolioEnv, Splits, synthetic_market
 from tests.conftest import build_market
@@ -188,6 +190,8 @@ def test_ruin_terminates_the_episode():
         ({"begin": 3}, r"unknown reset option\(s\) \['begin'\]"),
         ({"start": 5}, r"start 5 \(bar 5\) is outside the train split's possible starts: bars 10\.\.208"),
         ({"start": "2030-01-01"}, "no bar at 2030-01-01"),
+        ({"start": 3.7}, "start must be a bar number or a date, got 3.7"),
+        ({"start": True}, "start must be a bar number or a date, got True"),
     ],
 )
 def test_bad_reset_options_are_refused(options, message):
@@ -276,3 +280,40 @@ def test_consecutive_splits_earn_every_return_exactly_once():
     assert growth == pytest.approx(
         113 / 103, rel=1e-12
     )  # bought at bar 2's close, every return after it once
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (np.zeros((2, 5)), r"action has shape \(2, 5\), expected \(10,\)"),
+        (np.zeros((1, 10)), r"action has shape \(1, 10\), expected \(10,\)"),
+        (np.array(["0.1"] * 10), "action has entries of type <U3, expected real numbers"),
+        (np.zeros(10, dtype=complex), "action has entries of type complex128, expected real numbers"),
+    ],
+)
+def test_an_action_is_never_reshaped_or_cast_from_what_is_not_a_number(action, message):
+    env = PortfolioEnv(synthetic_market(seed=0, n_bars=300), window=10)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+
+
+def test_actions_of_any_real_dtype_trade_alike():
+    env = PortfolioEnv(synthetic_market(seed=0, n_bars=300), window=10)
+    infos = []
+    for dtype in (np.float64, np.float32, np.float16, np.int64):
+        env.reset(seed=0)
+        infos.append(env.step(np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, -1], dtype=dtype))[4]["weights"])
+    for weights in infos[1:]:
+        np.testing.assert_allclose(weights, infos[0], atol=1e-12)
+
+
+def test_it_renders_its_weights_and_makes_through_sb3_without_warnings():
+    env = PortfolioEnv(synthetic_market(seed=0, n_bars=300), window=10, render_mode="rgb_array")
+    env.reset(seed=0)
+    env.step(np.array([1.0, -1, -1, -1, -1, -1, -1, -1, -1, -1]))
+    image = env.render()
+    assert image.shape == (64, 80, 3) and (image[:, 1:7] != 255).all()  # all in cash: a full grey bar
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_vec_env("CryptoPortfolio-v0", n_envs=2).reset()

@@ -55,12 +55,21 @@ def test_csv_and_both_json_forms_read_the_same(tmp_path):
         ("h.json", '{"BTC": true}', r"h.json entry 'BTC': quantity of BTC is True, not a number"),
         ("h.json", '[{"symbol": "BTC"}]', r"h.json entry 0: expected an object with symbol and quantity"),
         ("h.json", "3", r"h.json: expected"),
+        ("h.json", '{"BTC": 1, "ETH": 2, "BTC": 3}', r"h.json: 'BTC' given twice in one JSON object"),
+        ("h.json", '[{"symbol": "BTC", "quantity": 1, "quantity": 2}]', r"'quantity' given twice"),
+        ("h.json", '{"BTC": NaN}', r"h.json entry 'BTC': quantity of BTC is nan; it must be finite"),
         ("h.txt", "BTC 1", r"h.txt: holdings must be a .csv or .json file"),
     ],
 )
 def test_bad_holdings_files_are_refused_with_the_line_named(tmp_path, name, text, message):
     with pytest.raises(DataError, match=message):
         read_holdings(write(tmp_path, name, text))
+
+
+def test_a_byte_order_mark_is_read_as_prices_files_are(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_bytes("\ufeffsymbol,quantity\nBTC,1\n".encode())
+    assert read_holdings(path).quantities == {"BTC": 1.0}
 
 
 def test_a_missing_file_is_named(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from cryptofolio.agents import BASELINES, make_baseline
 from cryptofolio.cli import main
-from cryptofolio.envs import EnvConfig, PortfolioEnv, action_to_weights, synthetic_market
+from cryptofolio.envs import EnvConfig, MarketConfig, PortfolioEnv, action_to_weights, synthetic_market
 from cryptofolio.evaluation.backtest import run_backtest
 from cryptofolio.evaluation.holdings import read_holdings
 from cryptofolio.evaluation.recommend import recommend
@@ -213,3 +213,28 @@ def test_an_agents_env_options_map_its_action_as_in_training(tmp_path):
     banded = EnvConfig().with_options(residual=True, trade_band=0.05)
     held = recommend(zero, at_model, market, 1500, config=banded)
     assert held.turnover == 0.0 and held.fees == 0.0
+
+
+def test_a_run_on_files_is_priced_on_its_own_files_without_market(tmp_path, capsys):
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    synthetic = synthetic_market(seed=4, symbols=["BTC", "ETH"])
+    for column, symbol in enumerate(synthetic.symbols[1:], start=1):
+        close = synthetic.close[:, column] * 1000  # prices that differ from the synthetic market's
+        rows = [f"{t:%Y-%m-%d},{c},{c},{c},{c},1" for t, c in zip(synthetic.timestamps, close, strict=True)]
+        (folder / f"{symbol}.csv").write_text("date,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    overrides = tiny_overrides("ppo")
+    market = MarketConfig(source=str(folder))
+    config = resolve_config("ppo", overrides=overrides, n_timesteps=100, market=market)
+    trained = RunFolder.create(tmp_path / "runs", config)
+    train(config, trained)
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,1\nUSDT,100\n")
+    assert (
+        main(["recommend", "--policy", str(trained.path), "--holdings", str(holdings), "--format", "json"])
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["cash"] == "USDT" and out["assets"]["BTC"]["price"] == pytest.approx(
+        synthetic.close[-1, 1] * 1000
+    )

@@ -8,9 +8,10 @@ import yaml
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 
+from cryptofolio.agents.hyperparameters import algo_kwargs
 from cryptofolio.envs import EnvConfig, MarketConfig, SplitDates
 from cryptofolio.envs.config import from_data, to_data
-from cryptofolio.training.config import TrainConfig, algo_kwargs, parse_value, resolve_config
+from cryptofolio.training.config import TrainConfig, parse_value, resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from tests.envs.test_config import documented_fields
 
@@ -54,12 +55,13 @@ def test_values_are_read_as_numbers_booleans_or_yaml(text, value):
 
 def test_schedules_activations_and_noise_are_built_in_one_place(hyperparams):
     config = resolve_config("ppo", hyperparams_file=hyperparams, overrides=["learning_rate=lin_1e-3"])
-    kwargs = algo_kwargs(config, n_actions=3)
+    kwargs = algo_kwargs(config.hyperparams, n_actions=3)
     assert isinstance(kwargs["learning_rate"], LinearSchedule) and kwargs["learning_rate"](
         0.5
     ) == pytest.approx(5e-4)
     assert kwargs["policy_kwargs"]["activation_fn"] is torch.nn.Tanh
-    assert isinstance(algo_kwargs(resolve_config("td3"), n_actions=3)["action_noise"], NormalActionNoise)
+    td3 = algo_kwargs(resolve_config("td3").hyperparams, n_actions=3)
+    assert isinstance(td3["action_noise"], NormalActionNoise)
 
 
 def test_a_config_round_trips_through_plain_data():
@@ -83,7 +85,7 @@ def test_a_config_round_trips_through_plain_data():
         ({"algo": "ppo", "overrides": ["selection_metric=max_drawdown"]}, "selection_metric must be one of"),
         ({"algo": "ppo", "overrides": ["n_envs=0"]}, "n_envs must be at least 1"),
         ({"algo": "sac", "overrides": ["n_epochs=3"]}, "SAC has no hyperparameter n_epochs"),
-        ({"algo": "ppo", "overrides": ["learning_rate"]}, "must be key=value"),
+        ({"algo": "ppo", "overrides": ["learning_rate"]}, "expected key=value"),
     ],
 )
 def test_bad_settings_are_named(kwargs, message):

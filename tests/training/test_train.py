@@ -37,11 +37,12 @@ def test_each_algo_writes_a_complete_run_folder(trained, algo):
     for name in ("config.yaml", "metadata.json", "progress.csv", "evaluations.csv"):
         assert (folder / name).stat().st_size > 0, name
     assert list(folder.glob("events.out.tfevents.*"))
+    plain = {"model.zip", "normalization.json", "spaces.json", "state.json", "manifest.json"}
     for snapshot in ("best", "final", "checkpoint"):
-        assert (folder / snapshot / "model.zip").is_file() and (
-            folder / snapshot / "vecnormalize.pkl"
-        ).is_file()
-    assert (folder / "checkpoint" / "replay_buffer.pkl").is_file() == (algo in ("sac", "td3"))
+        names = {p.name for p in (folder / snapshot).iterdir()}
+        assert names - {"replay_buffer.npz"} == plain, snapshot
+    assert (folder / "checkpoint" / "replay_buffer.npz").is_file() == (algo in ("sac", "td3"))
+    assert not (folder / "best" / "replay_buffer.npz").exists()  # only a checkpoint resumes
     metadata = json.loads((folder / "metadata.json").read_text())
     assert metadata["status"] == "complete" and metadata["timesteps"] == outcome.timesteps
     assert metadata["splits"]["validation"]["used_for"] == "model selection"

@@ -1,5 +1,6 @@
 """`cryptofolio train` end to end: a run, a refused resume, and an interrupted run that resumes."""
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -44,18 +45,50 @@ def test_train_writes_a_run_folder_with_its_command(tmp_path, capsys):
     ("args", "message"),
     [
         (["--timesteps", "10"], "--algo is required"),
-        (["--algo", "ppo", "--set", "n_stepz=3"], "configs/ppo.yaml: PPO has no hyperparameter n_stepz"),
-        (["--algo", "ppo", "--set", "env.observation.windw=3"], "env.observation.windw: unknown setting"),
+        (["--algo", "ppo", "--set", "n_stepz=3"], "--set: PPO has no hyperparameter n_stepz"),
         (
-            ["--algo", "ppo", "--train", "2019-01-01:2020-12-31"],
-            "give all three of --train, --val and --test",
+            ["--algo", "ppo", "--set", "env.observation.windw=3"],
+            "--set: env.observation.windw: unknown setting",
         ),
+        (["--algo", "ppo", "--set", "learning_rate=abc"], "learning_rate='abc': expected a number in (0.0"),
+        (["--algo", "ppo", "--set", "n_steps=-5"], "n_steps=-5: expected a whole number of at least 1"),
+        (["--algo", "ppo", "--set", "batch_size=0"], "batch_size=0: expected a whole number of at least 2"),
+        (["--algo", "ppo", "--set", "policy_kwargs.net_arch=abc"], "policy_kwargs.net_arch='abc': expected"),
+        (["--algo", "ppo", "--set", "n_envs=0"], "--set: n_envs must be at least 1"),
+        (["--algo", "ppo", "--seed", "-1.5"], "argument --seed: invalid int value"),
+        (["--algo", "ppo", "--train", "2019-01-01:2020-12-31"], "give --train and --val together"),
         (["--resume", "/no/such/run"], "not a run folder"),
     ],
 )
-def test_bad_arguments_give_a_clear_error(args, message, tmp_path, capsys):
-    assert main(["train", *args, "--out", str(tmp_path), "--no-progress-bar"]) == 2
+def test_bad_arguments_give_a_clear_error_and_leave_no_run_folder(args, message, tmp_path, capsys):
+    with contextlib.suppress(SystemExit):  # argparse's own refusals exit 2 themselves
+        assert main(["train", *args, "--out", str(tmp_path / "runs"), "--no-progress-bar"]) == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("default: [1, 2\n", "not valid YAML at line 2, column 1"),
+        ("- a list\n", "expected a mapping of entries, got list"),
+        ("moderate: {n_steps: 64}\n", "no `default` entry"),
+        ("default: {n_stepz: 64}\n", "hp.yaml: PPO has no hyperparameter n_stepz"),
+    ],
+)
+def test_a_bad_hyperparameter_file_is_named(text, message, tmp_path, capsys):
+    (tmp_path / "hp.yaml").write_text(text)
+    assert (
+        main(["train", "--algo", "ppo", "--hyperparams", str(tmp_path / "hp.yaml"), "--out", str(tmp_path)])
+        == 2
+    )
+    assert message in capsys.readouterr().err
+
+
+def test_a_binary_hyperparameter_file_is_named(tmp_path, capsys):
+    (tmp_path / "hp.yaml").write_bytes(bytes(range(256)))
+    assert main(["train", "--algo", "ppo", "--hyperparams", str(tmp_path / "hp.yaml")]) == 2
+    assert "hp.yaml: not a text file" in capsys.readouterr().err
 
 
 def wait_for(condition, seconds: float = 120.0) -> None:
@@ -113,3 +146,30 @@ def test_resume_keeps_the_runs_own_config(tmp_path, capsys):
     (run,) = tmp_path.iterdir()
     assert main(["train", "--resume", str(run), "--algo", "sac"]) == 2
     assert "--resume continues a run with its own config; drop --algo" in capsys.readouterr().err
+
+
+def test_a_run_trains_without_test_dates_and_is_evaluated_on_a_test_given_later(tmp_path, capsys):
+    dates = ["--train", "2019-01-01:2022-06-30", "--val", "2022-07-01:2023-06-30"]
+    args = ["train", "--algo", "ppo", "--timesteps", "100", *tiny_args(), *dates, "--out", str(tmp_path)]
+    assert main([*args, "--no-progress-bar"]) == 0
+    (run,) = tmp_path.iterdir()
+    metadata = json.loads((run / "metadata.json").read_text())
+    assert metadata["splits"]["test"]["dates"][0].startswith("2023-07-01")  # the bars after validation
+    report = tmp_path / "report"
+    evaluate = [
+        "evaluate",
+        "--runs",
+        str(run),
+        "--baselines",
+        "cash",
+        "--resamples",
+        "50",
+        "--out",
+        str(report),
+    ]
+    assert main([*evaluate, "--test", "2024-01-01:2024-06-30"]) == 0
+    assert "(2024-01-01 to 2024-06-30" in (report / "report.md").read_text()
+    assert main([*evaluate, "--test", "2023-01-01:2023-12-31"]) == 2  # overlaps the run's validation
+    assert (
+        "split 'test' (bars 1461..1825) must start after split 'validation' ends" in capsys.readouterr().err
+    )

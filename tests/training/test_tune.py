@@ -144,3 +144,55 @@ def test_two_workers_share_a_study_through_postgresql(postgres, tmp_path):
                "--storage", postgres, "--study", "pg", "--out", str(tmp_path / "runs"), *TINY]  # fmt: skip
     outputs = workers(command)
     assert_shared_without_loss_or_repeat(postgres, "pg", 4, outputs)
+
+
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ("foo://x", "--storage 'foo://x': foo is not supported; use sqlite:///FILE or postgresql://"),
+        ("not a url", "--storage 'not a url': not a database URL"),
+        ("sqlite://", "name the SQLite file workers share"),
+        ("postgresql://user:secret@127.0.0.1:1/optuna", "cannot open the study (connection to server at"),
+    ],
+)
+def test_a_storage_that_cannot_hold_the_study_is_one_line(storage, message, tmp_path, capsys):
+    assert main(["tune", "--algo", "ppo", "--trials", "1", "--storage", storage, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "secret" not in err
+
+
+def test_an_sqlite_file_in_a_new_folder_is_created(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'new' / 'folder' / 'optuna.db'}"
+    assert main(["tune", "--algo", "ppo", "--trials", "0", "--storage", url, "--out", str(tmp_path)]) == 2
+    assert "has no complete trial to export yet" in capsys.readouterr().err  # the study opened
+    assert (tmp_path / "new" / "folder" / "optuna.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "ppo:\n  learning_rate: {low: 1.0e-3, high: 1.0e-5}\n",
+            "ppo.learning_rate: low 0.001 is above high 1e-05",
+        ),
+        (
+            "ppo:\n  learning_rate: {low: 0.0, high: 1.0e-3, log: true}\n",
+            "a log range needs low > 0, got 0.0",
+        ),
+        ("ppo:\n  gamma: {choices: []}\n", "ppo.gamma: choices must be a non-empty list"),
+        ("ppo:\n  gamma: {low: 0.9}\n", "ppo.gamma: expected choices, or low and high"),
+        (
+            "ppo:\n  n_stepz: {choices: [64]}\n",
+            "ppo.n_stepz=64 cannot be trained: --set: PPO has no hyperparameter",
+        ),
+        ("ppo:\n  batch_size: {choices: [1, 64]}\n", "ppo.batch_size=1 cannot be trained"),
+        ("sac:\n  gamma: {choices: [0.9]}\n", "no search space for ppo"),
+    ],
+)
+def test_a_search_space_is_checked_before_any_trial(text, message, tmp_path, capsys):
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    args = ["tune", "--algo", "ppo", "--space", str(path), "--storage", storage, "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "optuna.db").exists()

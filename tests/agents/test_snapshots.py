@@ -1,0 +1,198 @@
+"""Loading a run folder runs none of its code, and refuses a folder that differs from its manifest."""
+
+import base64
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import cloudpickle
+import numpy as np
+import pytest
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from cryptofolio.agents.sb3 import load_policy, read_run_config, run_env
+from cryptofolio.agents.snapshots import (
+    MANIFEST,
+    ObservationNormalizer,
+    frozen_normalizer,
+    normalization_data,
+    restore_normalization,
+    write_manifest,
+)
+from cryptofolio.cli import main
+from cryptofolio.envs import synthetic_market
+from cryptofolio.training.config import resolve_config
+from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.train import train
+from tests.training.conftest import tiny_overrides
+
+
+class Planted:
+    """An object whose unpickling runs a shell command that leaves a marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny PPO run on the synthetic market, and a copy to tamper with per test."""
+    config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=100)
+    run = RunFolder.create(tmp_path_factory.mktemp("runs"), config)
+    train(config, run)
+    return run.path
+
+
+@pytest.fixture
+def run(trained, tmp_path):
+    copy = tmp_path / trained.name
+    shutil.copytree(trained, copy)
+    return copy
+
+
+def plant_in_model(model: Path, key: str, marker: Path) -> None:
+    """Rewrite ``model.zip`` with a pickled payload as the serialized entry ``key``."""
+    with zipfile.ZipFile(model) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    data = json.loads(files["data"])
+    payload = base64.b64encode(cloudpickle.dumps(Planted(marker))).decode()
+    data[key] = {":type:": "<class 'object'>", ":serialized:": payload}
+    files["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(model, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+
+
+def test_the_planted_payload_does_run_when_unpickled(tmp_path):
+    """The test's own control: the payload is live, so its absence below means something."""
+    cloudpickle.loads(cloudpickle.dumps(Planted(tmp_path / "ran")))
+    assert (tmp_path / "ran").exists()
+
+
+def test_a_payload_in_a_known_entry_of_the_model_is_replaced_not_run(run, tmp_path):
+    marker = tmp_path / "ran"
+    plant_in_model(run / "best" / "model.zip", "policy_class", marker)
+    write_manifest(run / "best", read_run_config(run))  # a hostile folder rewrites its manifest too
+    policy = load_policy(run)
+    assert not marker.exists()
+    observation = np.zeros(policy.model.observation_space.shape, dtype=np.float32)
+    assert policy.predict(observation)[0].shape == policy.model.action_space.shape
+
+
+def test_an_unexpected_serialized_entry_is_refused_by_name(run, tmp_path, capsys):
+    marker = tmp_path / "ran"
+    plant_in_model(run / "best" / "model.zip", "evil", marker)
+    write_manifest(run / "best", read_run_config(run))
+    with pytest.raises(ValueError, match=r"holds serialized entries evil that PPO does not have"):
+        load_policy(run)
+    assert main(["evaluate", "--runs", str(run), "--baselines", "cash", "--out", str(tmp_path / "r")]) == 2
+    assert "refusing to unpickle them" in capsys.readouterr().err and not marker.exists()
+
+
+def test_pickles_planted_beside_the_model_are_never_read(run, tmp_path):
+    marker = tmp_path / "ran"
+    for folder in ("best", "final", "checkpoint"):
+        for name in ("vecnormalize.pkl", "replay_buffer.pkl"):
+            (run / folder / name).write_bytes(cloudpickle.dumps(Planted(marker)))
+    load_policy(run)
+    load_policy(run, which="checkpoint")
+    train(
+        resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=200), RunFolder(run), resume=True
+    )
+    assert not marker.exists()
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+def test_weights_are_read_without_unpickling_code(run, tmp_path):
+    marker = tmp_path / "ran"
+    model = run / "best" / "model.zip"
+    with zipfile.ZipFile(model) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    files["policy.pth"] = cloudpickle.dumps(Planted(marker))
+    with zipfile.ZipFile(model, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    write_manifest(run / "best", read_run_config(run))
+    with pytest.raises(ValueError, match=r"model\.zip: its weights cannot be read as plain tensors"):
+        load_policy(run)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (lambda run: (run / "best" / "normalization.json").unlink(), r"best/normalization\.json is missing"),
+        (lambda run: (run / "best" / "model.zip").write_bytes(b"x"), r"best/model\.zip changed since"),
+        (lambda run: (run / "best" / MANIFEST).unlink(), "no manifest.json"),
+        (
+            lambda run: (run / "config.yaml").write_text(
+                (run / "config.yaml").read_text().replace("normalize: true", "normalize: false")
+            ),
+            r"config\.yaml changed since best/ was saved",
+        ),
+    ],
+    ids=["normalization deleted", "model changed", "manifest deleted", "config edited"],
+)
+def test_a_folder_that_differs_from_its_manifest_is_refused(run, tamper, message):
+    tamper(run)
+    with pytest.raises(ValueError, match=message):
+        load_policy(run)
+
+
+def test_a_consistent_folder_without_its_normalization_is_still_refused(run):
+    (run / "best" / "normalization.json").unlink()
+    write_manifest(run / "best", read_run_config(run))
+    with pytest.raises(
+        ValueError, match=r"lacks normalization\.json, but the run's config says normalize: True"
+    ):
+        load_policy(run)
+
+
+def test_the_frozen_normalizer_equals_vecnormalize_exactly(run):
+    env = run_env(run, synthetic_market(seed=0), split="validation")
+    venv = VecNormalize(DummyVecEnv([lambda: env]))
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        venv.obs_rms.update(rng.normal(2.0, 3.0, size=(4, *venv.observation_space.shape)))
+    path = run / "stats.json"
+    path.write_text(json.dumps(normalization_data(venv)))
+    frozen = frozen_normalizer(path, venv.observation_space.shape[0])
+    restored = restore_normalization(path, DummyVecEnv([lambda: env]))
+    observations = rng.normal(0.0, 10.0, size=(20, *venv.observation_space.shape)).astype(np.float32)
+    np.testing.assert_array_equal(frozen.normalize_obs(observations), venv.normalize_obs(observations))
+    np.testing.assert_array_equal(restored.normalize_obs(observations), venv.normalize_obs(observations))
+    assert restored.obs_rms.count == venv.obs_rms.count and restored.training
+
+
+def test_bad_normalization_statistics_are_named(tmp_path):
+    path = tmp_path / "normalization.json"
+    path.write_text(json.dumps({"obs_rms": {"mean": [0.0], "var": [-1.0], "count": 1}}))
+    with pytest.raises(ValueError, match=r"normalization\.json: not normalization statistics"):
+        frozen_normalizer(path, 1)
+    path.write_bytes(b"\x80\x04binary")
+    with pytest.raises(ValueError, match=r"normalization\.json: not JSON"):
+        frozen_normalizer(path, 1)
+
+
+def test_observation_normalizer_clips_to_its_bound():
+    normalizer = ObservationNormalizer(np.zeros(2), np.ones(2), 1e-8, 10.0)
+    np.testing.assert_array_equal(normalizer.normalize_obs(np.array([100.0, -100.0])), [10.0, -10.0])
+
+
+def test_an_off_policy_checkpoint_resumes_from_a_plain_replay_buffer(tmp_path):
+    config = resolve_config("sac", overrides=tiny_overrides("sac"), n_timesteps=120)
+    run = RunFolder.create(tmp_path, config)
+    first = train(config, run)
+    buffer = first.model.replay_buffer
+    with np.load(run.path / "checkpoint" / "replay_buffer.npz", allow_pickle=False) as saved:
+        stored = int(saved["pos"])
+        np.testing.assert_array_equal(saved["actions"], buffer.actions)
+    more = resolve_config("sac", overrides=tiny_overrides("sac"), n_timesteps=240)
+    resumed = train(more, run, resume=True).model.replay_buffer
+    assert stored > 0 and resumed.pos > stored  # the saved transitions, and the new ones after them
+    np.testing.assert_array_equal(resumed.observations[:stored], buffer.observations[:stored])
