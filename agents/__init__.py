@@ -1,6 +1,6 @@
-"""Policies: rule-based baselines and trained stable-baselines3 agents, all answering the same predict().
+"""Policies: rule-based baselines and trained agents (stable-baselines3's, the gradient agent), one predict().
 
-``load_policy`` and ``SB3Policy`` (from :mod:`cryptofolio.agents.sb3`) load on first use, so importing the
+``load_policy`` and ``TrainedPolicy`` (from :mod:`cryptofolio.agents.sb3`) load on first use, so importing the
 baselines does not import torch.
 """
 
@@ -21,11 +21,11 @@ from cryptofolio.agents.classic import (
 from cryptofolio.agents.regimes import detect_regime
 from cryptofolio.agents.risk_profiles import ProfileRule, profile_targets
 
-_SB3_NAMES = ("SB3Policy", "load_policy")
+_TRAINED_NAMES = ("TrainedPolicy", "load_policy")
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SB3_NAMES:
+    if name in _TRAINED_NAMES:
         from cryptofolio.agents import sb3
 
         return getattr(sb3, name)
@@ -46,7 +46,7 @@ __all__ = [
     "RiskParity",
     "Rule",
     "RulePolicy",
-    "SB3Policy",
+    "TrainedPolicy",
     "as_policy",
     "detect_regime",
     "load_policy",

@@ -1,4 +1,4 @@
-"""Hyperparameters of the stable-baselines3 algorithms: checked one by one, then built into arguments.
+"""Hyperparameters of every algorithm (SB3's, the gradient agent): checked, then built into arguments.
 
 A hyperparameter file or ``--set`` gives plain values (numbers, strings, lists). :func:`check_hyperparameters`
 refuses a value of the wrong kind or range before anything is built, naming the setting and
@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 
@@ -38,6 +37,9 @@ SET_BY_THE_PROJECT = (
     "rollout_buffer_kwargs",
     "replay_buffer_class",
     "replay_buffer_kwargs",
+    "n_envs",
+    "normalize",
+    "spaces",
 )
 """Constructor arguments the trainer sets itself (action noise comes from ``noise_type``)."""
 EXTRA = {"noise_type", "noise_std"}
@@ -151,7 +153,7 @@ POLICY_CHECKS: dict[str, Check] = {
 """What ``policy_kwargs`` may hold."""
 
 
-def check_hyperparameters(algo: type[BaseAlgorithm], hyperparams: Mapping[str, Any]) -> None:
+def check_hyperparameters(algo: type[Any], hyperparams: Mapping[str, Any]) -> None:
     """Refuse a hyperparameter the algorithm does not have, or a value it cannot take.
 
     :raises ValueError: ``<name>=<value>: expected <what is accepted>`` for the first fault.

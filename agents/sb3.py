@@ -1,11 +1,12 @@
-"""Trained stable-baselines3 agents as policies, loaded from a run folder.
+"""Trained agents as policies, loaded from a run folder: stable-baselines3's, and the gradient agent.
 
 A run folder (written by ``cryptofolio train``) holds::
 
     config.yaml     the resolved training config       metadata.json  versions, data, splits
     command.txt     the command(s) that made it         progress.csv   SB3's training log
     evaluations.csv validation metrics over time        events.*       TensorBoard
-    best/           the best model on validation (files: :mod:`cryptofolio.agents.snapshots`)
+    best/           the best model on validation (files: :mod:`cryptofolio.agents.snapshots`,
+                    and :mod:`cryptofolio.agents.direct` for ``--algo direct``)
     final/          the model at the end of training
     checkpoint/     the latest resumable state (+ the replay buffer for off-policy algorithms)
 
@@ -29,15 +30,19 @@ from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
+from cryptofolio.agents.direct import WEIGHTS, DirectAgent, direct_agent
 from cryptofolio.agents.hyperparameters import algo_kwargs
 from cryptofolio.agents.snapshots import (
+    MANIFEST,
     MODEL,
     NORMALIZATION,
     SNAPSHOTS,
     SPACES,
+    STATE,
     check_manifest,
     frozen_normalizer,
     load_model,
+    read_json,
     read_spaces,
 )
 from cryptofolio.envs import (
@@ -52,13 +57,17 @@ from cryptofolio.envs import (
 )
 from cryptofolio.envs.config import from_data
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {
+SB3_ALGOS: dict[str, type[BaseAlgorithm]] = {
     "ppo": PPO,
     "sac": SAC,
     "a2c": A2C,
     "td3": TD3,
     "recurrent_ppo": RecurrentPPO,  # sb3-contrib: an LSTM policy, whose state predict carries
 }
+ALGOS: dict[str, type[Any]] = {**SB3_ALGOS, "direct": DirectAgent}
+"""Every algorithm ``--algo`` takes: stable-baselines3's and the gradient agent (``direct``)."""
+Model = BaseAlgorithm | DirectAgent
+"""A trained model of any algorithm."""
 CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
 Section = TypeVar("Section")
 
@@ -69,17 +78,15 @@ class Normalizer(Protocol):
     def normalize_obs(self, observation: np.ndarray) -> Any: ...
 
 
-class SB3Policy:
-    """A stable-baselines3 model answering ``predict`` on raw env observations.
+class TrainedPolicy:
+    """A trained model (stable-baselines3's or the gradient agent) answering ``predict`` on raw observations.
 
     :param model: the trained model.
     :param normalizer: the run's observation normalization, whose statistics are only read, or None.
     :param name: the policy's name in backtests and reports.
     """
 
-    def __init__(
-        self, model: BaseAlgorithm, normalizer: Normalizer | None = None, name: str = "agent"
-    ) -> None:
+    def __init__(self, model: Model, normalizer: Normalizer | None = None, name: str = "agent") -> None:
         self.model = model
         self.normalizer = normalizer
         self.name = name
@@ -146,7 +153,7 @@ def snapshot_folder(run_folder: str | Path, which: str) -> Path:
         raise ValueError(f"which must be one of {', '.join(SNAPSHOTS)}, got {which!r}")
     run = Path(run_folder)
     for candidate in (run / which, run / f"{which}.old"):
-        if (candidate / MODEL).is_file():
+        if any((candidate / name).is_file() for name in (MODEL, WEIGHTS, MANIFEST)):
             return candidate
     raise FileNotFoundError(f"{run}: no {which} model yet")
 
@@ -191,7 +198,7 @@ def _run_section(run_folder: str | Path, key: str, kind: type[Section]) -> Secti
         raise ValueError(f"{Path(run_folder) / CONFIG}: {error}") from None
 
 
-def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None = None) -> SB3Policy:
+def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None = None) -> TrainedPolicy:
     """The run's model as a policy with the common ``predict``, normalization frozen; no code of it runs.
 
     :param run_folder: a folder written by ``cryptofolio train``.
@@ -207,18 +214,22 @@ def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None
     if config.get("normalize", True):
         dimension = int(np.prod(model.observation_space.shape or ()))
         normalizer = frozen_normalizer(folder / NORMALIZATION, dimension)
-    policy = SB3Policy(model, normalizer, name=run.name)
+    policy = TrainedPolicy(model, normalizer, name=run.name)
     if env is not None:
         policy.check_spaces(env.observation_space, env.action_space, described_as=f"run {run.name}")
     return policy
 
 
-def load_snapshot_model(folder: Path, config: dict[str, Any], env: VecEnv | None = None) -> BaseAlgorithm:
+def load_snapshot_model(
+    folder: Path, config: dict[str, Any], env: VecEnv | PortfolioEnv | None = None, seed: int | None = None
+) -> Model:
     """The model of a snapshot folder, checked against its manifest, with nothing unpickled.
 
     :param config: the run's config (plain data): its algorithm, policy and hyperparameters
         rebuild what the archive would have unpickled.
-    :param env: the envs to continue training on (None: prediction only).
+    :param env: the envs to continue training on (None: prediction only): a VecEnv, or for the
+        gradient agent the PortfolioEnv of its train split.
+    :param seed: the gradient agent's seed for the windows it draws when it continues.
     """
     check_manifest(folder, config)
     normalized = (folder / NORMALIZATION).is_file()
@@ -228,13 +239,26 @@ def load_snapshot_model(folder: Path, config: dict[str, Any], env: VecEnv | None
             f"{folder} {state} {NORMALIZATION}, but the run's config says normalize: {not normalized}"
         )
     spaces = read_spaces(folder / SPACES)
-    algo = ALGOS[config["algo"]]
     policy, hyperparams = config.get("policy", "MlpPolicy"), config.get("hyperparams") or {}
+    if config["algo"] == "direct":
+        if env is not None and not isinstance(env, PortfolioEnv):
+            raise TypeError("the gradient agent continues on a PortfolioEnv of its train split")
+        agent = direct_agent(
+            hyperparams, policy=policy, n_envs=int(config["n_envs"]), normalize=False, env=env, seed=seed,
+            spaces=spaces,
+        )  # fmt: skip
+        agent.read(folder, resumable=env is not None)
+        agent.num_timesteps = int(read_json(folder / STATE).get("timesteps", 0))
+        if normalized:
+            agent.normalizer = frozen_normalizer(folder / NORMALIZATION, int(spaces[0].shape[0]))
+        return agent
+    if isinstance(env, PortfolioEnv):
+        raise TypeError("stable-baselines3 models continue on a VecEnv")
     template = model_template(config["algo"], policy, hyperparams, int(spaces[1].shape[0]))
-    return load_model(folder / MODEL, algo, template, spaces, env)
+    return load_model(folder / MODEL, SB3_ALGOS[config["algo"]], template, spaces, env)
 
 
 def model_template(algo: str, policy: str, hyperparams: dict[str, Any], n_actions: int) -> BaseAlgorithm:
     """The algorithm as its constructor builds it from these settings, without networks or an env."""
     kwargs = algo_kwargs(hyperparams, n_actions)
-    return ALGOS[algo](policy, env=None, device="cpu", _init_setup_model=False, **kwargs)  # type: ignore[call-arg]
+    return SB3_ALGOS[algo](policy, env=None, device="cpu", _init_setup_model=False, **kwargs)  # type: ignore[call-arg]

@@ -4,6 +4,8 @@
 file                what it holds
 ==================  ==============================================================================
 model.zip           stable-baselines3's archive: JSON settings and torch state dicts
+model.npz           instead, for the gradient agent: its network's weights (and optimizer.npz in
+                    ``checkpoint/``: Adam's state), NumPy arrays
 normalization.json  the observation-normalization statistics (VecNormalize's), as numbers
 spaces.json         the observation and action spaces, their bounds as numbers
 replay_buffer.npz   ``checkpoint/`` of SAC and TD3 only: the replay buffer's arrays
@@ -126,6 +128,19 @@ class ObservationNormalizer:
         """``clip((obs - mean) / sqrt(var + epsilon))`` as float32: VecNormalize.normalize_obs, exactly."""
         scaled = (observation - self.mean) / np.sqrt(self.var + self.epsilon)
         return np.clip(scaled, -self.clip, self.clip).astype(np.float32)
+
+    def data(self) -> dict[str, Any]:
+        """These statistics in :func:`normalization_data`'s layout (no reward normalization)."""
+        return {
+            "norm_obs": True,
+            "norm_reward": False,
+            "clip_obs": float(self.clip),
+            "clip_reward": 10.0,
+            "gamma": 1.0,
+            "epsilon": float(self.epsilon),
+            "obs_rms": {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": 1.0},
+            "ret_rms": {"mean": 0.0, "var": 1.0, "count": 1.0},
+        }
 
 
 def normalization_data(normalizer: VecNormalize) -> dict[str, Any]:

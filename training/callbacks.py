@@ -8,7 +8,9 @@ TensorBoard keys, beside stable-baselines3's ``rollout/`` and ``train/``:
   (the episode's mean turnover per bar times the bars per year: exploration trades every bar,
   so it runs far above ``eval/turnover``), ``fees`` (fraction of the initial value). Per step:
   ``cash_weight``, ``concentration`` (sum of squared weights: 1 is one asset, 1/(N+1) is equal
-  weights) and ``action_saturation`` (share of action components at the box's bounds).
+  weights) and ``action_saturation`` (share of action components at the box's bounds). The
+  gradient agent logs the same per training window (its policy is deterministic, so they describe
+  the policy) and ``train/loss`` (minus the mean per-step reward), ``train/grad_norm``.
 - ``eval/``: the current model acting deterministically over the whole validation split: the
   metrics of :func:`cryptofolio.evaluation.metrics.summarize` (``turnover`` annualized the same
   way) and ``eval/excess_<metric>``, the agent's minus its profile baseline's on that split.
@@ -36,7 +38,7 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from tensorboard.plugins.hparams import summary_v2 as hp
 
 from cryptofolio import configs
-from cryptofolio.agents.sb3 import ALGOS, SB3Policy
+from cryptofolio.agents.sb3 import ALGOS, TrainedPolicy
 from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.config import to_data
@@ -112,19 +114,65 @@ class PortfolioMetricsCallback(BaseCallback):
         return True
 
     def _log_episode(self, episode: dict[str, list[float]]) -> None:
-        values = np.array(episode["values"])
-        record = self.logger.record_mean
-        record("portfolio/log_return", float(np.log(values[-1] / values[0])))
-        record("portfolio/max_drawdown", metrics.max_drawdown(values))
-        record(
-            "portfolio/turnover",
-            metrics.annualized_turnover(np.array(episode["turnover"]), self.periods_per_year),
+        log_episode(
+            self.logger.record_mean,
+            np.array(episode["values"]),
+            np.array(episode["turnover"]),
+            np.array(episode["fees"]),
+            self.periods_per_year,
         )
-        record("portfolio/fees", float(np.sum(episode["fees"]) / values[0]))
-        if len(values) > 2:
-            sharpe = metrics.sharpe_ratio(values, self.periods_per_year)
-            if np.isfinite(sharpe):
-                record("portfolio/sharpe", sharpe)
+
+
+def log_episode(
+    record: Callable[[str, float], None],
+    values: np.ndarray,
+    turnover: np.ndarray,
+    fees: np.ndarray,
+    periods_per_year: float,
+) -> None:
+    """Record one training episode's ``portfolio/`` metrics (``record``: a logger's ``record_mean``).
+
+    :param values: (L+1,) portfolio values from the start; :param turnover: (L,); :param fees: (L,).
+    """
+    record("portfolio/log_return", float(np.log(values[-1] / values[0])))
+    record("portfolio/max_drawdown", metrics.max_drawdown(values))
+    record("portfolio/turnover", metrics.annualized_turnover(turnover, periods_per_year))
+    record("portfolio/fees", float(np.sum(fees) / values[0]))
+    if len(values) > 2:
+        sharpe = metrics.sharpe_ratio(values, periods_per_year)
+        if np.isfinite(sharpe):
+            record("portfolio/sharpe", sharpe)
+
+
+class RolloutMetricsCallback(BaseCallback):
+    """Log ``portfolio/`` metrics of the gradient agent's training windows, each as an episode.
+
+    Reads the arrays :meth:`~cryptofolio.agents.direct.DirectAgent.learn` puts in
+    ``locals["rollout"]`` after each update. The policy is deterministic, so these describe the
+    policy itself on windows of ``n_steps`` bars of the train split, started from all cash.
+
+    :param periods_per_year: annualization factor of the market's bars.
+    """
+
+    def __init__(self, periods_per_year: float) -> None:
+        super().__init__()
+        self.periods_per_year = periods_per_year
+
+    def _on_step(self) -> bool:
+        rollout = self.locals["rollout"]
+        record = self.logger.record_mean
+        weights = rollout["weights"]
+        record("portfolio/cash_weight", float(weights[..., 0].mean()))
+        record("portfolio/concentration", float(np.einsum("bti,bti->bt", weights, weights).mean()))
+        for k in range(len(weights)):
+            log_episode(
+                record,
+                rollout["values"][k],
+                rollout["turnover"][k],
+                rollout["fees"][k],
+                self.periods_per_year,
+            )
+        return True
 
 
 class ValidationCallback(BaseCallback):
@@ -183,7 +231,7 @@ class ValidationCallback(BaseCallback):
     def evaluate(self) -> dict[str, float]:
         """Backtest the current model on validation, log, and keep it if it is the best so far."""
         normalizer = self.model.get_vec_normalize_env()
-        policy = SB3Policy(self.model, normalizer, name=self.run.path.name)
+        policy = TrainedPolicy(self.model, normalizer, name=self.run.path.name)
         summary = metrics.summarize(run_backtest(policy, self.env))
         evaluated = self._with_excess(summary)
         for key, value in evaluated.items():

@@ -34,7 +34,7 @@ class TrainConfig:
     """Everything a training run depends on; saved as ``config.yaml`` in its run folder."""
 
     algo: str
-    """Algorithm: ppo, sac, a2c, td3 or recurrent_ppo."""
+    """Algorithm: ppo, sac, a2c, td3, recurrent_ppo, or direct (the gradient agent)."""
     profile: str = "moderate"
     """Risk profile: the reward's drawdown tolerance, the residual anchor, the baseline on validation."""
     seed: int = 0

@@ -22,7 +22,6 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import (
     CSVOutputFormat,
     HumanOutputFormat,
@@ -32,13 +31,15 @@ from stable_baselines3.common.logger import (
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from cryptofolio.agents.sb3 import COMMAND, CONFIG, METADATA, read_run_config
+from cryptofolio.agents.direct import DirectAgent
+from cryptofolio.agents.sb3 import COMMAND, CONFIG, METADATA, Model, read_run_config
 from cryptofolio.agents.snapshots import (
     MODEL,
     NORMALIZATION,
     REPLAY_BUFFER,
     SPACES,
     STATE,
+    ObservationNormalizer,
     normalization_data,
     save_replay_buffer,
     spaces_data,
@@ -178,12 +179,13 @@ class RunFolder:
     def save_snapshot(
         self,
         name: str,
-        model: BaseAlgorithm,
-        normalizer: VecNormalize | None,
+        model: Model,
+        normalizer: VecNormalize | ObservationNormalizer | None,
         state: dict[str, Any],
-        replay_buffer: bool = False,
+        resumable: bool = False,
     ) -> None:
-        """Write ``<name>/`` whole (model, normalization, spaces, state, replay buffer if asked, manifest).
+        """Write ``<name>/`` whole (model, normalization, spaces, state, manifest; with ``resumable``,
+        what continuing needs: the replay buffer, or the gradient agent's optimizer state).
 
         The new folder is built beside the old, which is renamed to ``<name>.old`` for the
         instant of the swap: a crash leaves one complete copy or the other. Every file is in a
@@ -197,12 +199,17 @@ class RunFolder:
         shutil.rmtree(building, ignore_errors=True)
         try:
             building.mkdir()
-            model.save(building / MODEL)
-            if normalizer is not None:
+            if isinstance(model, DirectAgent):
+                model.write(building, resumable)
+            else:
+                model.save(building / MODEL)
+            if isinstance(normalizer, ObservationNormalizer):
+                (building / NORMALIZATION).write_text(json.dumps(normalizer.data()))
+            elif normalizer is not None:
                 (building / NORMALIZATION).write_text(json.dumps(normalization_data(normalizer)))
             spaces = spaces_data(model.observation_space, model.action_space)
             (building / SPACES).write_text(json.dumps(spaces))
-            if replay_buffer and isinstance(model, OffPolicyAlgorithm):
+            if resumable and isinstance(model, OffPolicyAlgorithm):
                 save_replay_buffer(model, building / REPLAY_BUFFER)
             (building / STATE).write_text(json.dumps(state, indent=2))
             write_manifest(building, read_run_config(self.path))

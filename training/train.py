@@ -1,4 +1,4 @@
-"""Train a stable-baselines3 agent from its config, selecting it on the validation split.
+"""Train an agent from its config (stable-baselines3's, or the gradient agent), selecting it on validation.
 
 A run writes its folder (layout in :mod:`cryptofolio.agents.sb3`). The model is selected on
 the validation split; the test split is never read. SIGINT or SIGTERM saves a resumable
@@ -15,16 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from cryptofolio.agents import make_baseline
+from cryptofolio.agents.direct import DirectAgent, direct_agent
 from cryptofolio.agents.hyperparameters import algo_kwargs
-from cryptofolio.agents.sb3 import ALGOS, load_snapshot_model, read_run_config, snapshot_folder
+from cryptofolio.agents.sb3 import (
+    ALGOS,
+    SB3_ALGOS,
+    Model,
+    load_snapshot_model,
+    read_run_config,
+    snapshot_folder,
+)
 from cryptofolio.agents.snapshots import (
     NORMALIZATION,
     REPLAY_BUFFER,
@@ -42,6 +49,7 @@ from cryptofolio.training.callbacks import (
     CheckpointCallback,
     HParamsCallback,
     PortfolioMetricsCallback,
+    RolloutMetricsCallback,
     StopOnSignalCallback,
     ValidationCallback,
     save_checkpoint,
@@ -55,7 +63,7 @@ class Outcome:
     """How a training session ended."""
 
     run: RunFolder
-    model: BaseAlgorithm
+    model: Model
     """The model at the end of the session (the final one unless interrupted)."""
     timesteps: int
     """Environment steps trained in total (over every session of the run)."""
@@ -139,7 +147,7 @@ def _train(
     baseline = metrics.summarize(run_backtest(make_baseline(config.profile), rule_env))
 
     if checkpoint:
-        model = load_snapshot_model(checkpoint, read_run_config(run.path), env=venv)
+        model = load_snapshot_model(checkpoint, read_run_config(run.path), env=venv, seed=seed)
         if isinstance(model, OffPolicyAlgorithm) and (checkpoint / REPLAY_BUFFER).exists():
             load_replay_buffer(model, checkpoint / REPLAY_BUFFER)
     else:
@@ -147,7 +155,9 @@ def _train(
         run.update_metadata(versions=versions(), **data, validation_baseline=baseline, status="running")
     model.set_logger(run.logger(verbose))
 
-    portfolio = PortfolioMetricsCallback(config.env.initial_value, market.periods_per_year)
+    portfolio: BaseCallback = PortfolioMetricsCallback(config.env.initial_value, market.periods_per_year)
+    if isinstance(model, DirectAgent):
+        portfolio = RolloutMetricsCallback(market.periods_per_year)
     validate = ValidationCallback(run, validation, baseline, config, on_evaluation)
     stop = StopOnSignalCallback()
     callbacks = [
@@ -160,7 +170,7 @@ def _train(
     remaining = config.n_timesteps - model.num_timesteps
     if remaining > 0:
         if not resume:
-            validate.init_callback(model)
+            validate.init_callback(model)  # type: ignore[arg-type]
             validate.evaluate()  # the untrained policy is a candidate too
         model.learn(
             remaining,
@@ -180,8 +190,11 @@ def _train(
 
 def make_training_env(
     config: TrainConfig, market: MarketData, splits: Splits, seed: int, checkpoint: Path | None = None
-) -> VecEnv:
+) -> VecEnv | PortfolioEnv:
     """The training envs a config describes, on the train split: vectorized, monitored, normalized.
+
+    For the gradient agent, which draws its own windows and normalizes its own observations, the
+    one PortfolioEnv of the train split its arrays are read from.
 
     :param checkpoint: a checkpoint folder whose normalization statistics to continue from.
     """
@@ -199,6 +212,8 @@ def make_training_env(
         "profile": config.profile,
         "config": config.env,
     }
+    if config.algo == "direct":
+        return PortfolioEnv(market, **options)
     venv: VecEnv
     if config.vec_env == "batched":
         batched = BatchedPortfolioEnv(config.n_envs, market, infos="done", **options)
@@ -221,15 +236,23 @@ def make_training_env(
     )
 
 
-def new_model(config: TrainConfig, venv: VecEnv, seed: int) -> BaseAlgorithm:
-    """The untrained model a config describes, on ``venv``.
+def new_model(config: TrainConfig, venv: VecEnv | PortfolioEnv, seed: int) -> Model:
+    """The untrained model a config describes, on ``venv`` (:func:`make_training_env`'s).
 
-    :raises ValueError: naming the algorithm when stable-baselines3 refuses a hyperparameter.
+    :raises ValueError: naming the algorithm when it refuses a hyperparameter.
     """
-    n_actions = int(venv.action_space.shape[0])  # type: ignore[index]
-    kwargs = algo_kwargs(config.hyperparams, n_actions)
     try:
-        return ALGOS[config.algo](config.policy, venv, seed=seed, device="cpu", **kwargs)
+        if isinstance(venv, PortfolioEnv):
+            return direct_agent(
+                config.hyperparams,
+                policy=config.policy,
+                n_envs=config.n_envs,
+                normalize=config.normalize,
+                env=venv,
+                seed=seed,
+            )
+        kwargs = algo_kwargs(config.hyperparams, int(venv.action_space.shape[0]))  # type: ignore[index]
+        return SB3_ALGOS[config.algo](config.policy, venv, seed=seed, device="cpu", **kwargs)
     except (AssertionError, TypeError, ValueError, KeyError) as error:
         settings = ", ".join(f"{k}={v!r}" for k, v in config.hyperparams.items())
         raise ValueError(

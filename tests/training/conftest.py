@@ -12,6 +12,7 @@ TINY = {
     "a2c": ["n_steps=8"],
     "sac": ["learning_starts=50", "buffer_size=2000", "batch_size=32"],
     "td3": ["learning_starts=50", "buffer_size=2000", "batch_size=32"],
+    "direct": ["n_steps=16"],
 }
 COMMON = [
     "n_envs=2",

@@ -12,7 +12,7 @@ from cryptofolio.envs import MarketConfig, PortfolioEnv, SplitDates, synthetic_m
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
 
-ALGOS = ("ppo", "sac", "a2c", "td3", "recurrent_ppo")
+ALGOS = ("ppo", "sac", "a2c", "td3", "recurrent_ppo", "direct")
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +37,15 @@ def test_each_algo_writes_a_complete_run_folder(trained, algo):
     for name in ("config.yaml", "metadata.json", "progress.csv", "evaluations.csv"):
         assert (folder / name).stat().st_size > 0, name
     assert list(folder.glob("events.out.tfevents.*"))
-    plain = {"model.zip", "normalization.json", "spaces.json", "state.json", "manifest.json"}
+    model = "model.npz" if algo == "direct" else "model.zip"
+    plain = {model, "normalization.json", "spaces.json", "state.json", "manifest.json"}
     for snapshot in ("best", "final", "checkpoint"):
         names = {p.name for p in (folder / snapshot).iterdir()}
-        assert names - {"replay_buffer.npz"} == plain, snapshot
+        assert names - {"replay_buffer.npz", "optimizer.npz"} == plain, snapshot
     assert (folder / "checkpoint" / "replay_buffer.npz").is_file() == (algo in ("sac", "td3"))
-    assert not (folder / "best" / "replay_buffer.npz").exists()  # only a checkpoint resumes
+    assert (folder / "checkpoint" / "optimizer.npz").is_file() == (algo == "direct")
+    for snapshot in ("best", "final"):  # only a checkpoint resumes
+        assert not {"replay_buffer.npz", "optimizer.npz"} & {p.name for p in (folder / snapshot).iterdir()}
     metadata = json.loads((folder / "metadata.json").read_text())
     assert metadata["status"] == "complete" and metadata["timesteps"] == outcome.timesteps
     assert metadata["splits"]["validation"]["used_for"] == "model selection"
@@ -98,7 +101,7 @@ def test_loading_into_an_env_with_other_spaces_fails_clearly(trained):
         load_policy(trained["ppo"].run.path, env=env)
 
 
-@pytest.mark.parametrize("algo", ["ppo", "sac"])
+@pytest.mark.parametrize("algo", ["ppo", "sac", "direct"])
 def test_resume_continues_the_timestep_count(tiny_config, tmp_path, algo):
     config = tiny_config(algo, n_timesteps=200)
     run = RunFolder.create(tmp_path, config)

@@ -1,0 +1,400 @@
+"""The gradient agent (``--algo direct``): a policy network trained on exact gradients of the env's objective.
+
+Without market impact, prices do not depend on the agent: given them, the reward of a run of
+bars (log growth net of fees, minus the env's penalties) is a differentiable function of the
+weights chosen. Like EIIE's "online stochastic batch learning" (Jiang et al. 2017), the agent
+ascends that objective directly, through :mod:`cryptofolio.envs.differentiable`, the torch twin
+of the env's ledger, reward and action mapping (tested equal to them to 1e-12).
+
+One update (:meth:`DirectAgent.learn`) draws ``n_envs`` windows of ``n_steps`` bars from the train
+split (a block-bootstrap resample of it with ``bootstrap_block``), runs the policy through each
+from all cash as an episode of the env does, and takes an Adam step up the mean per-step
+reward. Observations come from the env's one feature module; the weights and drawdown in them
+are inputs (no gradient flows through the observation, as through EIIE's portfolio-vector
+memory), while the gradient through the ledger is exact: fees (``mu`` by implicit
+differentiation), drift, value, peak and drawdown. The policy is deterministic: the network's
+``tanh`` output is the env's action, mapped to weights by the env's own options (free or
+residual tilts, band, decision interval). The output layer starts at zero, so the untrained
+policy is the zero action: the profile's model portfolio with residual actions, equal weights
+without.
+
+Observations are normalized by statistics of the untrained policy's first rollout, frozen
+from then on. A snapshot holds ``model.npz`` (the network's weights) and, in ``checkpoint/``,
+``optimizer.npz`` (Adam's state): NumPy arrays read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
+
+from cryptofolio.agents.hyperparameters import algo_kwargs
+from cryptofolio.agents.snapshots import ObservationNormalizer
+from cryptofolio.envs import PortfolioEnv
+from cryptofolio.envs.differentiable import action_size, step_reward, target_weights, trade_and_hold
+
+WEIGHTS, OPTIMIZER = "model.npz", "optimizer.npz"
+CLIP, EPSILON = 10.0, 1e-8
+"""Normalized observations are clipped to [-CLIP, CLIP]; EPSILON is added to their variance."""
+
+
+class DirectAgent:
+    """A deterministic policy network trained by gradient ascent through the differentiable ledger.
+
+    It answers what the trainer asks of a stable-baselines3 algorithm (``learn`` with callbacks,
+    ``predict``, ``num_timesteps``, ``set_logger``, ``get_vec_normalize_env``), so one training
+    loop, one validation and one run-folder layout serve every algorithm.
+
+    :param policy: ``MlpPolicy``, the only one.
+    :param env: a PortfolioEnv on the train split (prices, features, anchor, costs and reward
+        are read from it); None for prediction only (then give ``spaces``).
+    :param learning_rate: Adam's step size, or a schedule of the remaining progress (1 to 0).
+    :param n_steps: bars per training window (fewer if the split is shorter).
+    :param max_grad_norm: gradients are clipped to this global norm.
+    :param policy_kwargs: ``net_arch`` (hidden layer sizes) and ``activation_fn`` (a torch module class).
+    :param n_envs: windows per update (the run's ``n_envs``).
+    :param normalize: normalize observations (statistics frozen after the first rollout).
+    :param seed: seed of the network's initialization and of the windows drawn.
+    :param device: torch device of the network and the ledger (``cpu``, ``cuda``).
+    :param spaces: (observation, action) spaces when there is no env.
+    """
+
+    def __init__(
+        self,
+        policy: str = "MlpPolicy",
+        env: PortfolioEnv | None = None,
+        learning_rate: float | Callable[[float], float] = 1e-3,
+        n_steps: int = 64,
+        max_grad_norm: float = 1.0,
+        policy_kwargs: dict[str, Any] | None = None,
+        *,
+        n_envs: int = 32,
+        normalize: bool = True,
+        seed: int | None = None,
+        device: str = "cpu",
+        spaces: tuple[gym.spaces.Box, gym.spaces.Box] | None = None,
+    ) -> None:
+        if policy != "MlpPolicy":
+            raise ValueError(f"policy={policy!r}: the direct agent has one policy, MlpPolicy")
+        kwargs = dict(policy_kwargs or {})
+        unknown = set(kwargs) - {"net_arch", "activation_fn"}
+        if unknown:
+            raise ValueError(
+                f"policy_kwargs.{sorted(unknown)[0]}: the direct agent takes net_arch and activation_fn"
+            )
+        net_arch = kwargs.get("net_arch", [64, 64])
+        if not isinstance(net_arch, list):
+            raise ValueError(
+                f"policy_kwargs.net_arch={net_arch!r}: the direct agent takes a list of layer sizes"
+            )
+        activation: type[torch.nn.Module] = kwargs.get("activation_fn", torch.nn.Tanh)
+        if env is not None:
+            spaces = (env.observation_space, env.action_space)  # type: ignore[assignment]
+        if spaces is None:
+            raise ValueError("a direct agent needs an env to train on, or the spaces to predict in")
+        self.observation_space, self.action_space = spaces
+        self.env = env
+        self.learning_rate = learning_rate
+        self.n_steps, self.max_grad_norm, self.n_envs = n_steps, max_grad_norm, n_envs
+        self.device = torch.device(device)
+        self.num_timesteps = 0
+        self._logger: Logger | None = None
+        self._rng = np.random.default_rng(seed)
+        if seed is not None:
+            torch.manual_seed(seed)
+        self.network = _network(
+            int(self.observation_space.shape[0]), int(self.action_space.shape[0]), net_arch, activation
+        ).to(self.device, torch.float64)  # float64: a batch's rows and a single row agree to ~1e-16
+        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=self._rate(1.0))
+        self.normalizer: ObservationNormalizer | None = None
+        if env is not None:
+            market = env.market
+            self._available, self._anchor, self._relatives = (
+                torch.tensor(array, device=self.device)
+                for array in (market.available, env.anchor, env.relatives)
+            )
+            if normalize:
+                with torch.no_grad():
+                    observations = self._rollout(self._starts())["observations"]
+                flat = observations.reshape(-1, observations.shape[-1]).astype(np.float64)
+                self.normalizer = ObservationNormalizer(flat.mean(axis=0), flat.var(axis=0), EPSILON, CLIP)
+
+    # --- what the trainer and the policy wrapper call --------------------------------------------
+
+    @property
+    def logger(self) -> Logger:
+        """The logger set by :meth:`set_logger` (TensorBoard and progress.csv)."""
+        if self._logger is None:
+            raise RuntimeError("set_logger() first")
+        return self._logger
+
+    def set_logger(self, logger: Logger) -> None:
+        self._logger = logger
+
+    def get_env(self) -> None:
+        """No vectorized env: windows are drawn from :attr:`env` directly."""
+        return None
+
+    def get_vec_normalize_env(self) -> ObservationNormalizer | None:
+        """The frozen observation normalization (None without normalization)."""
+        return self.normalizer
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, None]:
+        """Float64 actions for (D,) or (B, D) normalized observations: (N+1,) or (B, N+1), in (-1, 1)."""
+        with torch.no_grad():
+            inputs = torch.as_tensor(np.asarray(observation, dtype=np.float64), device=self.device)
+            actions = self.network(inputs).cpu().numpy()
+        return actions, None
+
+    def learn(
+        self,
+        total_timesteps: int,
+        callback: BaseCallback,
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> DirectAgent:
+        """Take updates until ``total_timesteps`` more env steps (windows x bars) have been trained.
+
+        ``callback.on_step()`` runs after each update, with the rollout's arrays in
+        ``callback.locals["rollout"]``; training stops early when it returns False.
+        """
+        if self.env is None:
+            raise RuntimeError("this direct agent was loaded for prediction; give an env to train")
+        if reset_num_timesteps:
+            self.num_timesteps = 0
+        end = self.num_timesteps + total_timesteps
+        callback.init_callback(self)  # type: ignore[arg-type]
+        callback.on_training_start(locals(), globals())
+        bar = _progress_bar(total_timesteps) if progress_bar else None
+        started, first = time.perf_counter(), self.num_timesteps
+        while self.num_timesteps < end:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self._rate(1.0 - self.num_timesteps / end)
+            rollout = self._rollout(self._starts())
+            loss = -rollout["rewards"].mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.max_grad_norm)
+            self.optimizer.step()
+            steps = rollout["rewards"].numel()
+            self.num_timesteps += steps
+            if bar is not None:
+                bar.update(steps)
+            record = self.logger.record
+            record("train/loss", float(loss.detach()))
+            record("train/grad_norm", float(norm))
+            record("train/learning_rate", self.optimizer.param_groups[0]["lr"])
+            record("time/fps", int((self.num_timesteps - first) / (time.perf_counter() - started)))
+            callback.update_locals({"rollout": _numbers(rollout)})
+            if not callback.on_step():
+                break
+            self.logger.dump(self.num_timesteps)
+        if bar is not None:
+            bar.close()
+        callback.on_training_end()
+        return self
+
+    # --- files ---------------------------------------------------------------------------------------
+
+    def write(self, folder: Path, resumable: bool = False) -> None:
+        """Write ``model.npz`` (and Adam's state as ``optimizer.npz`` if ``resumable``) into ``folder``."""
+        weights = {k: v.detach().cpu().numpy() for k, v in self.network.state_dict().items()}
+        np.savez(folder / WEIGHTS, **weights)  # type: ignore[arg-type]
+        if resumable:
+            arrays: dict[str, np.ndarray] = {}
+            for index, state in self.optimizer.state_dict()["state"].items():
+                for name, value in state.items():
+                    arrays[f"{name}.{index}"] = value.detach().cpu().numpy()
+            np.savez(folder / OPTIMIZER, **arrays)  # type: ignore[arg-type]
+
+    def read(self, folder: Path, resumable: bool = False) -> None:
+        """Load the weights written by :meth:`write` (and Adam's state if ``resumable``), shapes checked.
+
+        :raises ValueError: naming the file, for missing, extra or misshapen arrays.
+        """
+        mine = self.network.state_dict()
+        weights = _arrays(folder / WEIGHTS, {k: tuple(v.shape) for k, v in mine.items()})
+        self.network.load_state_dict({k: torch.as_tensor(v, device=self.device) for k, v in weights.items()})
+        if not resumable:
+            return
+        expected: dict[str, tuple[int, ...]] = {}
+        for index, parameter in enumerate(self.network.parameters()):
+            shape = tuple(parameter.shape)
+            expected |= {f"step.{index}": (), f"exp_avg.{index}": shape, f"exp_avg_sq.{index}": shape}
+        arrays = _arrays(folder / OPTIMIZER, expected, empty_too=True)
+        if not arrays:  # saved before the first update: Adam has no state yet
+            return
+        state = self.optimizer.state_dict()
+        state["state"] = {
+            index: {
+                name: torch.as_tensor(arrays[f"{name}.{index}"], device=self.device)
+                for name in ("step", "exp_avg", "exp_avg_sq")
+            }
+            for index in range(len(list(self.network.parameters())))
+        }
+        self.optimizer.load_state_dict(state)
+
+    # --- training ------------------------------------------------------------------------------------
+
+    def _rate(self, progress_remaining: float) -> float:
+        rate = self.learning_rate
+        return float(rate(progress_remaining) if callable(rate) else rate)
+
+    def _window_steps(self) -> int:
+        env = self.env
+        assert env is not None
+        return min(self.n_steps, env.last_start + 1 - env.first_start)
+
+    def _starts(self) -> np.ndarray:
+        """(n_envs,) first bars of windows drawn uniformly from the train split."""
+        env = self.env
+        assert env is not None
+        latest = env.last_start + 1 - self._window_steps()
+        return self._rng.integers(env.first_start, latest + 1, size=self.n_envs)
+
+    def _rollout(self, starts: np.ndarray) -> dict[str, Any]:
+        """Run the policy through windows starting at ``starts``, from all cash, as the env's episodes.
+
+        :return: ``rewards`` (B, L) tensor (with gradients when enabled) and, as (B, L) or
+            (B, L, .) arrays: ``observations`` (raw), ``values`` (B, L+1), ``turnover``, ``fees``,
+            ``weights`` (targets), ``log_growth``.
+        """
+        env = self.env
+        assert env is not None
+        p, features, device = env.parameters, env.features, self.device
+        n_windows, n_steps = len(starts), self._window_steps()
+        f64 = torch.float64
+        value = torch.full((n_windows,), env.config.initial_value, dtype=f64, device=device)
+        peak = value.clone()
+        drifted = torch.zeros((n_windows, len(env.symbols)), dtype=f64, device=device)
+        drifted[:, 0] = 1.0
+        drawdown = torch.zeros(n_windows, dtype=f64, device=device)
+        alive = torch.ones(n_windows, dtype=torch.bool, device=device)
+        keep: dict[str, list[Any]] = {
+            k: [] for k in ("observations", "turnover", "fees", "weights", "log_growth")
+        }
+        rewards, values = [], [value.detach()]
+        for step in range(n_steps):
+            bars = starts + step
+            rows = torch.as_tensor(bars, device=device)
+            observation = features.observations(
+                bars, drifted.detach().cpu().numpy(), drawdown.detach().cpu().numpy()
+            )
+            inputs = observation if self.normalizer is None else self.normalizer.normalize_obs(observation)
+            actions = self.network(torch.as_tensor(inputs, dtype=torch.float64, device=device))
+            targets = target_weights(
+                actions,
+                drifted,
+                listed=self._available[rows],
+                anchor=self._anchor[rows] if self._anchor.shape[0] else None,
+                tilt=p.tilt,
+                band=p.trade_band,
+                decide=rows % p.decision_every == 0,
+            )
+            fees, turnover, next_value, drifted = trade_and_hold(
+                value, drifted, targets, self._relatives[rows], p.cost_rate
+            )
+            action_term = p.action_penalty * action_size(actions) if p.action_penalty > 0.0 else 0.0
+            reward, log_growth, _, _, drawdown, peak = step_reward(
+                value,
+                next_value,
+                peak,
+                turnover,
+                tolerance=p.drawdown_tolerance,
+                drawdown_penalty=p.drawdown_penalty,
+                increase=p.increase,
+                turnover_penalty=p.turnover_penalty,
+                action_term=action_term,
+            )
+            rewards.append(torch.where(alive, reward, torch.zeros_like(reward)))  # nothing after ruin
+            alive = alive & (next_value >= p.ruin_value)
+            value = next_value
+            values.append(value.detach())
+            for name, item in (
+                ("observations", observation),
+                ("turnover", turnover),
+                ("fees", fees),
+                ("weights", targets),
+                ("log_growth", log_growth),
+            ):
+                keep[name].append(item)
+        return {
+            "rewards": torch.stack(rewards, dim=1),
+            "values": torch.stack(values, dim=1).cpu().numpy(),
+            "observations": np.stack(keep.pop("observations"), axis=1),
+            **{name: torch.stack(items, dim=1).detach().cpu().numpy() for name, items in keep.items()},
+        }
+
+
+def direct_agent(
+    hyperparams: dict[str, Any],
+    *,
+    policy: str,
+    n_envs: int,
+    normalize: bool,
+    env: PortfolioEnv | None = None,
+    seed: int | None = None,
+    spaces: tuple[gym.spaces.Box, gym.spaces.Box] | None = None,
+) -> DirectAgent:
+    """The agent a run's settings describe (hyperparameters as plain data, as in ``config.yaml``)."""
+    n_actions = int((env.action_space if env is not None else spaces[1]).shape[0])  # type: ignore[index]
+    kwargs = algo_kwargs(hyperparams, n_actions)
+    return DirectAgent(policy, env, **kwargs, n_envs=n_envs, normalize=normalize, seed=seed, spaces=spaces)
+
+
+def _network(
+    n_inputs: int, n_actions: int, net_arch: list[int], activation: type[torch.nn.Module]
+) -> torch.nn.Sequential:
+    """MLP from observations to actions in (-1, 1); the output layer starts at zero (the zero action)."""
+    layers: list[torch.nn.Module] = []
+    size = n_inputs
+    for width in net_arch:
+        layers += [torch.nn.Linear(size, width), activation()]
+        size = width
+    output = torch.nn.Linear(size, n_actions)
+    torch.nn.init.zeros_(output.weight)
+    torch.nn.init.zeros_(output.bias)
+    return torch.nn.Sequential(*layers, output, torch.nn.Tanh())
+
+
+def _arrays(
+    path: Path, expected: dict[str, tuple[int, ...]], empty_too: bool = False
+) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file, refused unless their names and shapes are ``expected``'s
+    (or, with ``empty_too``, there are none)."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {name: saved[name] for name in saved.files}
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a NumPy archive of arrays ({error})") from None
+    found = {name: array.shape for name, array in arrays.items()}
+    if empty_too and not found:
+        return arrays
+    if found != expected or any(a.dtype.kind != "f" and a.size for a in arrays.values()):
+        raise ValueError(f"{path}: holds arrays {found}, expected {expected} (floats)")
+    return arrays
+
+
+def _numbers(rollout: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The rollout's arrays without its gradient-carrying tensors, for callbacks."""
+    return {k: v for k, v in rollout.items() if isinstance(v, np.ndarray)}
+
+
+def _progress_bar(total: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step")
