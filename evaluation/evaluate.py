@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.agents import make_baseline
+from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.agents.reference import GrowthOptimal
 from cryptofolio.agents.sb3 import (
+    TrainedPolicy,
     load_policy,
     read_run_config,
     read_run_metadata,
@@ -123,15 +125,20 @@ def evaluate(
     which: str = "best",
     resamples: int = 2_000,
     seed: int = 0,
+    ensemble: bool = False,
 ) -> Evaluation:
     """Backtest runs and baselines on one split and compute every table of the report.
 
     :param costs: what every policy pays; None: the runs' own (see :func:`comparison_config`).
+    :param ensemble: also backtest each group of two or more runs as one
+        :class:`~cryptofolio.agents.ensemble.EnsemblePolicy` (the mean of its seeds' target
+        weights), reported as its own group ``<algo>-<profile>-ensemble``.
     """
     rules_config = comparison_config(runs, costs)
     results: dict[str, BacktestResult] = {}
     groups: dict[tuple[str, str], AgentGroup] = {}
     selection = {}
+    members: dict[str, tuple[TrainedPolicy, PortfolioEnv]] = {}
     for run in runs:
         check_not_used_for_choices(run, market, splits, split)
         config = read_run_config(run)
@@ -139,9 +146,24 @@ def evaluate(
         env = run_env(run, market, split=split, splits=splits, costs=rules_config.costs)
         policy = load_policy(run, which=which, env=env)
         results[run.name] = run_backtest(policy, env, name=run.name)
+        members[run.name] = (policy, env)
         groups.setdefault(
             (config["algo"], config["profile"]), AgentGroup(config["algo"], config["profile"])
         ).runs.append(run.name)
+    if ensemble:
+        for group in [g for g in groups.values() if len(g.runs) > 1]:
+            together = AgentGroup(group.algo, group.profile, ensemble_of=len(group.runs))
+            policy_envs = [members[r] for r in group.runs]
+            own = policy_envs[0][1]  # the group's observation; every member's spaces are checked against it
+            env = PortfolioEnv(
+                market, split=split, splits=splits, profile=own.profile, config=own.config.for_rules()
+            )
+            mean = EnsemblePolicy(
+                [p for p, _ in policy_envs], [e for _, e in policy_envs], env, together.name
+            )
+            results[together.name] = run_backtest(mean, env, name=together.name)
+            together.runs.append(together.name)
+            groups[(together.name, "")] = together
     needed = [g.profile for g in groups.values() if g.profile not in baselines]
     env = PortfolioEnv(market, split=split, splits=splits, config=rules_config)
     for spec in [*baselines, *dict.fromkeys(needed)]:
@@ -275,7 +297,8 @@ def _claims(
     lines = []
     low, high = CLAIMED_DRAWDOWN_REDUCTION
     for group in groups:
-        untrained = int((selection.loc[group.runs, "selected_at_step"] == 0).sum())
+        trained_runs = [r for r in group.runs if r in selection.index]  # an ensemble is none of them
+        untrained = int((selection.loc[trained_runs, "selected_at_step"] == 0).sum())
         if untrained:
             lines.append(
                 f"For {untrained} of {len(group.runs)} {group.name} run(s), validation selected the "
@@ -283,7 +306,7 @@ def _claims(
             )
         row = comparisons.loc[group.name]
         diff, lo, hi = row["sharpe_difference"], row["sharpe_difference_low"], row["sharpe_difference_high"]
-        seeds = f"{len(group.runs)} seed{'s' if len(group.runs) > 1 else ''}"
+        seeds = group.seeds
         if lo > 0:
             verdict = f"Yes: its Sharpe ratio is higher by {diff:.2f} (95% interval {lo:.2f} to {hi:.2f})"
         elif hi < 0:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.agents import Policy, ProfileRule, Rule
+from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.envs import EnvConfig, MarketData, PortfolioEnv, ledger_step
 from cryptofolio.evaluation.diagnostics import (
     WINDOW,
@@ -157,6 +158,8 @@ def recommend(
     first = rebalance_now or not weights[1:].any()
     if isinstance(policy, Rule):
         target = policy.target_weights(view, weights, first)
+    elif isinstance(policy, EnsemblePolicy):
+        target, _ = policy.target_weights(observation, bar, weights)
     else:
         action, _ = policy.predict(observation, deterministic=True)
         target = env.target_weights(np.asarray(action).reshape(-1), bar, weights)

@@ -17,10 +17,19 @@ class AgentGroup:
     algo: str
     profile: str
     runs: list[str] = field(default_factory=list)
+    ensemble_of: int = 0
+    """For the ensemble of a group (one policy in ``runs``): how many seeds it averages; else 0."""
 
     @property
     def name(self) -> str:
-        return f"{self.algo}-{self.profile}"
+        return f"{self.algo}-{self.profile}" + ("-ensemble" if self.ensemble_of else "")
+
+    @property
+    def seeds(self) -> str:
+        """What the group's rows stand for, in words: ``3 seeds``, or ``an ensemble of 3 seeds``."""
+        n = self.ensemble_of or len(self.runs)
+        counted = f"{n} seed{'s' if n > 1 else ''}"
+        return f"an ensemble of {counted}" if self.ensemble_of else counted
 
 
 @dataclass

@@ -9,6 +9,9 @@ runs must agree) unless the options choose them. Runs of the same algorithm and 
 a group: its metrics get a mean and a 95% bootstrap interval over seeds. Each group is
 compared with its profile's baseline over the same bars, with paired block-bootstrap
 intervals of the differences. A split a run was trained or selected on is refused.
+With --ensemble, each group of two or more runs is also one policy, ``<algo>-<profile>-ensemble``:
+every seed decides as it would alone, and the ensemble trades to the mean of their target
+weights through the same ledger.
 """
 
 from __future__ import annotations
@@ -58,6 +61,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", type=Path, default=Path("reports/evaluation"), help="report folder (reports/evaluation)"
     )
+    parser.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="also evaluate each group of runs (algorithm and profile, 2 or more seeds) as one policy "
+        "trading the mean of its seeds' target weights",
+    )
     parser.add_argument("--title", default=None, help="report title")
     return parser
 
@@ -79,7 +88,9 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     costs = (
         None if not given else costs_from(args, None if len(given) == 3 else comparison_config(runs).costs)
     )
-    evaluation = evaluate(runs, baselines, market, splits, args.split, costs, args.which, args.resamples)
+    evaluation = evaluate(
+        runs, baselines, market, splits, args.split, costs, args.which, args.resamples, ensemble=args.ensemble
+    )
     title = args.title or f"Evaluation on the {args.split} split of {market.source}"
     report = write_report(evaluation, args.out, title, shlex.join(command))
     columns = ["total_return", "sharpe", "max_drawdown", "turnover", "fees", "psr"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import glob
 import json
 import sys
 from collections.abc import Sequence
@@ -38,9 +39,10 @@ from cryptofolio.commands.options import (
     market_config,
     positive_number,
 )
-from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
+from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig, PortfolioEnv
 from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import profile_assets
+from cryptofolio.evaluation.evaluate import find_runs
 from cryptofolio.evaluation.holdings import Holdings, as_of_bar, holdings_market, read_holdings
 from cryptofolio.evaluation.recommend import format_recommendation, recommend
 
@@ -62,12 +64,17 @@ class Choice:
     """Where the prices come from."""
     needed_by: str
     """Who chose the assets, for messages."""
+    members: tuple[tuple[Policy, EnvConfig], ...] = ()
+    """For an ensemble of runs: each run's policy and env config (``policy`` is then unused)."""
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
     parser.add_argument(
-        "--policy", required=True, help=f"a run folder from `train`, or a baseline: {', '.join(BASELINES)}"
+        "--policy",
+        required=True,
+        help="a run folder from `train`; several (comma-separated, or a quoted glob): their ensemble, "
+        f"the mean of their target weights; or a baseline: {', '.join(BASELINES)}",
     )
     add_holdings_arguments(parser)
     add_cost_arguments(parser, "default: a run's own, else the config's")
@@ -89,8 +96,17 @@ def run(args: argparse.Namespace) -> int:
     holdings = read_holdings(args.holdings)
     choice = _choice(args, holdings)
     market = holdings_market(holdings, choice.market, choice.universe, choice.needed_by)
+    policy = choice.policy
+    if choice.members:
+        from cryptofolio.agents.ensemble import EnsemblePolicy
+
+        def env(config: EnvConfig) -> PortfolioEnv:  # lends its action mapping; its split plays no part
+            return PortfolioEnv(market, split="test", profile=choice.agent_profile, config=config)
+
+        members = [member for member, _ in choice.members]
+        policy = EnsemblePolicy(members, [env(c) for _, c in choice.members], env(choice.config))  # type: ignore[arg-type]
     rec = recommend(
-        choice.policy,
+        policy,
         holdings,
         market,
         as_of_bar(market, args.as_of),
@@ -100,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         peak=args.peak,
         rebalance_now=args.rebalance_now,
         diagnostics_window=args.window,
-        name=Path(args.policy).name,
+        name=f"ensemble of {len(choice.members)} runs" if choice.members else Path(args.policy).name,
     )
     if args.format == "json":
         print(json.dumps(rec.to_dict(), indent=2))
@@ -112,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
 def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
     """The policy ``--policy`` names: a run folder's agent, or a baseline."""
     assets = [s.strip().upper() for s in args.assets.split(",") if s.strip()] if args.assets else None
+    if "," in args.policy or glob.has_magic(args.policy):
+        return _ensemble(args, find_runs([p.strip() for p in args.policy.split(",") if p.strip()]), holdings)
     if Path(args.policy).is_dir():
         from cryptofolio.agents.sb3 import (
             load_policy,
@@ -148,6 +166,26 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
     universe = list(profile_assets(profile, offered))
     universe += [s for s in holdings.risky if s not in universe and s in offered]
     return Choice(rule, universe, profile, profile, config, market, f"the {profile} profile")
+
+
+def _ensemble(args: argparse.Namespace, runs: list[Path], holdings: Holdings) -> Choice:
+    """The runs as one ensemble: they must share their assets, profile and observation."""
+    choices = [_choice(argparse.Namespace(**{**vars(args), "policy": str(run)}), holdings) for run in runs]
+    first = choices[0]
+    for run, other in zip(runs[1:], choices[1:], strict=True):
+        if (other.universe, other.agent_profile, other.config.observation) != (
+            first.universe, first.agent_profile, first.config.observation,
+        ):  # fmt: skip
+            raise ValueError(
+                f"run {run.name} differs from {runs[0].name} in its assets, profile or observation: "
+                "an ensemble's runs decide on the same facts"
+            )
+    return dataclasses.replace(
+        first,
+        config=first.config.for_rules(),
+        needed_by=f"the runs {', '.join(r.name for r in runs)}",
+        members=tuple((c.policy, c.config) for c in choices),  # type: ignore[misc]
+    )
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from cryptofolio.agents import make_baseline
+from cryptofolio.agents.ensemble import EnsemblePolicy
+from cryptofolio.agents.sb3 import load_policy, run_env
 from cryptofolio.cli import main
 from cryptofolio.envs import Costs, MarketConfig, PortfolioEnv
 from cryptofolio.evaluation.backtest import run_backtest
@@ -182,3 +184,58 @@ def test_one_comparison_has_one_set_of_costs(runs, slippage_run, tmp_path, capsy
     args = ["evaluate", "--runs", str(slippage_run), "--baselines", "cash", "--resamples", "50"]
     assert main([*args, "--fee", "0.003", "--out", str(tmp_path)]) == 0
     assert "at a fee of 0.30% plus slippage of 0.20% per unit traded" in (tmp_path / "report.md").read_text()
+
+
+def trained_members(runs, market, splits):
+    """Each run's final model (trained, unlike a tiny run's best) and its own env on the test split."""
+    envs = [run_env(run, market, split="test", splits=splits) for run in runs]
+    return [load_policy(run, which="final", env=env) for run, env in zip(runs, envs, strict=True)], envs
+
+
+def test_an_ensemble_of_one_run_twice_trades_as_the_run_alone(runs):
+    market, splits = MarketConfig().load()
+    (policy, _), (env, _) = trained_members(runs, market, splits)
+    free = PortfolioEnv(market, split="test", splits=splits, config=env.config.for_rules())
+    alone = run_backtest(policy, env)
+    twice = run_backtest(EnsemblePolicy([policy, policy], [env, env], free), free)
+    assert alone.turnover.sum() > 0  # the run trades: the comparison says something
+    np.testing.assert_allclose(twice.values, alone.values, rtol=1e-12)
+    np.testing.assert_allclose(twice.weights_after, alone.weights_after, atol=1e-12)
+
+
+def test_the_ensemble_trades_to_the_mean_of_its_seeds_weights(runs):
+    market, splits = MarketConfig().load()
+    policies, envs = trained_members(runs, market, splits)
+    free = PortfolioEnv(market, split="test", splits=splits, config=envs[0].config.for_rules())
+    ensemble = EnsemblePolicy(policies, envs, free)
+    obs, _ = free.reset(options={"start": free.first_start, "to_end": True})
+    state = None
+    differ = 0
+    for _ in range(30):
+        members, _ = ensemble.member_weights(obs, free.bar, free.drifted_weights, [None, None], False)
+        differ += not np.allclose(members[0], members[1])
+        action, state = ensemble.predict(obs, state)
+        obs, _, _, _, info = free.step(action)
+        np.testing.assert_allclose(info["weights"], members.mean(axis=0), atol=1e-12)
+    assert differ > 0  # the seeds disagree somewhere, so the mean is not one of them
+
+
+def test_an_ensemble_needs_an_env_with_free_actions(runs):
+    market, splits = MarketConfig().load()
+    policies, envs = trained_members(runs, market, splits)
+    with pytest.raises(ValueError, match="free actions"):
+        EnsemblePolicy(policies, envs, envs[0])
+
+
+def test_evaluate_reports_each_groups_ensemble_beside_its_seeds(runs):
+    market, splits = MarketConfig().load()
+    together = evaluate(runs, ["cash"], market, splits, "test", resamples=100, ensemble=True)
+    ensemble = together.groups[-1]
+    assert (ensemble.name, ensemble.ensemble_of, ensemble.runs) == (
+        "ppo-moderate-ensemble",
+        2,
+        ["ppo-moderate-ensemble"],
+    )
+    assert "ppo-moderate-ensemble" in together.metrics.index
+    assert "ppo-moderate-ensemble" in together.comparisons.index
+    assert any("ppo-moderate-ensemble (an ensemble of 2 seeds)" in claim for claim in together.claims)

@@ -238,3 +238,38 @@ def test_a_run_on_files_is_priced_on_its_own_files_without_market(tmp_path, caps
     assert out["cash"] == "USDT" and out["assets"]["BTC"]["price"] == pytest.approx(
         synthetic.close[-1, 1] * 1000
     )
+
+
+@pytest.fixture(scope="module")
+def second_run(tmp_path_factory):
+    config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=200, seed=1)
+    folder = RunFolder.create(tmp_path_factory.mktemp("runs"), config)
+    train(config, folder)
+    return folder.path
+
+
+def recommended_targets(capsys, policy: str, holdings) -> np.ndarray:
+    args = ["recommend", "--policy", policy, "--holdings", str(holdings), "--which", "final"]
+    args += ["--format", "json"]
+    assert main(args) == 0
+    return np.array([row["target"] for row in json.loads(capsys.readouterr().out)["assets"].values()])
+
+
+def test_several_runs_recommend_the_mean_of_their_targets(run, second_run, tmp_path, capsys):
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.2\nSOL,30\nUSDC,2000\n")
+    alone = [recommended_targets(capsys, str(folder), holdings) for folder in (run, second_run)]
+    assert not np.allclose(alone[0], alone[1])  # the seeds disagree: the mean is neither
+    together = recommended_targets(capsys, f"{run},{second_run}", holdings)
+    np.testing.assert_allclose(together, np.mean(alone, axis=0), atol=1e-12)
+
+
+def test_an_ensemble_of_runs_that_observe_differently_is_refused(run, tmp_path, capsys):
+    overrides = [*tiny_overrides("ppo"), "env.observation.features=window"]
+    config = resolve_config("ppo", overrides=overrides, n_timesteps=100, seed=2)
+    other = RunFolder.create(tmp_path, config)
+    train(config, other)
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nUSDC,100\n")
+    assert main(["recommend", "--policy", f"{run},{other.path}", "--holdings", str(holdings)]) == 2
+    assert "differs from" in capsys.readouterr().err
