@@ -302,6 +302,7 @@ class DirectAgent:
                 listed=self._available[rows],
                 anchor=self._anchor[rows] if self._anchor.shape[0] else None,
                 tilt=p.tilt,
+                dial_cap=p.dial_cap,
                 band=p.trade_band,
                 decide=rows % p.decision_every == 0,
             )

@@ -11,6 +11,11 @@ Two options of the env change the mapping (:func:`fill_targets`):
 - residual: the action tilts an anchor, the risk profile's model portfolio ``m`` at the bar:
   ``w_i = m_i exp(tilt * clip(a_i)) / sum_j m_j exp(tilt * clip(a_j))``. The zero action is
   the model portfolio itself; assets it does not hold stay at zero.
+- risk dial (with residual): the cash entry instead sets how much risk to hold. The risky
+  part is the anchor's risky share ``R = 1 - m_0`` times ``s = min(1 + clip(a_0), cap)``
+  (at most everything), split among the risky assets as tilted by their entries; cash holds
+  the rest. ``a_0 = -1`` is all cash, ``a_0 = 0`` the anchor's risk, ``a_0 > 0`` more, up to
+  ``cap`` times it. The zero action is still the model portfolio.
 - trade band: when no weight would move by ``band`` or more from the drifted weights, the
   portfolio keeps its drifted weights and does not trade.
 - decisions every k bars: on bars whose index is not a multiple of k the action is ignored
@@ -69,11 +74,12 @@ def fill_weights(actions: np.ndarray, k: int, listed: np.ndarray, t: int, out: n
 
 @njit(cache=True, inline="always")
 def fill_tilted(
-    actions: np.ndarray, k: int, anchor: np.ndarray, t: int, tilt: float, out: np.ndarray
+    actions: np.ndarray, k: int, anchor: np.ndarray, t: int, tilt: float, dial_cap: float, out: np.ndarray
 ) -> bool:
     """Write ``anchor[t]`` tilted by action ``k`` into ``out[k]``; False if an entry is not finite.
 
     :param anchor: (T, N+1) anchor weights per bar (zero where an asset is not listed).
+    :param dial_cap: 0: every entry tilts; else the cash entry is the risk dial, capped at this.
     """
     n = actions.shape[1]
     total = 0.0
@@ -84,8 +90,25 @@ def fill_tilted(
         x = anchor[t, i] * math.exp(tilt * min(max(a, -1.0), 1.0))
         out[k, i] = x
         total += x
-    for i in range(n):
-        out[k, i] /= total
+    if dial_cap <= 0.0:
+        for i in range(n):
+            out[k, i] /= total
+        return True
+    risky_anchor = 0.0
+    risky = 0.0
+    for i in range(1, n):
+        risky_anchor += anchor[t, i]
+        risky += out[k, i]
+    if risky <= 0.0:  # the anchor holds no risky asset: nothing to dial
+        for i in range(n):
+            out[k, i] = 0.0
+        out[k, 0] = 1.0
+        return True
+    dial = min(1.0 + min(max(actions[k, 0], -1.0), 1.0), dial_cap)
+    share = min(dial * risky_anchor / (anchor[t, 0] + risky_anchor), 1.0)
+    for i in range(1, n):
+        out[k, i] *= share / risky
+    out[k, 0] = 1.0 - share
     return True
 
 
@@ -97,6 +120,7 @@ def fill_targets(
     anchor: np.ndarray,
     t: int,
     tilt: float,
+    dial_cap: float,
     band: float,
     every: int,
     drifted: np.ndarray,
@@ -105,7 +129,8 @@ def fill_targets(
     """Target weights of portfolio ``k`` at bar ``t`` into ``out[k]``: the env's whole mapping.
 
     :param listed: (T, N+1) listing flags; :param anchor: (T, N+1) residual anchor, or (0, N+1)
-        for the plain mapping; :param tilt: strength of a residual tilt; :param band: trade band
+        for the plain mapping; :param tilt: strength of a residual tilt; :param dial_cap: 0, or the
+        cap of the residual risk dial (the cash entry sets the risky share); :param band: trade band
         (0: always trade); :param every: decide on bars ``t % every == 0`` only (1: every bar);
     :param drifted: (B, N+1) weights before trading.
     :return: False if the action has a non-finite entry.
@@ -118,7 +143,7 @@ def fill_targets(
             out[k, i] = drifted[k, i]
         return True
     if anchor.shape[0] > 0:
-        ok = fill_tilted(actions, k, anchor, t, tilt, out)
+        ok = fill_tilted(actions, k, anchor, t, tilt, dial_cap, out)
     else:
         ok = fill_weights(actions, k, listed, t, out)
     if not ok or band <= 0.0:

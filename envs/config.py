@@ -186,6 +186,10 @@ class ActionConfig:
     """Actions tilt the profile's model portfolio (the zero action holds it) instead of choosing weights."""
     tilt: float = 1.0
     """Strength of a residual tilt: each weight scales by at most ``e^tilt``."""
+    risk_dial: bool = False
+    """With residual: the cash entry sets the risky share, ``min(1 + a_0, risk_cap)`` times the profile's."""
+    risk_cap: float = 1.0
+    """The risk dial's largest multiple of the profile's risky share (1: at most the profile's risk)."""
     trade_band: float = 0.0
     """No trade unless some weight would move by at least this much (0: always trade)."""
     decision_every: int = 1
@@ -194,6 +198,9 @@ class ActionConfig:
     def __post_init__(self) -> None:
         check_types(self)
         check_range("tilt", self.tilt, 0.0, 10.0, open_low=True)
+        check_range("risk_cap", self.risk_cap, 1.0, 10.0)
+        if self.risk_dial and not self.residual:
+            raise ValueError("risk_dial scales the profile's risky share: it needs residual actions")
         check_range("trade_band", self.trade_band, 0.0, 1.0)
         if self.decision_every < 1:
             raise ValueError(

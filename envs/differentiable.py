@@ -153,6 +153,7 @@ def target_weights(
     listed: Tensor | None = None,
     anchor: Tensor | None = None,
     tilt: float = 1.0,
+    dial_cap: float = 0.0,
     band: float = 0.0,
     decide: Tensor | None = None,
 ) -> Tensor:
@@ -160,14 +161,17 @@ def target_weights(
 
     Actions are clipped to [-1, 1]. Free mapping: ``w = (a + 1) / sum(a + 1)`` (all cash if every
     ``a_i = -1``), the weight of unlisted assets moved to cash. Residual mapping (``anchor``
-    given): ``w ~ anchor * exp(tilt * a)``. A row trades only if it decides and, with
-    ``band > 0``, some weight moves by ``band`` or more; otherwise it keeps ``drifted``.
+    given): ``w ~ anchor * exp(tilt * a)``; with ``dial_cap > 0`` the cash entry is instead the risk
+    dial (the risky share is ``min(1 + a_0, dial_cap)`` times the anchor's). A row trades only if
+    it decides and, with ``band > 0``, some weight moves by ``band`` or more; otherwise it keeps
+    ``drifted``.
 
     :param drifted: (B, N+1) weights before trading.
     :param listed: (B, N+1) bool, whether each asset is listed at the row's bar (cash True);
         None: all listed. Unused by the residual mapping (the anchor is zero where unlisted).
     :param anchor: (B, N+1) the residual anchor at each row's bar (the env's ``anchor[t]``), or None.
     :param tilt: strength of a residual tilt.
+    :param dial_cap: 0, or the cap of the residual risk dial.
     :param band: trade band (0: always trade).
     :param decide: (B,) bool, whether the row decides at this bar (``t % decision_every == 0``);
         None: every row decides.
@@ -175,7 +179,10 @@ def target_weights(
     clipped = torch.clamp(actions, -1.0, 1.0)
     if anchor is not None:
         tilted = anchor * torch.exp(tilt * clipped)
-        weights = tilted / tilted.sum(dim=1, keepdim=True)
+        if dial_cap > 0.0:
+            weights = _dialled(tilted, anchor, clipped[:, :1], dial_cap)
+        else:
+            weights = tilted / tilted.sum(dim=1, keepdim=True)
     else:
         weights = _free_weights(clipped, listed)
     trades = torch.ones(actions.shape[0], dtype=torch.bool, device=actions.device)
@@ -184,6 +191,20 @@ def target_weights(
     if decide is not None:
         trades = trades & decide
     return torch.where(trades[:, None], weights, drifted)
+
+
+def _dialled(tilted: Tensor, anchor: Tensor, dial_action: Tensor, dial_cap: float) -> Tensor:
+    """(B, N+1) the tilted risky weights scaled to ``min(1 + a_0, cap)`` times the anchor's risky share."""
+    risky = tilted[:, 1:].sum(dim=1, keepdim=True)
+    risky_anchor = anchor[:, 1:].sum(dim=1, keepdim=True)
+    dial = torch.clamp(1.0 + dial_action, max=dial_cap)
+    share = torch.clamp(dial * risky_anchor / (anchor[:, :1] + risky_anchor), max=1.0)
+    held = risky > 0.0
+    scaled = tilted[:, 1:] * (share / torch.where(held, risky, torch.ones_like(risky)))
+    weights = torch.cat([1.0 - share, scaled], dim=1)
+    cash = torch.zeros_like(weights)
+    cash[:, 0] = 1.0
+    return torch.where(held, weights, cash)
 
 
 def _free_weights(clipped: Tensor, listed: Tensor | None) -> Tensor:

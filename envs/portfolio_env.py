@@ -43,6 +43,8 @@ class StepParameters(NamedTuple):
     """Penalty on the action's mean square."""
     tilt: float
     """Strength of a residual tilt."""
+    dial_cap: float
+    """0, or the cap of the risk dial (the cash entry of a residual action sets the risky share)."""
     trade_band: float
     """No trade unless some weight moves by at least this (0: always)."""
     decision_every: int
@@ -73,6 +75,7 @@ def step_parameters(config: EnvConfig, profile: str) -> StepParameters:
         turnover_penalty=float(reward_config.turnover_penalty),
         action_penalty=float(reward_config.action_penalty),
         tilt=float(actions.tilt),
+        dial_cap=float(actions.risk_cap) if actions.risk_dial else 0.0,
         trade_band=float(actions.trade_band),
         decision_every=int(actions.decision_every),
         ruin_value=float(config.ruin_fraction * config.initial_value),
@@ -127,7 +130,9 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     is reachable, including 100% cash and 100% in one asset. Out-of-range values are
     clipped; NaN or infinite values raise ``ValueError``. With ``residual=True`` the action
     instead tilts the profile's model portfolio ``m``: ``w ~ m * exp(tilt * a)``, so the zero
-    action holds the model portfolio. With ``trade_band > 0``, a target that moves no weight
+    action holds the model portfolio; with ``risk_dial=True`` too, the cash entry instead scales the
+    model portfolio's risky share by ``min(1 + a_0, risk_cap)`` (``a_0 = -1``: all cash), the risky
+    entries tilting it as before. With ``trade_band > 0``, a target that moves no weight
     by the band or more is not traded (the drifted weights are kept, at no cost).
 
     **Observation space**: a finite float32 ``Box`` built only from data up to and
@@ -205,10 +210,11 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         (``fee=0.002, window=60, residual=True``): :meth:`EnvConfig.with_options`.
 
     **Version history**: v0, first version. Options added since (the observation's ``features``,
-    ``residual``, ``tilt``, ``trade_band``, ``decision_every``, ``action_penalty``,
-    ``drawdown_mode``) default to the v0 behaviour; ``info`` gained ``reward_action_penalty``. The
-    options are grouped in ``config`` (:class:`~cryptofolio.envs.config.EnvConfig`); the option
-    ``observation`` is now ``features``. Observations, rewards and costs are unchanged.
+    ``residual``, ``tilt``, ``risk_dial``, ``risk_cap``, ``trade_band``, ``decision_every``,
+    ``action_penalty``, ``drawdown_mode``) default to the v0 behaviour; ``info`` gained
+    ``reward_action_penalty``. The options are grouped in ``config``
+    (:class:`~cryptofolio.envs.config.EnvConfig`); the option ``observation`` is now ``features``.
+    Observations, rewards and costs are unchanged.
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 (gymnasium's)
@@ -387,6 +393,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
             self.anchor,
             bar,
             p.tilt,
+            p.dial_cap,
             p.trade_band,
             p.decision_every,
             drifted,

@@ -75,7 +75,17 @@ def _step_portfolios(
     for k in range(actions.shape[0]):
         t = bars[k]
         if not fill_targets(
-            actions, k, available, anchor, t, p.tilt, p.trade_band, p.decision_every, drifted, targets
+            actions,
+            k,
+            available,
+            anchor,
+            t,
+            p.tilt,
+            p.dial_cap,
+            p.trade_band,
+            p.decision_every,
+            drifted,
+            targets,
         ):
             return k
         fees, turnover, value = trade_and_hold(

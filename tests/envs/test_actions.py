@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cryptofolio.envs import action_to_weights, weights_to_action
+from cryptofolio.envs import PortfolioEnv, action_to_weights, weights_to_action
 from tests.strategies import simplex
 
 ALL_LISTED = np.ones(5, dtype=bool)
@@ -77,3 +77,40 @@ def test_action_of_the_wrong_shape_is_refused():
 def test_weights_to_action_refuses_non_weights(weights):
     with pytest.raises(ValueError, match="weights must"):
         weights_to_action(np.array(weights))
+
+
+ANCHOR = np.array([0.2, 0.5, 0.3])
+
+
+def dialled(action: list[float], cap: float) -> np.ndarray:
+    env = PortfolioEnv(residual=True, risk_dial=True, risk_cap=cap)
+    env.anchor = np.tile(ANCHOR, (env.market.n_bars, 1))  # a hand-made anchor of 2 risky assets
+    return env.target_weights(np.array(action), env.first_start, ANCHOR)
+
+
+@pytest.mark.parametrize(
+    ("action", "cap", "expected"),
+    [
+        ([0.0, 0.0, 0.0], 1.0, [0.2, 0.5, 0.3]),  # the zero action is the anchor
+        ([-1.0, 0.0, 0.0], 1.0, [1.0, 0.0, 0.0]),  # the dial at -1: all cash
+        ([-0.5, 0.0, 0.0], 1.0, [0.6, 0.25, 0.15]),  # half the anchor's risk
+        ([1.0, 0.0, 0.0], 1.0, [0.2, 0.5, 0.3]),  # capped at the anchor's risk
+        ([0.2, 0.0, 0.0], 1.5, [0.04, 0.6, 0.36]),  # 1.2 times the risk: 96% risky
+        ([1.0, 0.0, 0.0], 1.5, [0.0, 0.625, 0.375]),  # 1.5 times would exceed everything: all risky
+    ],
+)
+def test_the_risk_dial_scales_the_anchors_risky_share(action, cap, expected):
+    np.testing.assert_allclose(dialled(action, cap), expected, atol=1e-15)
+
+
+def test_the_risk_dial_keeps_the_tilt_among_risky_assets():
+    # risky weights 0.5 e^1 and 0.3 e^-1 share the anchor's 80%, cash keeps its 20%
+    x, y = 0.5 * np.e, 0.3 / np.e
+    np.testing.assert_allclose(dialled([0.0, 1.0, -1.0], 1.0), [0.2, 0.8 * x / (x + y), 0.8 * y / (x + y)])
+
+
+def test_the_risk_dial_needs_residual_actions():
+    with pytest.raises(ValueError, match="risk_dial scales the profile's risky share: it needs residual"):
+        PortfolioEnv(risk_dial=True)
+    with pytest.raises(ValueError, match=r"risk_cap must be a finite number in \[1.0, 10.0\]"):
+        PortfolioEnv(residual=True, risk_dial=True, risk_cap=0.5)

@@ -34,6 +34,7 @@ SPLITS = {
 EPISODE_OPTIONS = {
     "free": {},
     "residual-banded": {"residual": True, "trade_band": 0.05, "action_penalty": 0.01},
+    "risk-dial": {"residual": True, "risk_dial": True, "risk_cap": 1.5, "trade_band": 0.02},
     "weekly-increase": {
         "decision_every": 7, "drawdown_mode": "increase", "turnover_penalty": 0.01, "fee": 0.002,
         "slippage": 0.001, "cash_yield": 0.04,
@@ -85,6 +86,7 @@ def mapping_cases(draw: st.DrawFn) -> dict:
         "listed": listed,
         "anchor": anchor,
         "tilt": draw(st.floats(0.1, 3.0)),
+        "dial_cap": draw(st.sampled_from([0.0, 1.0, 1.5, 3.0])),  # 0: no risk dial
         "band": draw(st.sampled_from([0.0, 0.01, 0.05, 0.2])),
     }
 
@@ -94,9 +96,10 @@ def numba_targets(case: dict, *, residual: bool, every: int) -> np.ndarray:
     actions, drifted = case["actions"], case["drifted"]
     anchor = case["anchor"] if residual else np.empty((0, actions.shape[1]))
     out = np.empty_like(drifted)
+    dial_cap = case["dial_cap"] if residual else 0.0
     for k in range(len(actions)):
         assert numba_actions.fill_targets(
-            actions, k, case["listed"], anchor, k, case["tilt"], case["band"], every, drifted, out
+            actions, k, case["listed"], anchor, k, case["tilt"], dial_cap, case["band"], every, drifted, out
         )
     return out
 
@@ -110,6 +113,7 @@ def twin_targets(case: dict, *, residual: bool, every: int) -> np.ndarray:
         listed=torch.as_tensor(case["listed"]),
         anchor=as_tensor(case["anchor"]) if residual else None,
         tilt=case["tilt"],
+        dial_cap=case["dial_cap"] if residual else 0.0,
         band=case["band"],
         decide=decide,
     ).numpy()
@@ -288,6 +292,7 @@ def replay(env: PortfolioEnv, actions: np.ndarray, start: int) -> dict[str, np.n
             listed=torch.tensor(env.market.available[t]).expand(b, -1),
             anchor=as_tensor(env.anchor[t]).expand(b, -1) if residual else None,
             tilt=p.tilt,
+            dial_cap=p.dial_cap,
             band=p.trade_band,
             decide=torch.full((b,), t % p.decision_every == 0),
         )

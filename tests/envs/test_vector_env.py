@@ -28,7 +28,11 @@ def market():
     return synthetic_market(seed=3, n_bars=600)
 
 
-@pytest.mark.parametrize("levers", [{}, LEVERS], ids=["plain", "residual-band-increase"])
+@pytest.mark.parametrize(
+    "levers",
+    [{}, LEVERS, {**LEVERS, "risk_dial": True, "risk_cap": 1.5}],
+    ids=["plain", "residual-band-increase", "risk-dial"],
+)
 def test_the_batched_env_equals_scalar_envs_across_resets(market, levers):
     n, seed = 6, 11
     batched = BatchedPortfolioEnv(n, market, **OPTIONS, **levers)

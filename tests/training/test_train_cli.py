@@ -99,10 +99,11 @@ def wait_for(condition, seconds: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def test_an_interrupted_run_saves_a_checkpoint_and_resumes(tmp_path, capsys):
+@pytest.mark.parametrize("algo", ["ppo", "direct"])
+def test_an_interrupted_run_saves_a_checkpoint_and_resumes(algo, tmp_path, capsys):
     command = [
-        sys.executable, "-m", "cryptofolio", "train", "--algo", "ppo", "--timesteps", "10000000",
-        *tiny_args(),
+        sys.executable, "-m", "cryptofolio", "train", "--algo", algo, "--timesteps", "10000000",
+        *tiny_args(algo),
         "--out", str(tmp_path), "--no-progress-bar",
     ]  # fmt: skip
     process = subprocess.Popen(
