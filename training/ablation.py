@@ -111,6 +111,10 @@ def ablation_table(evaluations: dict[str, Evaluation], root: Path, profile: str)
                 for s in ("", "_low", "_high")
             }
         row["seeds_meeting_target"] = f"{int(beats.sum())} of {len(runs)}"
+        multiples = runs["turnover"].to_numpy(dtype=float) / baseline["turnover"]
+        row[f"turnover_x_{profile}"] = (
+            f"{multiples.mean():.1f}x ({multiples.min():.1f}x to {multiples.max():.1f}x)"
+        )
         rows[name] = row
     return pd.DataFrame(rows).T
 
@@ -177,9 +181,10 @@ def summary_markdown(
         "[95% interval over seeds]:",
         markdown_table(formatted(test)),
         f"Differences to the {profile} baseline over the same bars (mean of the seeds minus the baseline, "
-        "95% paired block-bootstrap interval), and the seeds whose test Sharpe beats the baseline's with a "
-        "smaller max drawdown:",
-        markdown_table(formatted(versus.join(table[["seeds_meeting_target"]]))),
+        "95% paired block-bootstrap interval), the seeds whose test Sharpe beats the baseline's with a "
+        f"smaller max drawdown, and each variant's turnover as a multiple of the {profile} rule's (mean, "
+        "and the lowest to highest seed):",
+        markdown_table(formatted(versus.join(table[["seeds_meeting_target", f"turnover_x_{profile}"]]))),
         "Baselines on test:",
         markdown_table(formatted(baseline_rows(first, setup))),
         "## Verdict",

@@ -1,5 +1,7 @@
 """The ablation: chosen on validation only; a tiny version end to end on the real data."""
 
+import re
+
 import pandas as pd
 
 from cryptofolio import configs
@@ -49,3 +51,4 @@ def test_the_tiny_ablation_runs_end_to_end(shared_data, tmp_path, capsys):
     ):
         assert section in text
     assert "`residual_band`" in text and "untrained_selected" in text
+    assert re.search(r"\| free \|.*\| \d+\.\dx \(\d+\.\dx to \d+\.\dx\) \|", text)  # turnover vs the rule
