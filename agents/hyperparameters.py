@@ -37,8 +37,6 @@ SET_BY_THE_PROJECT = (
     "rollout_buffer_kwargs",
     "replay_buffer_class",
     "replay_buffer_kwargs",
-    "n_envs",
-    "normalize",
     "spaces",
 )
 """Constructor arguments the trainer sets itself (action noise comes from ``noise_type``)."""
