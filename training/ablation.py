@@ -8,21 +8,23 @@ Sharpe ratio (:func:`chosen_variant`), and the test split is read for the report
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cryptofolio.agents.sb3 import read_run_metadata, snapshot_folder
+from cryptofolio.agents.sb3 import METADATA, read_run_config, read_run_metadata, snapshot_folder
 from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import MarketConfig
 from cryptofolio.envs.config import from_data
-from cryptofolio.evaluation.evaluate import evaluate, find_runs
+from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.report import formatted, markdown_table, with_intervals
 from cryptofolio.evaluation.results import Evaluation
-from cryptofolio.training.config import resolve_config
+from cryptofolio.training.config import TrainConfig, resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
 
@@ -41,6 +43,63 @@ def variant_overrides(setup: dict[str, Any], variant: dict[str, Any]) -> list[st
     return [f"{key}={json.dumps(value)}" for key, value in {**setup["base"], **variant["set"]}.items()]
 
 
+def unit_config(
+    market_path: str, setup: dict[str, Any], variant: dict[str, Any], seed: int, quick: bool
+) -> TrainConfig:
+    """The config of one run: the variant's algorithm and overrides, its budget (or the setup's), ``seed``."""
+    return resolve_config(
+        variant.get("algo", setup["algo"]),
+        setup["profile"],
+        overrides=[*variant_overrides(setup, variant), *(QUICK_OVERRIDES if quick else [])],
+        market=setup_market(market_path, setup),
+        n_timesteps=QUICK_TIMESTEPS if quick else variant.get("timesteps", setup["timesteps"]),
+        seed=seed,
+    )
+
+
+def complete_runs(folder: Path) -> list[Path]:
+    """The run folders under ``folder`` that trained all their steps, in name order."""
+    return [run for run in _runs(folder) if read_run_metadata(run).get("status") == "complete"]
+
+
+def train_unit(
+    market_path: str,
+    setup: dict[str, Any],
+    name: str,
+    variant: dict[str, Any],
+    seed: int,
+    root: Path,
+    quick: bool = False,
+    progress_bar: bool = False,
+    command: Sequence[str] = (),
+) -> None:
+    """Train one variant's seed into ``root/<name>/``, unless a complete run of it is there.
+
+    A run of it cut short (a killed ablation) resumes from its last checkpoint; one killed before
+    its first checkpoint stays, ignored, beside a new run.
+    """
+    config = unit_config(market_path, setup, variant, seed, quick)
+    started = [run for run in _runs(root / name) if int(read_run_config(run)["seed"]) == seed]
+    if any(read_run_metadata(run).get("status") == "complete" for run in started):
+        print(f"{name}: seed {seed} is complete, skipped", flush=True)
+        return
+    for run in started:
+        try:
+            snapshot_folder(run, "checkpoint")
+        except FileNotFoundError:
+            continue
+        print(f"{name}: resuming {config.algo} seed {seed}", flush=True)
+        train(config, RunFolder(run), resume=True, progress_bar=progress_bar, command=command)
+        return
+    print(f"{name}: training {config.algo} seed {seed}", flush=True)
+    train(config, RunFolder.create(root / name, config), progress_bar=progress_bar, command=command)
+
+
+def _runs(folder: Path) -> list[Path]:
+    """The run folders under ``folder`` that got as far as their metadata, in name order."""
+    return sorted(p.parent for p in folder.glob(f"*/{METADATA}"))
+
+
 def train_variants(
     market_path: str,
     setup: dict[str, Any],
@@ -49,37 +108,41 @@ def train_variants(
     quick: bool = False,
     progress_bar: bool = False,
     command: Sequence[str] = (),
+    workers: int = 1,
 ) -> None:
-    """Train every variant and seed into ``root/<variant>/`` (``command``: recorded in each run)."""
-    market = setup_market(market_path, setup)
-    for name, variant in variants.items():
-        overrides = variant_overrides(setup, variant)
-        for seed in QUICK_SEEDS if quick else setup["seeds"]:
-            config = resolve_config(
-                variant.get("algo", setup["algo"]),
-                setup["profile"],
-                overrides=[*overrides, *(QUICK_OVERRIDES if quick else [])],
-                market=market,
-                n_timesteps=QUICK_TIMESTEPS if quick else setup["timesteps"],
-                seed=seed,
-            )
-            print(f"{name}: training {config.algo} seed {seed}", flush=True)
-            train(config, RunFolder.create(root / name, config), progress_bar=progress_bar, command=command)
+    """Train every variant and seed into ``root/<variant>/`` (``command``: recorded in each run).
+
+    :param workers: runs trained at once, each in its own process (1: one after another, here).
+    """
+    units = [
+        (market_path, setup, name, variant, seed, root, quick, progress_bar and workers == 1, command)
+        for name, variant in variants.items()
+        for seed in (QUICK_SEEDS if quick else setup["seeds"])
+    ]
+    if workers == 1:
+        for unit in units:
+            train_unit(*unit)
+        return
+    # spawn: a forked child would inherit torch's and numba's threads mid-state.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done in [pool.submit(train_unit, *unit) for unit in units]:
+            done.result()  # a worker's error stops the ablation here
 
 
 def evaluate_variants(
     market_path: str, setup: dict[str, Any], variants: Sequence[str], root: Path
 ) -> dict[str, Evaluation]:
-    """Each variant's runs on the test split, against the setup's baselines."""
+    """Each variant's complete runs and their ensemble on the test split, against the setup's baselines."""
     market, splits = setup_market(market_path, setup).load()
     return {
-        name: evaluate(find_runs([str(root / name / "*")]), setup["baselines"], market, splits, "test")
+        name: evaluate(complete_runs(root / name), setup["baselines"], market, splits, "test", ensemble=True)
         for name in variants
     }
 
 
 def validation_row(runs: Sequence[str], root: Path) -> dict[str, Any]:
-    """Validation metrics of the selected models (mean and std over seeds), and how many were untrained."""
+    """Validation metrics of the selected models (mean and std over seeds), their turnover as a
+    multiple of the profile rule's on validation, and how many runs kept the untrained policy."""
     states = [json.loads((snapshot_folder(root / run, "best") / STATE).read_text()) for run in runs]
     row: dict[str, Any] = {}
     for metric in ("sharpe", "max_drawdown"):
@@ -88,40 +151,59 @@ def validation_row(runs: Sequence[str], root: Path) -> dict[str, Any]:
             f"val_{metric}": values.mean(),
             f"val_{metric}_std": values.std(ddof=1) if len(values) > 1 else np.nan,
         }
+    rule = read_run_metadata(root / runs[0])["validation_baseline"]["turnover"]
+    row["val_turnover_x_rule"] = np.mean([s["validation"]["turnover"] for s in states]) / rule
     row["untrained_selected"] = f"{sum(s['timesteps'] == 0 for s in states)} of {len(states)}"
     return row
 
 
 def ablation_table(evaluations: dict[str, Evaluation], root: Path, profile: str) -> pd.DataFrame:
-    """Per variant: validation, test (95% intervals over seeds), and the differences to the baseline."""
-    rows = {}
+    """Per variant: validation, test (95% intervals over seeds), and the differences to the baseline;
+    then a row ``<variant> (ensemble)`` per variant, the policy averaging its seeds' weights (test only)."""
+    rows, ensembles = {}, {}
     for name, evaluation in evaluations.items():
-        (group,) = evaluation.groups
-        summary = evaluation.group_summary.loc[group.name]
-        comparison = evaluation.comparisons.loc[group.name]
-        runs = evaluation.metrics.loc[group.runs]
         baseline = evaluation.metrics.loc[profile]
-        beats = (runs["sharpe"] > baseline["sharpe"]) & (runs["max_drawdown"] < baseline["max_drawdown"])
-        row = validation_row(group.runs, root / name)
-        for metric in ("sharpe", "max_drawdown", "total_return", "turnover", "fees"):
-            row |= {f"test_{metric}{s}": summary[f"{metric}{s}"] for s in ("", "_std", "_low", "_high")}
-        for metric in ("sharpe", "max_drawdown"):
-            row |= {
-                f"{metric}_vs_{profile}{s}": comparison[f"{metric}_difference{s}"]
-                for s in ("", "_low", "_high")
-            }
-        row["seeds_meeting_target"] = f"{int(beats.sum())} of {len(runs)}"
-        multiples = runs["turnover"].to_numpy(dtype=float) / baseline["turnover"]
-        row[f"turnover_x_{profile}"] = (
-            f"{multiples.mean():.1f}x ({multiples.min():.1f}x to {multiples.max():.1f}x)"
-        )
-        rows[name] = row
-    return pd.DataFrame(rows).T
+        for group in evaluation.groups:
+            summary = evaluation.group_summary.loc[group.name]
+            comparison = evaluation.comparisons.loc[group.name]
+            runs = evaluation.metrics.loc[group.runs]
+            beats = (runs["sharpe"] > baseline["sharpe"]) & (runs["max_drawdown"] < baseline["max_drawdown"])
+            row = {} if group.ensemble_of else validation_row(group.runs, root / name)
+            for metric in ("sharpe", "max_drawdown", "total_return", "turnover", "fees"):
+                row |= {f"test_{metric}{s}": summary[f"{metric}{s}"] for s in ("", "_std", "_low", "_high")}
+            for metric in ("sharpe", "max_drawdown"):
+                row |= {
+                    f"{metric}_vs_{profile}{s}": comparison[f"{metric}_difference{s}"]
+                    for s in ("", "_low", "_high")
+                }
+            row["seeds_meeting_target"] = f"{int(beats.sum())} of {len(runs)}"
+            multiples = runs["turnover"].to_numpy(dtype=float) / baseline["turnover"]
+            row[f"turnover_x_{profile}"] = (
+                f"{multiples.mean():.1f}x ({multiples.min():.1f}x to {multiples.max():.1f}x)"
+            )
+            if group.ensemble_of:
+                ensembles[f"{name} (ensemble)"] = row
+            else:
+                rows[name] = row
+    return pd.DataFrame({**rows, **ensembles}).T
 
 
-def chosen_variant(table: pd.DataFrame) -> str:
-    """The variant with the best mean validation Sharpe ratio (the test columns play no part)."""
-    return str(table["val_sharpe"].astype(float).idxmax())
+def chosen_variant(table: pd.DataFrame, turnover_limit: float = np.inf) -> str:
+    """The variant with the best mean validation Sharpe ratio (the test columns play no part).
+
+    Turnover beyond ``turnover_limit`` times the rule's (on validation) must pay for itself: such a
+    variant is chosen only if its validation Sharpe ratio minus its std over seeds still beats the
+    best of the variants within the limit.
+    """
+    validated = table.dropna(subset=["val_sharpe"])
+    sharpe = validated["val_sharpe"].astype(float)
+    within = validated["val_turnover_x_rule"].astype(float) <= turnover_limit
+    if not within.any():
+        return str(sharpe.idxmax())
+    best = float(sharpe[within].max())
+    paying = (sharpe - validated["val_sharpe_std"].astype(float).fillna(0.0))[~within]
+    paying = paying[paying > best]
+    return str(sharpe[paying.index].idxmax() if len(paying) else sharpe[within].idxmax())
 
 
 def baseline_rows(evaluation: Evaluation, setup: dict[str, Any]) -> pd.DataFrame:
@@ -142,23 +224,32 @@ def summary_markdown(
     """The ablation's report: what ran, the table, the chosen variant and the verdict on the target."""
     profile = setup["profile"]
     table = ablation_table(evaluations, root, profile)
-    chosen = chosen_variant(table)
+    limit = float(setup["turnover_limit"])
+    chosen = chosen_variant(table, limit)
+    algos = {name: variants[name].get("algo", setup["algo"]) for name in evaluations}
     first = next(iter(evaluations.values()))
     baseline = first.metrics.loc[profile]
     any_run = first.groups[0].runs[0]
     baseline_validation = read_run_metadata(root / next(iter(evaluations)) / any_run)["validation_baseline"]
-    validation = with_intervals(table, [c for c in table.columns if c.startswith("val_")])
+    validated = table.dropna(subset=["val_sharpe"])
+    validation = with_intervals(validated, [c for c in table.columns if c.startswith("val_")])
     test_columns = [c for c in table.columns if c.startswith("test_")]
     test = with_intervals(table, test_columns)
     versus = with_intervals(table, [c for c in table.columns if "_vs_" in c])
     row = table.loc[chosen]
     steps, seeds = record.get("timesteps", setup["timesteps"]), record.get("seeds", setup["seeds"])
+    commands = record.get("commands", [record["command"]])
     lines = [
         "# Ablation: levers for agents that generalize",
-        f"Command: `{record['command']}`. Wall time: {record['seconds'] / 60:.1f} minutes on a "
-        f"{record['cores']}-core machine, {record['date']}. Versions: "
-        + ", ".join(f"{k} {v}" for k, v in record["versions"].items())
-        + ".",
+        "Command"
+        + ("s" if len(commands) > 1 else "")
+        + ": "
+        + ", then ".join(f"`{c}`" for c in commands)
+        + f". Wall time: {record['seconds'] / 60:.1f} minutes"
+        + (" in all" if len(commands) > 1 else "")
+        + f", {record.get('workers', 1)} run(s) at once on a {record['cores']}-core machine, "
+        + f"{record['date']}. "
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in record["versions"].items()) + ".",
         f"Setup: {setup['algo'].upper()} (unless a variant names another) for the {profile} profile on "
         f"{', '.join(setup['assets'])} plus USDT "
         f"as cash (Binance daily closes), fee 0.1% through the ledger; {steps:,} steps per run, "
@@ -168,13 +259,28 @@ def summary_markdown(
         f"{' to '.join(map(str, setup['splits']['test']))}, read only for this report. Every run's "
         "candidates include its untrained policy, so validation can keep it.",
         "## Variants",
-        *[f"- `{name}`: {variants[name]['what']}" for name in table.index],
+        *[
+            f"- `{name}`: {variants[name]['what']}"
+            + ("" if record.get("quick") else _budget(variants[name], steps))
+            for name in evaluations
+        ],
+        "Each variant's row `<variant> (ensemble)` is the policy whose target weights are the mean of its "
+        "seeds' (`cryptofolio evaluate --ensemble`), through the same ledger; it is on the test tables only.",
         "## Validation (the only basis of choice)",
         f"The {profile} baseline's validation Sharpe ratio: {baseline_validation['sharpe']:.2f}, "
         f"max drawdown {baseline_validation['max_drawdown']:.1%}. Per variant, mean ± std over seeds of the "
-        "selected models, and how many runs kept the untrained policy:",
-        markdown_table(formatted(validation).join(table[["untrained_selected"]])),
-        f"Chosen on validation: `{chosen}` (validation Sharpe {row['val_sharpe']:.2f}).",
+        "selected models, their turnover as a multiple of the rule's on validation, and how many runs kept "
+        "the untrained policy:",
+        markdown_table(formatted(validation).join(validated[["untrained_selected"]])),
+        f"The choice: the best mean validation Sharpe ratio among the variants whose validation turnover is "
+        f"within {limit:g} times the rule's; one beyond it only if its Sharpe minus its std over seeds still "
+        f"beats that (validation pays for the trading). Chosen: `{chosen}` (validation Sharpe "
+        f"{row['val_sharpe']:.2f}, turnover {row['val_turnover_x_rule']:.1f}x the rule's). Per learner, "
+        "by the same rule:",
+        *[
+            f"- {algo}: `{pick}` (validation Sharpe {table['val_sharpe'].astype(float)[pick]:.2f})"
+            for algo, pick in per_learner(table, algos, limit).items()
+        ],
         "## Test",
         f"The {profile} baseline on test: Sharpe {baseline['sharpe']:.2f}, max drawdown "
         f"{baseline['max_drawdown']:.1%}, return {baseline['total_return']:.1%}. Per variant, mean ± std "
@@ -189,8 +295,51 @@ def summary_markdown(
         markdown_table(formatted(baseline_rows(first, setup))),
         "## Verdict",
         *verdict(table, chosen, profile, first.metrics.loc[setup["baselines"], "sharpe"]),
+        *drawdown_verdict(table, profile, baseline),
     ]
     return "\n\n".join(lines) + "\n"
+
+
+def _budget(variant: dict[str, Any], steps: int) -> str:
+    """`` (N steps per run)`` for a variant with a budget of its own, else nothing."""
+    own = variant.get("timesteps", steps)
+    return f" ({own:,} steps per run)" if own != steps else ""
+
+
+def per_learner(table: pd.DataFrame, algos: dict[str, str], turnover_limit: float) -> dict[str, str]:
+    """Each algorithm's variant chosen by :func:`chosen_variant` among its own variants."""
+    return {
+        algo: chosen_variant(table.loc[[n for n, a in algos.items() if a == algo]], turnover_limit)
+        for algo in dict.fromkeys(algos.values())
+    }
+
+
+COMPARABLE_SHARPE = 0.1
+"""A test Sharpe ratio at most this far below the profile's counts as comparable."""
+
+
+def drawdown_verdict(table: pd.DataFrame, profile: str, baseline: pd.Series) -> list[str]:
+    """The second target: a max drawdown at least 30% smaller than the profile's at comparable Sharpe."""
+    sharpe = table["test_sharpe"].astype(float)
+    reduction = 1.0 - table["test_max_drawdown"].astype(float) / baseline["max_drawdown"]
+    comparable = sharpe >= baseline["sharpe"] - COMPARABLE_SHARPE
+    met = reduction[comparable & (reduction >= 0.3)]
+    closest = reduction[comparable].idxmax() if comparable.any() else None
+    lines = [
+        f"The second target: a test max drawdown at least 30% smaller than the {profile} baseline's "
+        f"({baseline['max_drawdown']:.1%}) at a comparable Sharpe ratio (mean test Sharpe at least "
+        f"{baseline['sharpe'] - COMPARABLE_SHARPE:.2f}, the baseline's minus {COMPARABLE_SHARPE})."
+    ]
+    if len(met):
+        lines.append("- Met by " + ", ".join(f"`{n}` ({reduction[n]:.0%} smaller)" for n in met.index) + ".")
+    elif closest is not None:
+        lines.append(
+            f"- Not met. Closest at comparable Sharpe: `{closest}`, {reduction[closest]:.0%} smaller "
+            f"(Sharpe {sharpe[closest]:.2f})."
+        )
+    else:
+        lines.append("- Not met: no variant had a comparable Sharpe ratio.")
+    return lines
 
 
 def verdict(table: pd.DataFrame, chosen: str, profile: str, baseline_sharpes: pd.Series) -> list[str]:

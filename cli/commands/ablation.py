@@ -7,7 +7,9 @@ Every variant of ``configs/ablation.yaml`` trains the same algorithm for the sam
 the test split against the profile's baseline. The variant chosen is the one with the best
 mean validation Sharpe ratio: the test split is read for the report only. Writes
 ``reports/ablation/summary.md`` (and ``DIR/ablation.md`` with ``--publish``); ``--reuse``
-reports on the runs of an earlier ablation without training again; ``--quick`` is a smoke test.
+reports on the runs of an earlier ablation without training again; ``--resume`` trains what an
+earlier ablation lacks (runs it did not finish, variants added since) and reports on all;
+``--workers N`` trains N runs at once; ``--quick`` is a smoke test.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from cryptofolio import configs
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_argv, command_parser
+from cryptofolio.commands.options import command_argv, command_parser, whole_number
 from cryptofolio.training.ablation import (
     QUICK_SEEDS,
     QUICK_TIMESTEPS,
@@ -45,7 +47,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/ablation"), help="reports (reports/ablation)"
     )
     parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints/ablation"), help="run folders")
-    parser.add_argument("--reuse", type=Path, metavar="FOLDER", help="report on an earlier ablation's runs")
+    earlier = parser.add_mutually_exclusive_group()
+    earlier.add_argument("--reuse", type=Path, metavar="FOLDER", help="report on an earlier ablation's runs")
+    earlier.add_argument(
+        "--resume", type=Path, metavar="FOLDER", help="train what an earlier ablation lacks, then report"
+    )
+    parser.add_argument(
+        "--workers", type=whole_number(1), default=1, help="runs trained at once, one process each (1)"
+    )
     parser.add_argument("--publish", type=Path, help="also write DIR/ablation.md (e.g. docs)")
     parser.add_argument("--quick", action="store_true", help="one seed, tiny budgets: a smoke test")
     parser.add_argument("--no-progress-bar", action="store_true")
@@ -73,13 +82,26 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     found = versions()  # the code that runs, before anything can change it
     if args.reuse is not None:
         root = args.reuse
-        record = json.loads((root / RECORD).read_text())
+        record = json.loads(read_file(root / RECORD, "--reuse"))
     else:
-        root = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        train_variants(args.market, setup, variants, root, args.quick, not args.no_progress_bar, command)
+        root = args.resume or args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        earlier = json.loads(read_file(root / RECORD, "--resume")) if args.resume else {}
+        train_variants(
+            args.market, setup, variants, root, args.quick, not args.no_progress_bar, command, args.workers
+        )
         seeds, steps = (QUICK_SEEDS, QUICK_TIMESTEPS) if args.quick else (setup["seeds"], setup["timesteps"])
-        elapsed = time.perf_counter() - started
-        record = work_record(shlex.join(command), elapsed, found, seeds=seeds, timesteps=steps)
+        elapsed = time.perf_counter() - started + earlier.get("seconds", 0.0)
+        commands = [*earlier.get("commands", [earlier["command"]] if earlier else []), shlex.join(command)]
+        record = work_record(
+            commands[0],
+            elapsed,
+            found,
+            commands=commands,
+            seeds=seeds,
+            timesteps=steps,
+            workers=args.workers,
+            quick=args.quick,
+        )
         (root / RECORD).write_text(json.dumps(record, indent=2))
     evaluations = evaluate_variants(args.market, setup, list(variants), root)
     text = summary_markdown(evaluations, variants, setup, root, record)
@@ -91,6 +113,13 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     print(text.split("## Verdict", 1)[1].strip())
     print(f"summary: {args.out / 'summary.md'}; runs in {root}")
     return 0
+
+
+def read_file(path: Path, option: str) -> str:
+    """The text of ``path``, or one line naming it and the option that pointed there."""
+    if not path.is_file():
+        raise ValueError(f"{option} {path.parent}: no {path.name} there (not a folder of an ablation)")
+    return path.read_text()
 
 
 if __name__ == "__main__":

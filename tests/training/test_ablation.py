@@ -10,11 +10,26 @@ from cryptofolio.training.ablation import chosen_variant, variant_overrides
 from cryptofolio.training.config import resolve_config
 
 
+def validation_table(sharpe, std, turnover, test_sharpe=None):
+    columns = {"val_sharpe": sharpe, "val_sharpe_std": std, "val_turnover_x_rule": turnover}
+    test = {"test_sharpe": test_sharpe} if test_sharpe else {}
+    return pd.DataFrame(columns | test, index=[chr(ord("a") + i) for i in range(len(sharpe))])
+
+
 def test_the_variant_is_chosen_on_validation_whatever_the_test_says():
-    table = pd.DataFrame(
-        {"val_sharpe": [2.1, 2.5, 2.3], "test_sharpe": [3.0, 0.5, 1.0]}, index=["a", "b", "c"]
-    )
-    assert chosen_variant(table) == "b"
+    table = validation_table([2.1, 2.5, 2.3], [0.1] * 3, [1.0] * 3, test_sharpe=[3.0, 0.5, 1.0])
+    assert chosen_variant(table, turnover_limit=3) == "b"
+
+
+def test_turnover_beyond_the_limit_is_chosen_only_if_validation_pays_for_it():
+    assert chosen_variant(validation_table([2.5, 2.4], [0.3, 0.1], [5.0, 1.0]), turnover_limit=3) == "b"
+    assert chosen_variant(validation_table([2.5, 2.4], [0.05, 0.1], [5.0, 1.0]), turnover_limit=3) == "a"
+    assert chosen_variant(validation_table([2.5, 2.4], [0.3, 0.1], [5.0, 1.0])) == "a"  # no limit
+
+
+def test_rows_without_validation_figures_are_never_chosen():
+    table = validation_table([2.1, float("nan")], [0.1, float("nan")], [1.0, float("nan")], [1.0, 9.0])
+    assert chosen_variant(table, turnover_limit=3) == "a"
 
 
 def test_variants_start_from_every_lever_off_whatever_the_defaults():
@@ -36,19 +51,29 @@ def test_every_variant_sets_options_the_trainer_knows():
 
 def test_the_tiny_ablation_runs_end_to_end(shared_data, tmp_path, capsys):
     args = [
-        "ablation", "--market", str(shared_data / "binance-daily"), "--quick",
-        "--variants", "free,residual_band", "--out", str(tmp_path / "out"),
+        "ablation", "--market", str(shared_data / "binance-daily"), "--quick", "--out", str(tmp_path / "out"),
         "--checkpoints", str(tmp_path / "runs"), "--publish", str(tmp_path / "docs"), "--no-progress-bar",
     ]  # fmt: skip
-    assert main(args) == 0
+    assert main([*args, "--variants", "free", "--workers", "2"]) == 0
+    (root,) = (tmp_path / "runs").iterdir()
+    capsys.readouterr()
+    assert main([*args, "--variants", "free,residual_band", "--resume", str(root)]) == 0
+    printed = capsys.readouterr().out
+    assert "free: seed 0 is complete, skipped" in printed and "residual_band: training ppo seed 0" in printed
     text = (tmp_path / "docs" / "ablation.md").read_text()
     assert text.startswith("# Ablation: levers for agents that generalize")
     for section in (
         "## Validation (the only basis of choice)",
         "## Test",
         "## Verdict",
-        "Chosen on validation",
+        "Chosen: `",
     ):
         assert section in text
     assert "`residual_band`" in text and "untrained_selected" in text
     assert re.search(r"\| free \|.*\| \d+\.\dx \(\d+\.\dx to \d+\.\dx\) \|", text)  # turnover vs the rule
+    assert "Commands: `" in text and "`, then `" in text and "--resume" in text
+
+
+def test_a_resume_names_a_folder_of_an_ablation(tmp_path, capsys):
+    assert main(["ablation", "--quick", "--resume", str(tmp_path)]) == 2
+    assert f"--resume {tmp_path}: no ablation.json there" in capsys.readouterr().err
