@@ -280,6 +280,7 @@ class DirectAgent:
         f64 = torch.float64
         value = torch.full((n_windows,), env.config.initial_value, dtype=f64, device=device)
         peak = value.clone()
+        mean = second = torch.zeros_like(value)  # the differential Sharpe ratio's moving moments
         drifted = torch.zeros((n_windows, len(env.symbols)), dtype=f64, device=device)
         drifted[:, 0] = 1.0
         drawdown = torch.zeros(n_windows, dtype=f64, device=device)
@@ -310,7 +311,7 @@ class DirectAgent:
                 value, drifted, targets, self._relatives[rows], p.cost_rate
             )
             action_term = p.action_penalty * action_size(actions) if p.action_penalty > 0.0 else 0.0
-            reward, log_growth, _, _, drawdown, peak = step_reward(
+            reward, log_growth, _, _, _, drawdown, peak, mean, second = step_reward(
                 value,
                 next_value,
                 peak,
@@ -320,6 +321,9 @@ class DirectAgent:
                 increase=p.increase,
                 turnover_penalty=p.turnover_penalty,
                 action_term=action_term,
+                moments=(mean, second),
+                steps=step,
+                sharpe_decay=p.sharpe_decay,
             )
             rewards.append(torch.where(alive, reward, torch.zeros_like(reward)))  # nothing after ruin
             alive = alive & (next_value >= p.ruin_value)

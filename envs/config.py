@@ -34,6 +34,7 @@ from cryptofolio.envs.splits import Splits, split_by_dates, split_by_fractions
 from cryptofolio.envs.synthetic import synthetic_market
 
 DRAWDOWN_MODES = ("excess", "increase")
+OBJECTIVES = ("log_growth", "differential_sharpe")
 
 Config = TypeVar("Config")
 
@@ -166,9 +167,15 @@ class RewardConfig:
     """Penalty per unit of turnover."""
     action_penalty: float = 0.0
     """Penalty on the action's mean square (with residual actions: the tilt away from the profile)."""
+    objective: str = "log_growth"
+    """``log_growth`` (the step's log return) or ``differential_sharpe`` (Moody and Saffell's)."""
+    sharpe_decay: float = 0.01
+    """Weight of the newest return in the differential Sharpe ratio's moving moments (0.01: ~100 bars)."""
 
     def __post_init__(self) -> None:
         check_types(self)
+        check_choice("objective", self.objective, OBJECTIVES)
+        check_range("sharpe_decay", self.sharpe_decay, 0.0, 1.0, open_low=True)
         check_range("drawdown_penalty", self.drawdown_penalty, 0.0, math.inf)
         check_range("turnover_penalty", self.turnover_penalty, 0.0, math.inf)
         check_range("action_penalty", self.action_penalty, 0.0, math.inf)

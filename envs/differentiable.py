@@ -31,6 +31,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
+from cryptofolio.envs.reward import VARIANCE_FLOOR
+
 
 class RebalanceFactor(torch.autograd.Function):
     """``mu = V'_t / V_t`` (B,) for (B, N+1) ``drifted`` and ``targets``, differentiable in both.
@@ -125,14 +127,21 @@ def step_reward(
     increase: bool,
     turnover_penalty: float,
     action_term: Tensor | float,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    moments: tuple[Tensor, Tensor] | None = None,
+    steps: int = 0,
+    sharpe_decay: float = 0.0,
+) -> tuple[Tensor, ...]:
     """The reward of one step per portfolio, as :func:`cryptofolio.envs.reward.reward`; all (B,).
 
     :param value: ``V_t``; :param next_value: ``V_{t+1}``; :param peak: ``peak_t``, the episode's
         highest value up to bar t; :param turnover: the step's turnover.
     :param increase: penalize each increase of the drawdown (else drawdown beyond ``tolerance``).
     :param action_term: ``action_penalty * action_size(actions)``, (B,) or a number.
-    :return: ``(reward, log_growth, drawdown_term, turnover_term, drawdown, next_peak)``.
+    :param moments: ``(A_{t-1}, B_{t-1})``, the differential Sharpe ratio's moving moments, and
+        ``steps``, the episode's steps before this one; ``sharpe_decay`` > 0 makes that ratio the
+        objective instead of the log growth (the moments are then needed).
+    :return: ``(reward, log_growth, sharpe, drawdown_term, turnover_term, drawdown, next_peak,
+        next_mean, next_second)``; with the log growth as the objective, the last two are zeros.
     """
     log_growth = torch.log(next_value / value)
     next_peak = torch.maximum(peak, next_value)
@@ -142,8 +151,31 @@ def step_reward(
     else:
         drawdown_term = drawdown_penalty * torch.clamp(drawdown - tolerance, min=0.0)
     turnover_term = turnover_penalty * turnover
-    total = log_growth - drawdown_term - turnover_term - action_term
-    return total, log_growth, drawdown_term, turnover_term, drawdown, next_peak
+    zeros = torch.zeros_like(log_growth)
+    objective, sharpe, next_mean, next_second = log_growth, zeros, zeros, zeros
+    if sharpe_decay > 0.0:
+        if moments is None:
+            raise ValueError("the differential Sharpe ratio needs the moving moments: give moments")
+        sharpe, next_mean, next_second = differential_sharpe(log_growth, *moments, steps, sharpe_decay)
+        objective = sharpe
+    total = objective - drawdown_term - turnover_term - action_term
+    moments = (next_mean, next_second)
+    return total, log_growth, sharpe, drawdown_term, turnover_term, drawdown, next_peak, *moments
+
+
+def differential_sharpe(
+    growth: Tensor, mean: Tensor, second: Tensor, steps: int, decay: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``(D_t, A_t, B_t)``, all (B,), as :func:`cryptofolio.envs.reward.differential_sharpe`."""
+    if steps == 0:
+        return torch.zeros_like(growth), mean + decay * (growth - mean), second + decay * (growth**2 - second)
+    correction = 1.0 - (1.0 - decay) ** steps
+    a, b = mean / correction, second / correction
+    variance = b - a * a
+    positive = (variance > VARIANCE_FLOOR * b) & (variance**1.5 > 0.0)  # (and not an underflow)
+    scale = torch.where(positive, variance, torch.ones_like(variance)) ** 1.5  # no NaN gradient at 0
+    sharpe = torch.where(positive, (b * (growth - a) - 0.5 * a * (growth**2 - b)) / scale, 0.0)
+    return sharpe, mean + decay * (growth - mean), second + decay * (growth**2 - second)
 
 
 def target_weights(

@@ -51,6 +51,8 @@ class StepParameters(NamedTuple):
     """Trade only on bars whose index is a multiple of this."""
     ruin_value: float
     """Value below which an episode terminates."""
+    sharpe_decay: float
+    """0 (the log growth is the objective), or ``eta`` of the differential Sharpe ratio objective."""
 
     def as_record(self) -> np.ndarray:
         """These parameters as a (1,) structured array with one named field each (``record[0].tilt``)."""
@@ -79,6 +81,7 @@ def step_parameters(config: EnvConfig, profile: str) -> StepParameters:
         trade_band=float(actions.trade_band),
         decision_every=int(actions.decision_every),
         ruin_value=float(config.ruin_fraction * config.initial_value),
+        sharpe_decay=float(reward_config.sharpe_decay) if reward_config.objective != "log_growth" else 0.0,
     )
 
 
@@ -91,13 +94,14 @@ def step_info(
     turnover: float,
     fees: float,
     drawdown: float,
-    terms: tuple[float, float, float, float],
+    terms: tuple[float, float, float, float, float],
 ) -> dict[str, Any]:
     """The ``info`` of a step (or of a reset, with zero flows): the keys of PortfolioEnv's Info table.
 
-    :param terms: the reward's ``(log_growth, drawdown_penalty, turnover_penalty, action_penalty)``.
+    :param terms: the reward's ``(log_growth, differential_sharpe, drawdown_penalty, turnover_penalty,
+        action_penalty)``.
     """
-    growth, drawdown_term, turnover_term, action_term = terms
+    growth, sharpe, drawdown_term, turnover_term, action_term = terms
     return {
         "date": date,
         "bar": bar,
@@ -108,13 +112,14 @@ def step_info(
         "fees": fees,
         "drawdown": drawdown,
         "reward_log_growth": growth,
+        "reward_differential_sharpe": sharpe,
         "reward_drawdown_penalty": drawdown_term,
         "reward_turnover_penalty": turnover_term,
         "reward_action_penalty": action_term,
     }
 
 
-NO_TERMS = (0.0, 0.0, 0.0, 0.0)
+NO_TERMS = (0.0, 0.0, 0.0, 0.0, 0.0)
 """The reward terms of a reset."""
 
 
@@ -166,7 +171,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     defaults to the risk profile's maximum drawdown (conservative 20%, moderate 35%,
     aggressive 50%). With ``drawdown_mode="increase"`` the drawdown term is instead
     ``drawdown_penalty * max(0, DD_{t+1} - DD_t) / drawdown_tolerance``: every deepening of the
-    drawdown costs, scaled to the profile's tolerance, not only drawdown beyond it.
+    drawdown costs, scaled to the profile's tolerance, not only drawdown beyond it. With
+    ``objective="differential_sharpe"`` the first term is instead Moody and Saffell's
+    differential Sharpe ratio of ``log(V_{t+1} / V_t)`` over moving moments of weight
+    ``sharpe_decay``, restarted each episode (:mod:`cryptofolio.envs.reward`).
 
     **Episodes** start at a random bar of the split (from ``self.np_random``) and last
     ``episode_length`` steps; ``truncated`` is set when that length or the split's data runs
@@ -180,22 +188,23 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
 
     **Info** at every step (and at reset, for the starting bar):
 
-    ==========================  ===============================================================
-    key                         value
-    ==========================  ===============================================================
-    ``date``                    ``numpy.datetime64`` (UTC) of bar t+1, where the step ends
-    ``bar``                     index of bar t+1 in the market
-    ``portfolio_value``         ``V_{t+1}``, quote currency
-    ``weights``                 (N+1,) target weights held after trading at bar t
-    ``drifted_weights``         (N+1,) weights before trading at bar t
-    ``turnover``                risky value bought plus sold at bar t, as a fraction of ``V_t``
-    ``fees``                    fees and slippage paid at bar t, quote currency
-    ``drawdown``                ``DD_{t+1}``
-    ``reward_log_growth``       ``log(V_{t+1} / V_t)``
-    ``reward_drawdown_penalty`` the drawdown term subtracted from the reward
-    ``reward_turnover_penalty`` the turnover term subtracted from the reward
-    ``reward_action_penalty``   the action-size term subtracted from the reward
-    ==========================  ===============================================================
+    ==============================  ===============================================================
+    key                             value
+    ==============================  ===============================================================
+    ``date``                        ``numpy.datetime64`` (UTC) of bar t+1, where the step ends
+    ``bar``                         index of bar t+1 in the market
+    ``portfolio_value``             ``V_{t+1}``, quote currency
+    ``weights``                     (N+1,) target weights held after trading at bar t
+    ``drifted_weights``             (N+1,) weights before trading at bar t
+    ``turnover``                    risky value bought plus sold at bar t, as a fraction of ``V_t``
+    ``fees``                        fees and slippage paid at bar t, quote currency
+    ``drawdown``                    ``DD_{t+1}``
+    ``reward_log_growth``           ``log(V_{t+1} / V_t)``
+    ``reward_differential_sharpe``  the differential Sharpe ratio (0 unless it is the objective)
+    ``reward_drawdown_penalty``     the drawdown term subtracted from the reward
+    ``reward_turnover_penalty``     the turnover term subtracted from the reward
+    ``reward_action_penalty``       the action-size term subtracted from the reward
+    ==============================  ===============================================================
 
     **Arguments** (all keyword-only but ``market``):
 
@@ -211,9 +220,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
 
     **Version history**: v0, first version. Options added since (the observation's ``features``,
     ``residual``, ``tilt``, ``risk_dial``, ``risk_cap``, ``trade_band``, ``decision_every``,
-    ``action_penalty``, ``drawdown_mode``) default to the v0 behaviour; ``info`` gained
-    ``reward_action_penalty``. The options are grouped in ``config``
-    (:class:`~cryptofolio.envs.config.EnvConfig`); the option ``observation`` is now ``features``.
+    ``action_penalty``, ``drawdown_mode``, ``objective``, ``sharpe_decay``) default to the v0
+    behaviour; ``info`` gained ``reward_action_penalty`` and ``reward_differential_sharpe``. The
+    options are grouped in ``config`` (:class:`~cryptofolio.envs.config.EnvConfig`); the option
+    ``observation`` is now ``features``.
     Observations, rewards and costs are unchanged.
     """
 
@@ -278,6 +288,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self._cash_only[0] = 1.0
         self._t = self._end = self._start = self._first_start
         self._value = self._peak = self.config.initial_value
+        self._mean = self._second = 0.0
         self._drifted = self._cash_only.reshape(1, -1).copy()
 
     @property
@@ -334,6 +345,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         start, self._end = self.episode_bounds(self.np_random, options or {})
         self._t = self._start = start
         self._value = self._peak = self.config.initial_value
+        self._mean = self._second = 0.0
         self._drifted = self._cash_only.reshape(1, -1).copy()
         cash = self._cash_only
         info = step_info(
@@ -356,15 +368,17 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         fees, turnover, value = trade_and_hold(
             self._value, self._drifted, targets, self.relatives, t, 0, p.cost_rate, drifted
         )
-        total, log_growth, drawdown_term, turnover_term, drawdown, peak = reward(
-            self._value, value, self._peak, turnover, p.drawdown_tolerance, p.drawdown_penalty, p.increase,
-            p.turnover_penalty, action_term,
+        total, log_growth, sharpe, drawdown_term, turnover_term, drawdown, peak, mean, second = reward(
+            self._value, value, self._peak, self._mean, self._second, t - self._start, turnover,
+            p.drawdown_tolerance, p.drawdown_penalty, p.increase, p.turnover_penalty, action_term,
+            p.sharpe_decay,
         )  # fmt: skip
-        terms = (log_growth, drawdown_term, turnover_term, action_term)
+        terms = (log_growth, sharpe, drawdown_term, turnover_term, action_term)
         info = step_info(
             self.dates[t + 1], t + 1, value, targets[0], self._drifted[0], turnover, fees, drawdown, terms
         )
         self._t, self._value, self._peak, self._drifted = t + 1, value, peak, drifted
+        self._mean, self._second = mean, second
         terminated = value < p.ruin_value
         truncated = not terminated and t + 1 >= self._end
         if terminated:

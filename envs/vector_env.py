@@ -32,8 +32,24 @@ from cryptofolio.envs.portfolio_env import NO_TERMS, PortfolioEnv, step_info
 from cryptofolio.envs.reward import reward
 
 INFO_MODES = ("full", "done")
-_TERMS = ("reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty", "reward_action_penalty")
-_STATS = ("fees", "turnover", "portfolio_value", "reward", *_TERMS, "drawdown", "peak")
+_TERMS = (
+    "reward_log_growth",
+    "reward_differential_sharpe",
+    "reward_drawdown_penalty",
+    "reward_turnover_penalty",
+    "reward_action_penalty",
+)
+_STATS = (
+    "fees",
+    "turnover",
+    "portfolio_value",
+    "reward",
+    *_TERMS,
+    "drawdown",
+    "peak",
+    "sharpe_mean",
+    "sharpe_second",
+)
 """Rows of the per-step statistics the kernel writes, one column per portfolio."""
 _FLAGS = ("terminated", "truncated", "dones")
 PER_PORTFOLIO = ("bar", "episode_steps", "drifted_weights", "np_random", "np_random_seed")
@@ -55,10 +71,13 @@ def _step_portfolios(
     listed: np.ndarray,
     lags: int,
     bars: np.ndarray,
+    starts: np.ndarray,
     ends: np.ndarray,
     values: np.ndarray,
     drifted: np.ndarray,
     peaks: np.ndarray,
+    means: np.ndarray,
+    seconds: np.ndarray,
     parameters: np.ndarray,
     targets: np.ndarray,
     next_drifted: np.ndarray,
@@ -92,20 +111,23 @@ def _step_portfolios(
             values[k], drifted, targets, relatives, t, k, p.cost_rate, next_drifted
         )
         action_term = p.action_penalty * action_size(actions, k) if p.action_penalty > 0.0 else 0.0
-        total, growth, drawdown_term, turnover_term, drawdown, peak = reward(
-            values[k], value, peaks[k], turnover, p.drawdown_tolerance, p.drawdown_penalty, p.increase,
-            p.turnover_penalty, action_term,
+        total, growth, sharpe, drawdown_term, turnover_term, drawdown, peak, mean, second = reward(
+            values[k], value, peaks[k], means[k], seconds[k], t - starts[k], turnover, p.drawdown_tolerance,
+            p.drawdown_penalty, p.increase, p.turnover_penalty, action_term, p.sharpe_decay,
         )  # fmt: skip
         stats[0, k] = fees
         stats[1, k] = turnover
         stats[2, k] = value
         stats[3, k] = total
         stats[4, k] = growth
-        stats[5, k] = drawdown_term
-        stats[6, k] = turnover_term
-        stats[7, k] = action_term
-        stats[8, k] = drawdown
-        stats[9, k] = peak
+        stats[5, k] = sharpe
+        stats[6, k] = drawdown_term
+        stats[7, k] = turnover_term
+        stats[8, k] = action_term
+        stats[9, k] = drawdown
+        stats[10, k] = peak
+        stats[11, k] = mean
+        stats[12, k] = second
         terminated = value < p.ruin_value
         truncated = not terminated and t + 1 >= ends[k]
         flags[0, k], flags[1, k], flags[2, k] = terminated, truncated, terminated or truncated
@@ -150,6 +172,8 @@ class BatchedPortfolioEnv(VecEnv):
         self._end = np.zeros(n_envs, dtype=np.int64)
         self._value = np.full(n_envs, env.config.initial_value)
         self._peak = self._value.copy()
+        self._mean, self._second = np.zeros((2, n_envs))
+        """Each portfolio's moving moments of the differential Sharpe ratio (0 unless it is the objective)."""
         self._drifted = np.zeros((n_envs, columns))
         self._drifted[:, 0] = 1.0
         self._actions = np.zeros((n_envs, columns))
@@ -200,7 +224,8 @@ class BatchedPortfolioEnv(VecEnv):
         targets, drifted = np.empty((2, n, columns))
         stats, flags = np.empty((len(_STATS), n)), np.empty((len(_FLAGS), n), dtype=np.bool_)
         observations = np.empty((n, self.env.features.size), dtype=np.float32)
-        state = (self._t, self._end, self._value, self._drifted, self._peak, self._parameters)
+        state = (self._t, self._start, self._end, self._value, self._drifted, self._peak, self._mean,
+                 self._second, self._parameters)  # fmt: skip
         bad = _step_portfolios(actions, *self._market, *state, targets, drifted, stats, flags, observations)
         if bad >= 0:
             entries = np.flatnonzero(~np.isfinite(actions[bad])).tolist()
@@ -209,7 +234,7 @@ class BatchedPortfolioEnv(VecEnv):
         self._last = (bars, targets, self._drifted, stats, flags)
         # The state goes on in copies, which the resets below overwrite: the step's arrays stay as they ended.
         self._t, self._drifted = bars.copy(), drifted
-        self._value, self._peak = stats[2].copy(), stats[9].copy()
+        self._value, self._peak, self._mean, self._second = (stats[i].copy() for i in (2, 10, 11, 12))
         rewards, dones, truncated = stats[3].astype(np.float32), flags[2].copy(), flags[1]
         infos = self._step_infos() if self.infos == "full" else [{} for _ in range(n)]
         for i in dones.nonzero()[0].tolist():
@@ -304,6 +329,7 @@ class BatchedPortfolioEnv(VecEnv):
         self._t[i] = self._start[i] = start
         self._end[i] = end
         self._value[i] = self._peak[i] = self.env.config.initial_value
+        self._mean[i] = self._second[i] = 0.0
         self._drifted[i] = 0.0
         self._drifted[i, 0] = 1.0
         if self.infos != "full":

@@ -39,6 +39,7 @@ EPISODE_OPTIONS = {
         "decision_every": 7, "drawdown_mode": "increase", "turnover_penalty": 0.01, "fee": 0.002,
         "slippage": 0.001, "cash_yield": 0.04,
     },
+    "differential-sharpe": {"residual": True, "objective": "differential_sharpe", "sharpe_decay": 0.05},
 }  # fmt: skip
 
 
@@ -164,22 +165,22 @@ def test_mu_equals_the_numba_rebalance_factor(batch):
     turnover=st.floats(0.0, 2.0),
     tolerance=st.floats(0.01, 1.0),
     penalties=st.lists(st.floats(0.0, 5.0), min_size=3, max_size=3),
+    mean=st.floats(-0.5, 0.5),
+    spread=st.floats(0.0, 0.5),
+    steps=st.integers(0, 400),
+    decay=st.sampled_from([0.0, 0.01, 0.1, 1.0]),
 )
-def test_step_reward_equals_the_numba_reward(increase, values, turnover, tolerance, penalties):
+def test_step_reward_equals_the_numba_reward(
+    increase, values, turnover, tolerance, penalties, mean, spread, steps, decay
+):
     value, next_value, peak_gain = values
     peak = max(value, peak_gain)  # the peak is never below the value
     drawdown_penalty, turnover_penalty, action_term = penalties
+    second = mean**2 + spread  # moments whose variance is not negative
     expected = numba_reward(
-        value,
-        next_value,
-        peak,
-        turnover,
-        tolerance,
-        drawdown_penalty,
-        increase,
-        turnover_penalty,
-        action_term,
-    )
+        value, next_value, peak, mean, second, steps, turnover, tolerance, drawdown_penalty, increase,
+        turnover_penalty, action_term, decay,
+    )  # fmt: skip
     got = twin.step_reward(
         as_tensor([value]),
         as_tensor([next_value]),
@@ -190,8 +191,11 @@ def test_step_reward_equals_the_numba_reward(increase, values, turnover, toleran
         increase=increase,
         turnover_penalty=turnover_penalty,
         action_term=as_tensor([action_term]),
+        moments=(as_tensor([mean]), as_tensor([second])),
+        steps=steps,
+        sharpe_decay=decay,
     )
-    np.testing.assert_allclose([term.item() for term in got], expected, rtol=0.0, atol=EXACT)
+    np.testing.assert_allclose([term.item() for term in got], expected, rtol=EXACT, atol=EXACT)
 
 
 @settings(deadline=None)  # the first example compiles numba and warms torch up
@@ -276,6 +280,7 @@ def replay(env: PortfolioEnv, actions: np.ndarray, start: int) -> dict[str, np.n
     p, b = env.parameters, actions.shape[0]
     value = torch.full((b,), env.config.initial_value, dtype=torch.float64)
     peak = value.clone()
+    mean = second = torch.zeros_like(value)
     drifted = torch.zeros(b, actions.shape[2], dtype=torch.float64)
     drifted[:, 0] = 1.0
     residual = env.config.actions.residual
@@ -299,7 +304,7 @@ def replay(env: PortfolioEnv, actions: np.ndarray, start: int) -> dict[str, np.n
         fees, turnover, next_value, next_drifted = twin.trade_and_hold(
             value, drifted, targets, as_tensor(env.relatives[t]).expand(b, -1), p.cost_rate
         )
-        reward, *_, drawdown, peak = twin.step_reward(
+        reward, *_, drawdown, peak, mean, second = twin.step_reward(
             value,
             next_value,
             peak,
@@ -309,6 +314,9 @@ def replay(env: PortfolioEnv, actions: np.ndarray, start: int) -> dict[str, np.n
             increase=p.increase,
             turnover_penalty=p.turnover_penalty,
             action_term=p.action_penalty * twin.action_size(action),
+            moments=(mean, second),
+            steps=step,
+            sharpe_decay=p.sharpe_decay,
         )
         for key, tensor in (
             ("portfolio_value", next_value), ("weights", targets), ("drifted_weights", drifted),
@@ -374,12 +382,13 @@ def test_next_value_passes_gradcheck():
 
 
 def rollout(
-    actions: torch.Tensor, anchor: torch.Tensor, relatives: torch.Tensor
+    actions: torch.Tensor, anchor: torch.Tensor, relatives: torch.Tensor, sharpe_decay: float = 0.0
 ) -> tuple[torch.Tensor, float]:
     """Summed reward of (steps, B, N+1) residual ``actions`` from cash, and the least distance to a kink."""
     steps, b, n = actions.shape
     value = torch.ones(b, dtype=torch.float64)
     peak = value.clone()
+    mean = second = torch.zeros_like(value)
     drifted = torch.zeros(b, n, dtype=torch.float64)
     drifted[:, 0] = 1.0
     total, margin = torch.zeros(b, dtype=torch.float64), np.inf
@@ -389,9 +398,10 @@ def rollout(
         _, turnover, next_value, next_drifted = twin.trade_and_hold(
             value, drifted, targets, relatives[step], 0.01
         )
-        reward, *_, drawdown, next_peak = twin.step_reward(
+        reward, *_, drawdown, next_peak, mean, second = twin.step_reward(
             value, next_value, peak, turnover, tolerance=0.02, drawdown_penalty=2.0, increase=False,
             turnover_penalty=0.05, action_term=0.1 * twin.action_size(actions[step]),
+            moments=(mean, second), steps=step, sharpe_decay=sharpe_decay,
         )  # fmt: skip
         distances = (
             (mu[:, None] * targets[:, 1:] - drifted[:, 1:]).abs().flatten(),  # fees
@@ -405,15 +415,16 @@ def rollout(
     return total.sum(), margin
 
 
-def test_a_rollouts_summed_reward_passes_gradcheck_in_the_actions():
+@pytest.mark.parametrize("sharpe_decay", [0.0, 0.1], ids=["log-growth", "differential-sharpe"])
+def test_a_rollouts_summed_reward_passes_gradcheck_in_the_actions(sharpe_decay):
     rng = np.random.default_rng(5)
     steps, b, n = 4, 2, 4
     anchor = as_tensor(rng.dirichlet(np.ones(n), size=b))
     relatives = as_tensor(rng.uniform(0.9, 1.1, (steps, b, n)))
     actions = as_tensor(rng.uniform(-0.8, 0.8, (steps, b, n))).requires_grad_()
-    _, margin = rollout(actions, anchor, relatives)
+    _, margin = rollout(actions, anchor, relatives, sharpe_decay)
     assert margin > 1e-4  # a smooth point: gradcheck's 1e-6 steps cross no kink
-    assert torch.autograd.gradcheck(lambda a: rollout(a, anchor, relatives)[0], (actions,))
+    assert torch.autograd.gradcheck(lambda a: rollout(a, anchor, relatives, sharpe_decay)[0], (actions,))
 
 
 def test_the_gradient_of_mu_equals_central_differences_of_the_numba_solver():

@@ -1,4 +1,5 @@
-"""The env's generalization levers: residual actions, the trade band, the drawdown-increase reward."""
+"""The env's generalization levers: residual actions, the trade band, the drawdown-increase reward,
+the differential Sharpe ratio objective."""
 
 import math
 
@@ -8,7 +9,7 @@ import pytest
 from cryptofolio.agents import make_baseline
 from cryptofolio.envs import PortfolioEnv, synthetic_market
 from cryptofolio.envs.profiles import model_portfolios
-from cryptofolio.envs.reward import reward
+from cryptofolio.envs.reward import differential_sharpe, reward
 from cryptofolio.evaluation.backtest import run_backtest
 
 
@@ -65,9 +66,68 @@ def test_the_increase_penalty_charges_each_deepening_of_the_drawdown():
     peak, tolerance, penalty = 1.0, 0.25, 0.5
     steps = [(1.0, 0.9, 0.1), (0.9, 0.8, 0.1), (0.8, 0.85, 0.0)]
     for value, next_value, deepening in steps:
-        total, _, term, _, _, peak = reward(value, next_value, peak, 0.0, tolerance, penalty, True, 0.0, 0.0)
+        total, _, _, term, _, _, peak, _, _ = reward(
+            value, next_value, peak, 0.0, 0.0, 0, 0.0, tolerance, penalty, True, 0.0, 0.0, 0.0
+        )
         assert term == pytest.approx(penalty * deepening / tolerance, abs=1e-12)
         assert total == pytest.approx(math.log(next_value / value) - term, abs=1e-12)
+
+
+def test_the_differential_sharpe_ratio_of_three_returns_by_hand():
+    # eta 0.5, returns 0.01, -0.02, 0.03. Step 1: no moments yet, D = 0; A = 0.005, B = 0.00005.
+    # Step 2: corrected by c = 0.5, a = 0.01 and b = 0.0001: variance 0, D = 0; A = -0.0075, B = 0.000225.
+    # Step 3: c = 0.75, a = -0.01, b = 0.0003, variance 0.0002; dA = 0.04, dB = 0.0006;
+    # D = (0.0003 * 0.04 + 0.5 * 0.01 * 0.0006) / 0.0002^1.5 = 0.000015 / 0.0002^1.5 = 7.5 / sqrt(2).
+    mean = second = 0.0
+    sharpes = []
+    for steps, growth in enumerate([0.01, -0.02, 0.03]):
+        sharpe, mean, second = differential_sharpe(growth, mean, second, steps, 0.5)
+        sharpes.append(sharpe)
+    assert sharpes[:2] == [0.0, 0.0]
+    assert sharpes[2] == pytest.approx(7.5 / math.sqrt(2), rel=1e-12)
+    assert (mean, second) == pytest.approx((0.01125, 0.0005625), rel=1e-12)
+
+
+@pytest.mark.parametrize("growth", [-0.05, -0.01, 0.0, 0.02, 0.08])
+@pytest.mark.parametrize(("mean", "second"), [(0.001, 0.0009), (-0.002, 0.0004), (0.01, 0.0101)])
+def test_the_differential_sharpe_ratio_is_the_sharpe_ratios_first_order_change(growth, mean, second):
+    # Moody and Saffell: S(A_t, B_t) = S(A_{t-1}, B_{t-1}) + eta D_t + O(eta^2), S = A / sqrt(B - A^2).
+    # After many steps the zero-start correction is 1, so the moments are the raw ones.
+    eta = 1e-7
+    sharpe, next_mean, next_second = differential_sharpe(growth, mean, second, 10**10, eta)
+    ratio = lambda a, b: a / math.sqrt(b - a * a)  # noqa: E731
+    assert sharpe == pytest.approx((ratio(next_mean, next_second) - ratio(mean, second)) / eta, rel=1e-4)
+
+
+def test_the_differential_sharpe_ratio_is_zero_for_equal_returns_whatever_the_rounding():
+    mean = second = 0.0
+    for steps in range(50):
+        sharpe, mean, second = differential_sharpe(0.0001, mean, second, steps, 0.1)  # a cash yield
+        assert sharpe == 0.0
+
+
+def test_the_differential_sharpe_objective_replaces_the_log_growth_in_the_reward(market):
+    options = {"residual": True, "turnover_penalty": 0.01, "drawdown_penalty": 0.0}
+    sharpe_env = PortfolioEnv(market, objective="differential_sharpe", sharpe_decay=0.05, **options)
+    growth_env = PortfolioEnv(market, **options)
+    rng = np.random.default_rng(0)
+    for env in (sharpe_env, growth_env):
+        env.reset(seed=3)
+    mean = second = 0.0
+    for steps in range(40):
+        action = rng.uniform(-1, 1, 10)
+        _, total, *_, info = sharpe_env.step(action)
+        _, plain, *_, plain_info = growth_env.step(action)
+        assert info["reward_log_growth"] == plain_info["reward_log_growth"]  # the same ledger
+        expected, mean, second = differential_sharpe(info["reward_log_growth"], mean, second, steps, 0.05)
+        assert (
+            info["reward_differential_sharpe"] == expected and plain_info["reward_differential_sharpe"] == 0
+        )
+        assert total == pytest.approx(expected - info["reward_turnover_penalty"], abs=1e-12)
+        assert plain == pytest.approx(plain_info["reward_log_growth"] - plain_info["reward_turnover_penalty"])
+    sharpe_env.reset(seed=4)  # a new episode starts its moments afresh
+    _, total, *_, info = sharpe_env.step(np.zeros(10))
+    assert info["reward_differential_sharpe"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -77,6 +137,9 @@ def test_the_increase_penalty_charges_each_deepening_of_the_drawdown():
         ({"trade_band": -0.1}, r"trade_band must be a finite number in \[0.0, 1.0\]"),
         ({"tilt": 0.0}, r"tilt must be a finite number in \(0.0, 10.0\]"),
         ({"drawdown_mode": "increase", "drawdown_tolerance": 0.0}, r"drawdown_tolerance must be .* \(0.0"),
+        ({"objective": "sortino"}, "objective must be one of log_growth, differential_sharpe"),
+        ({"sharpe_decay": 0.0}, r"sharpe_decay must be a finite number in \(0.0, 1.0\]"),
+        ({"sharpe_decay": float("nan")}, r"sharpe_decay must be a finite number"),
     ],
 )
 def test_bad_lever_options_are_refused(market, options, message):

@@ -39,9 +39,10 @@ def test_features_up_to_t_ignore_prices_after_t(market, t, kind):
     assert not np.array_equal(now.returns[t + 1 :], changed.returns[t + 1 :])  # the change is real
 
 
+@pytest.mark.parametrize("objective", ["log_growth", "differential_sharpe"])
 @pytest.mark.parametrize("observation", ["window", "summary"])
 @pytest.mark.parametrize("t", [WINDOW + 1, 60, 61, 150, 195])
-def test_env_observations_and_rewards_up_to_t_ignore_prices_after_t(market, t, observation):
+def test_env_observations_and_rewards_up_to_t_ignore_prices_after_t(market, t, observation, objective):
     splits = Splits(train=range(0, 196), validation=range(196, 198), test=range(198, 200))
     runs = []
     for m in (market, with_future_changed(market, t)):
@@ -52,6 +53,7 @@ def test_env_observations_and_rewards_up_to_t_ignore_prices_after_t(market, t, o
             features=observation,
             drawdown_tolerance=0.0,
             turnover_penalty=0.1,
+            objective=objective,
         )
         obs, _ = env.reset(options={"start": WINDOW, "to_end": True})
         rng = np.random.default_rng(1)

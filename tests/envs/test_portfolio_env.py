@@ -16,7 +16,8 @@ C = 0.001 + 0.0005  # fee + slippage
 TOLERANCE, DD_PENALTY, TO_PENALTY = 0.02, 0.5, 0.1
 INFO_KEYS = {
     "date", "bar", "portfolio_value", "weights", "drifted_weights", "turnover", "fees", "drawdown",
-    "reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty", "reward_action_penalty",
+    "reward_log_growth", "reward_differential_sharpe", "reward_drawdown_penalty", "reward_turnover_penalty",
+    "reward_action_penalty",
 }  # fmt: skip
 
 

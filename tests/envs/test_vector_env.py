@@ -20,7 +20,13 @@ LEVERS = {
     "decision_every": 3,
 }
 KEYS = ("portfolio_value", "turnover", "fees", "drawdown", "bar")
-KEYS += ("reward_log_growth", "reward_drawdown_penalty", "reward_turnover_penalty", "reward_action_penalty")
+KEYS += (
+    "reward_log_growth",
+    "reward_differential_sharpe",
+    "reward_drawdown_penalty",
+    "reward_turnover_penalty",
+)
+KEYS += ("reward_action_penalty",)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +36,13 @@ def market():
 
 @pytest.mark.parametrize(
     "levers",
-    [{}, LEVERS, {**LEVERS, "risk_dial": True, "risk_cap": 1.5}],
-    ids=["plain", "residual-band-increase", "risk-dial"],
+    [
+        {},
+        LEVERS,
+        {**LEVERS, "risk_dial": True, "risk_cap": 1.5},
+        {"residual": True, "objective": "differential_sharpe", "sharpe_decay": 0.1},
+    ],
+    ids=["plain", "residual-band-increase", "risk-dial", "differential-sharpe"],
 )
 def test_the_batched_env_equals_scalar_envs_across_resets(market, levers):
     n, seed = 6, 11
