@@ -35,7 +35,7 @@ study: $(STAMP)
 	$(BIN)/cryptofolio study --market ../shared/data/binance-daily --publish docs
 
 ablation: $(STAMP)
-	$(BIN)/cryptofolio ablation --market ../shared/data/binance-daily --publish docs --no-progress-bar
+	$(BIN)/cryptofolio ablation --market ../shared/data/binance-daily --publish docs --no-progress-bar --workers $$(nproc)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

@@ -32,6 +32,18 @@ RECORD = "ablation.json"
 QUICK_TIMESTEPS, QUICK_SEEDS, QUICK_OVERRIDES = 512, [0], ["eval_freq=256", "n_envs=2"]
 
 
+def profile_setup(setup: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+    """The setup of ``configs/ablation.yaml`` for one profile (default: the setup's): that profile's
+    assets, and its baselines (``{profile}`` in a baseline's name is the profile's)."""
+    profile = profile or setup["profile"]
+    if profile not in setup["assets"]:
+        raise ValueError(
+            f"--profile: configs/ablation.yaml lists assets for {', '.join(setup['assets'])}, not {profile!r}"
+        )
+    baselines = [name.format(profile=profile) for name in setup["baselines"]]
+    return {**setup, "profile": profile, "assets": setup["assets"][profile], "baselines": baselines}
+
+
 def setup_market(market_path: str, setup: dict[str, Any]) -> MarketConfig:
     """The setup's market: its assets on ``market_path``, USDT as cash, the setup's splits."""
     data = {"source": market_path, "assets": setup["assets"], "splits": setup["splits"]}
@@ -80,6 +92,12 @@ def train_unit(
     """
     config = unit_config(market_path, setup, variant, seed, quick)
     started = [run for run in _runs(root / name) if int(read_run_config(run)["seed"]) == seed]
+    for run in started:
+        if RunFolder(run).read_config() != config:
+            raise ValueError(
+                f"{run}: trained with another config than configs/ablation.yaml's {name!r} now sets; "
+                "start a new ablation (without --resume)"
+            )
     if any(read_run_metadata(run).get("status") == "complete" for run in started):
         print(f"{name}: seed {seed} is complete, skipped", flush=True)
         return

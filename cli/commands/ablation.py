@@ -2,11 +2,13 @@
 
     cryptofolio ablation --market ../shared/data/binance-daily --publish docs      (= make ablation)
 
-Every variant of ``configs/ablation.yaml`` trains the same algorithm for the same profile
-(one run per seed), is selected on the validation split like any run, and is tested once on
-the test split against the profile's baseline. The variant chosen is the one with the best
-mean validation Sharpe ratio: the test split is read for the report only. Writes
-``reports/ablation/summary.md`` (and ``DIR/ablation.md`` with ``--publish``); ``--reuse``
+Every variant of ``configs/ablation.yaml`` trains its algorithm for one profile (moderate, or
+``--profile``'s, on its own assets), one run per seed, is selected on the validation split like
+any run, and is tested once on the test split against the profile's baseline. The variant chosen
+is the one with the best mean validation Sharpe ratio (turnover beyond the setup's limit must pay
+for itself on validation): the test split is read for the report only. Writes
+``reports/ablation/summary.md`` (and ``DIR/ablation.md`` with ``--publish``; ``-<profile>`` in
+both names for another profile than moderate); ``--reuse``
 reports on the runs of an earlier ablation without training again; ``--resume`` trains what an
 earlier ablation lacks (runs it did not finish, variants added since) and reports on all;
 ``--workers N`` trains N runs at once; ``--quick`` is a smoke test.
@@ -31,6 +33,7 @@ from cryptofolio.training.ablation import (
     QUICK_TIMESTEPS,
     RECORD,
     evaluate_variants,
+    profile_setup,
     summary_markdown,
     train_variants,
 )
@@ -43,6 +46,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
     )
     parser.add_argument("--variants", help="comma-separated variants of configs/ablation.yaml (default: all)")
+    parser.add_argument(
+        "--profile", help="the risk profile (default: the setup's, moderate); its own assets and baselines"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("reports/ablation"), help="reports (reports/ablation)"
     )
@@ -68,7 +74,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 def run(args: argparse.Namespace, command: list[str]) -> int:
     document = configs.read("ablation")
-    setup, variants = document["setup"], document["variants"]
+    setup, variants = profile_setup(document["setup"], args.profile), document["variants"]
     if args.variants:
         names = [v.strip() for v in args.variants.split(",") if v.strip()]
         unknown = [n for n in names if n not in variants]
@@ -103,15 +109,16 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
             quick=args.quick,
         )
         (root / RECORD).write_text(json.dumps(record, indent=2))
+    suffix = "" if setup["profile"] == document["setup"]["profile"] else f"-{setup['profile']}"
     evaluations = evaluate_variants(args.market, setup, list(variants), root)
     text = summary_markdown(evaluations, variants, setup, root, record)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.md").write_text(text)
+    (args.out / f"summary{suffix}.md").write_text(text)
     if args.publish is not None:
         args.publish.mkdir(parents=True, exist_ok=True)
-        (args.publish / "ablation.md").write_text(text)
+        (args.publish / f"ablation{suffix}.md").write_text(text)
     print(text.split("## Verdict", 1)[1].strip())
-    print(f"summary: {args.out / 'summary.md'}; runs in {root}")
+    print(f"summary: {args.out / f'summary{suffix}.md'}; runs in {root}")
     return 0
 
 

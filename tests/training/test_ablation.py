@@ -3,10 +3,11 @@
 import re
 
 import pandas as pd
+import pytest
 
 from cryptofolio import configs
 from cryptofolio.cli import main
-from cryptofolio.training.ablation import chosen_variant, variant_overrides
+from cryptofolio.training.ablation import chosen_variant, profile_setup, train_unit, variant_overrides
 from cryptofolio.training.config import resolve_config
 
 
@@ -77,3 +78,31 @@ def test_the_tiny_ablation_runs_end_to_end(shared_data, tmp_path, capsys):
 def test_a_resume_names_a_folder_of_an_ablation(tmp_path, capsys):
     assert main(["ablation", "--quick", "--resume", str(tmp_path)]) == 2
     assert f"--resume {tmp_path}: no ablation.json there" in capsys.readouterr().err
+
+
+def test_another_profile_brings_its_own_assets_and_baselines():
+    setup = configs.read("ablation")["setup"]
+    aggressive = profile_setup(setup, "aggressive")
+    assert aggressive["profile"] == "aggressive" and "NEAR" in aggressive["assets"]
+    assert aggressive["baselines"][:2] == ["aggressive", "aggressive_regime"]
+    assert profile_setup(setup)["baselines"][:2] == ["moderate", "moderate_regime"]
+
+
+def test_an_unknown_profile_is_one_line_and_exit_code_2(capsys):
+    assert main(["ablation", "--quick", "--profile", "reckless"]) == 2
+    assert (
+        "--profile: configs/ablation.yaml lists assets for conservative, moderate, aggressive, not 'reckless'"
+        in (capsys.readouterr().err)
+    )
+
+
+def test_a_resume_refuses_runs_trained_with_another_config(shared_data, tmp_path):
+    document = configs.read("ablation")
+    setup, variant = profile_setup(document["setup"]), document["variants"]["residual_band"]
+    market = str(shared_data / "binance-daily")
+    train_unit(market, setup, "residual_band", variant, 0, tmp_path, quick=True)
+    changed = {**variant, "set": {**variant["set"], "env.actions.trade_band": 0.1}}
+    with pytest.raises(
+        ValueError, match=r"trained with another config than configs/ablation\.yaml's 'residual_band'"
+    ):
+        train_unit(market, setup, "residual_band", changed, 0, tmp_path, quick=True)
