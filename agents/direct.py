@@ -297,6 +297,7 @@ class DirectAgent:
             )
             inputs = observation if self.normalizer is None else self.normalizer.normalize_obs(observation)
             actions = self.network(torch.as_tensor(inputs, dtype=torch.float64, device=device))
+            decide = rows % p.decision_every == 0
             targets = target_weights(
                 actions,
                 drifted,
@@ -305,12 +306,12 @@ class DirectAgent:
                 tilt=p.tilt,
                 dial_cap=p.dial_cap,
                 band=p.trade_band,
-                decide=rows % p.decision_every == 0,
+                decide=decide,
             )
             fees, turnover, next_value, drifted = trade_and_hold(
                 value, drifted, targets, self._relatives[rows], p.cost_rate
             )
-            action_term = p.action_penalty * action_size(actions) if p.action_penalty > 0.0 else 0.0
+            action_term = p.action_penalty * action_size(actions) * decide if p.action_penalty > 0.0 else 0.0
             reward, log_growth, _, _, _, drawdown, peak, mean, second = step_reward(
                 value,
                 next_value,

@@ -165,7 +165,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         r_t = log(V_{t+1} / V_t)                                   (net of fees)
               - drawdown_penalty * max(0, DD_{t+1} - drawdown_tolerance)     ("excess")
               - turnover_penalty * turnover_t
-              - action_penalty * mean_i clip(a_i, -1, 1)^2
+              - action_penalty * mean_i clip(a_i, -1, 1)^2           (on bars that decide)
 
     with ``DD_{t+1} = 1 - V_{t+1} / max_{s <= t+1} V_s`` over the episode. The tolerance
     defaults to the risk profile's maximum drawdown (conservative 20%, moderate 35%,
@@ -221,7 +221,8 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     **Version history**: v0, first version. Options added since (the observation's ``features``,
     ``residual``, ``tilt``, ``risk_dial``, ``risk_cap``, ``trade_band``, ``decision_every``,
     ``action_penalty``, ``drawdown_mode``, ``objective``, ``sharpe_decay``) default to the v0
-    behaviour; ``info`` gained ``reward_action_penalty`` and ``reward_differential_sharpe``. The
+    behaviour; ``info`` gained ``reward_action_penalty`` and ``reward_differential_sharpe``; the
+    action penalty is no longer charged on bars whose action ``decision_every`` ignores. The
     options are grouped in ``config`` (:class:`~cryptofolio.envs.config.EnvConfig`); the option
     ``observation`` is now ``features``.
     Observations, rewards and costs are unchanged.
@@ -360,7 +361,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         targets = self._targets(action, t, self._drifted)
         p = self.parameters
         action_term = 0.0
-        if p.action_penalty > 0.0:
+        if p.action_penalty > 0.0 and t % p.decision_every == 0:  # an ignored action costs nothing
             action_term = p.action_penalty * action_size(
                 np.asarray(action, dtype=np.float64).reshape(1, -1), 0
             )

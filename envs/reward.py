@@ -10,7 +10,8 @@
 
 with ``DD_{t+1} = 1 - V_{t+1} / peak_{t+1}`` and ``peak_{t+1} = max(peak_t, V_{t+1})``, and
 ``action_term = action_penalty * mean_i clip(a_i)^2``, the size of the action (computed by the
-caller, :func:`cryptofolio.envs.actions.action_size`).
+caller, :func:`cryptofolio.envs.actions.action_size`) on bars that decide (``decision_every``), 0
+on the others, whose action is ignored.
 
 The differential Sharpe ratio (Moody and Saffell, "Learning to trade via direct reinforcement",
 2001) is the first-order effect of the step's return ``R_t = log(V_{t+1} / V_t)`` on a Sharpe

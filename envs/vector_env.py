@@ -110,7 +110,9 @@ def _step_portfolios(
         fees, turnover, value = trade_and_hold(
             values[k], drifted, targets, relatives, t, k, p.cost_rate, next_drifted
         )
-        action_term = p.action_penalty * action_size(actions, k) if p.action_penalty > 0.0 else 0.0
+        action_term = 0.0
+        if p.action_penalty > 0.0 and t % p.decision_every == 0:  # an ignored action costs nothing
+            action_term = p.action_penalty * action_size(actions, k)
         total, growth, sharpe, drawdown_term, turnover_term, drawdown, peak, mean, second = reward(
             values[k], value, peaks[k], means[k], seconds[k], t - starts[k], turnover, p.drawdown_tolerance,
             p.drawdown_penalty, p.increase, p.turnover_penalty, action_term, p.sharpe_decay,

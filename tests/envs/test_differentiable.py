@@ -37,7 +37,7 @@ EPISODE_OPTIONS = {
     "risk-dial": {"residual": True, "risk_dial": True, "risk_cap": 1.5, "trade_band": 0.02},
     "weekly-increase": {
         "decision_every": 7, "drawdown_mode": "increase", "turnover_penalty": 0.01, "fee": 0.002,
-        "slippage": 0.001, "cash_yield": 0.04,
+        "slippage": 0.001, "cash_yield": 0.04, "action_penalty": 0.05,
     },
     "differential-sharpe": {"residual": True, "objective": "differential_sharpe", "sharpe_decay": 0.05},
 }  # fmt: skip
@@ -313,7 +313,7 @@ def replay(env: PortfolioEnv, actions: np.ndarray, start: int) -> dict[str, np.n
             drawdown_penalty=p.drawdown_penalty,
             increase=p.increase,
             turnover_penalty=p.turnover_penalty,
-            action_term=p.action_penalty * twin.action_size(action),
+            action_term=p.action_penalty * twin.action_size(action) * (t % p.decision_every == 0),
             moments=(mean, second),
             steps=step,
             sharpe_decay=p.sharpe_decay,

@@ -175,3 +175,12 @@ def test_between_decision_bars_actions_are_ignored_and_the_portfolio_drifts(mark
             np.testing.assert_array_equal(info["weights"], info["drifted_weights"])
     with pytest.raises(ValueError, match="non-finite"):
         env.step(np.full(10, np.nan))  # checked on every bar, decision or not
+
+
+def test_the_action_penalty_is_charged_only_on_bars_that_decide(market):
+    env = PortfolioEnv(market, residual=True, decision_every=3, action_penalty=0.1)
+    env.reset(seed=0)
+    for _ in range(9):
+        bar = env.bar
+        *_, info = env.step(np.full(10, 0.5))
+        assert info["reward_action_penalty"] == (pytest.approx(0.1 * 0.25) if bar % 3 == 0 else 0.0)
