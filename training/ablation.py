@@ -29,7 +29,9 @@ from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
 
 RECORD = "ablation.json"
-QUICK_TIMESTEPS, QUICK_SEEDS, QUICK_OVERRIDES = 512, [0], ["eval_freq=256", "n_envs=2"]
+ENSEMBLE = " (ensemble)"
+"""The suffix of an ensemble's row: ``<variant> (ensemble)``."""
+QUICK_TIMESTEPS, QUICK_SEEDS, QUICK_OVERRIDES = 512, [0, 1], ["eval_freq=256", "n_envs=2"]
 
 
 def profile_setup(setup: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
@@ -194,14 +196,16 @@ def ablation_table(evaluations: dict[str, Evaluation], root: Path, profile: str)
                     f"{metric}_vs_{profile}{s}": comparison[f"{metric}_difference{s}"]
                     for s in ("", "_low", "_high")
                 }
-            row["seeds_meeting_target"] = f"{int(beats.sum())} of {len(runs)}"
             multiples = runs["turnover"].to_numpy(dtype=float) / baseline["turnover"]
-            row[f"turnover_x_{profile}"] = (
-                f"{multiples.mean():.1f}x ({multiples.min():.1f}x to {multiples.max():.1f}x)"
-            )
             if group.ensemble_of:
-                ensembles[f"{name} (ensemble)"] = row
+                row["beats_on_both"] = "yes" if beats.all() else "no"
+                row[f"turnover_x_{profile}"] = f"{multiples[0]:.1f}x"
+                ensembles[f"{name}{ENSEMBLE}"] = row
             else:
+                row["seeds_meeting_target"] = f"{int(beats.sum())} of {len(runs)}"
+                row[f"turnover_x_{profile}"] = (
+                    f"{multiples.mean():.1f}x ({multiples.min():.1f}x to {multiples.max():.1f}x)"
+                )
                 rows[name] = row
     return pd.DataFrame({**rows, **ensembles}).T
 
@@ -251,9 +255,26 @@ def summary_markdown(
     baseline_validation = read_run_metadata(root / next(iter(evaluations)) / any_run)["validation_baseline"]
     validated = table.dropna(subset=["val_sharpe"])
     validation = with_intervals(validated, [c for c in table.columns if c.startswith("val_")])
+    validation["val_turnover_x_rule"] = [f"{x:.1f}x" for x in validated["val_turnover_x_rule"]]
     test_columns = [c for c in table.columns if c.startswith("test_")]
-    test = with_intervals(table, test_columns)
-    versus = with_intervals(table, [c for c in table.columns if "_vs_" in c])
+    test = with_intervals(validated, test_columns)
+    versus_columns = [c for c in table.columns if "_vs_" in c]
+    versus = with_intervals(validated, versus_columns)
+    ensembles = table.loc[[n for n in table.index if n.endswith(ENSEMBLE)]]
+    ensemble_lines = ["With one seed per variant, there are no ensembles."]
+    if len(ensembles):
+        together = formatted(
+            ensembles[[c for c in test_columns if not c.endswith(("_std", "_low", "_high"))]]
+        )
+        together = together.join(formatted(with_intervals(ensembles, versus_columns)))
+        together = together.join(ensembles[["beats_on_both", f"turnover_x_{profile}"]])
+        ensemble_lines = [
+            "Each variant's ensemble of its seeds on test: its metrics, its differences to the baseline (95% "
+            "paired block-bootstrap interval), whether it beats the baseline's Sharpe with a smaller max "
+            "drawdown, and its turnover as a multiple of the rule's:",
+            markdown_table(together),
+        ]
+    picks = per_learner(table, algos, limit)
     row = table.loc[chosen]
     steps, seeds = record.get("timesteps", setup["timesteps"]), record.get("seeds", setup["seeds"])
     commands = record.get("commands", [record["command"]])
@@ -282,8 +303,9 @@ def summary_markdown(
             + ("" if record.get("quick") else _budget(variants[name], steps))
             for name in evaluations
         ],
-        "Each variant's row `<variant> (ensemble)` is the policy whose target weights are the mean of its "
-        "seeds' (`cryptofolio evaluate --ensemble`), through the same ledger; it is on the test tables only.",
+        "Each variant's ensemble is the policy whose target weights are the mean of its seeds' "
+        "(`cryptofolio evaluate --ensemble`), through the same ledger; it is reported on test beside the "
+        "seeds, and plays no part in the choice.",
         "## Validation (the only basis of choice)",
         f"The {profile} baseline's validation Sharpe ratio: {baseline_validation['sharpe']:.2f}, "
         f"max drawdown {baseline_validation['max_drawdown']:.1%}. Per variant, mean ± std over seeds of the "
@@ -297,7 +319,7 @@ def summary_markdown(
         "by the same rule:",
         *[
             f"- {algo}: `{pick}` (validation Sharpe {table['val_sharpe'].astype(float)[pick]:.2f})"
-            for algo, pick in per_learner(table, algos, limit).items()
+            for algo, pick in picks.items()
         ],
         "## Test",
         f"The {profile} baseline on test: Sharpe {baseline['sharpe']:.2f}, max drawdown "
@@ -308,11 +330,14 @@ def summary_markdown(
         "95% paired block-bootstrap interval), the seeds whose test Sharpe beats the baseline's with a "
         f"smaller max drawdown, and each variant's turnover as a multiple of the {profile} rule's (mean, "
         "and the lowest to highest seed):",
-        markdown_table(formatted(versus.join(table[["seeds_meeting_target", f"turnover_x_{profile}"]]))),
+        markdown_table(formatted(versus.join(validated[["seeds_meeting_target", f"turnover_x_{profile}"]]))),
+        *ensemble_lines,
         "Baselines on test:",
         markdown_table(formatted(baseline_rows(first, setup))),
         "## Verdict",
         *verdict(table, chosen, profile, first.metrics.loc[setup["baselines"], "sharpe"]),
+        "Each learner's variant chosen on validation (among its own variants, by the same rule), on test:",
+        markdown_table(learner_table(table, picks, profile)),
         *drawdown_verdict(table, profile, baseline),
     ]
     return "\n\n".join(lines) + "\n"
@@ -330,6 +355,27 @@ def per_learner(table: pd.DataFrame, algos: dict[str, str], turnover_limit: floa
         algo: chosen_variant(table.loc[[n for n, a in algos.items() if a == algo]], turnover_limit)
         for algo in dict.fromkeys(algos.values())
     }
+
+
+def learner_table(table: pd.DataFrame, picks: dict[str, str], profile: str) -> pd.DataFrame:
+    """Per learner: its chosen variant's test Sharpe ratio and max drawdown, seeds and ensemble."""
+    rows = {}
+    for algo, pick in picks.items():
+        seeds = table.loc[pick]
+        rows[algo] = {
+            "variant": f"`{pick}`",
+            "test_sharpe": f"{seeds['test_sharpe']:.2f} ± {seeds['test_sharpe_std']:.2f}",
+            "test_max_drawdown": f"{seeds['test_max_drawdown']:.1%} ± {seeds['test_max_drawdown_std']:.1%}",
+            "seeds_meeting_target": seeds["seeds_meeting_target"],
+        }
+        if f"{pick}{ENSEMBLE}" in table.index:  # (one seed has no ensemble)
+            together = table.loc[f"{pick}{ENSEMBLE}"]
+            rows[algo] |= {
+                "ensemble_sharpe": f"{together['test_sharpe']:.2f}",
+                "ensemble_max_drawdown": f"{together['test_max_drawdown']:.1%}",
+                "ensemble_beats_on_both": together["beats_on_both"],
+            }
+    return pd.DataFrame(rows).T
 
 
 COMPARABLE_SHARPE = 0.1

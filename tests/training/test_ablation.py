@@ -60,7 +60,7 @@ def test_the_tiny_ablation_runs_end_to_end(shared_data, tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "--variants", "free,residual_band", "--resume", str(root)]) == 0
     printed = capsys.readouterr().out
-    assert "free: seed 0 is complete, skipped" in printed and "residual_band: training ppo seed 0" in printed
+    assert "free: seed 1 is complete, skipped" in printed and "residual_band: training ppo seed 1" in printed
     text = (tmp_path / "docs" / "ablation.md").read_text()
     assert text.startswith("# Ablation: levers for agents that generalize")
     for section in (
@@ -73,6 +73,8 @@ def test_the_tiny_ablation_runs_end_to_end(shared_data, tmp_path, capsys):
     assert "`residual_band`" in text and "untrained_selected" in text
     assert re.search(r"\| free \|.*\| \d+\.\dx \(\d+\.\dx to \d+\.\dx\) \|", text)  # turnover vs the rule
     assert "Commands: `" in text and "`, then `" in text and "--resume" in text
+    assert re.search(r"\| residual_band \(ensemble\) \|.*\| (yes|no) \| \d+\.\dx \|", text)
+    assert re.search(r"\| ppo \| `residual_band` \|", text)  # PPO's variant chosen on validation
 
 
 def test_a_resume_names_a_folder_of_an_ablation(tmp_path, capsys):
