@@ -53,8 +53,11 @@ def setup_market(market_path: str, setup: dict[str, Any]) -> MarketConfig:
 
 
 def variant_overrides(setup: dict[str, Any], variant: dict[str, Any]) -> list[str]:
-    """``key=value`` overrides of a variant: the setup's ``base`` (every lever off), then its own."""
-    return [f"{key}={json.dumps(value)}" for key, value in {**setup["base"], **variant["set"]}.items()]
+    """``key=value`` overrides of a variant: the setup's ``base`` (every lever off), its algorithm's
+    ``algo_base`` (levers of that algorithm's own settings), then its own."""
+    algo_base = setup.get("algo_base", {}).get(variant.get("algo", setup["algo"]), {})
+    settings = {**setup["base"], **algo_base, **variant["set"]}
+    return [f"{key}={json.dumps(value)}" for key, value in settings.items()]
 
 
 def unit_config(

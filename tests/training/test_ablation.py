@@ -39,6 +39,7 @@ def test_variants_start_from_every_lever_off_whatever_the_defaults():
     actions = free.env.actions
     assert not actions.residual and actions.trade_band == 0 and free.bootstrap_block == 0
     assert free.env.observation.features == "window"
+    assert free.hyperparams["policy_kwargs"]["log_std_init"] == 0.0  # SB3's, not configs/ppo.yaml's -1.5
     assert resolve_config("ppo").env.actions.residual  # while the default is residual
     chosen = document["variants"]["residual_band"]
     assert resolve_config("ppo", overrides=variant_overrides(document["setup"], chosen)).env.actions.residual
