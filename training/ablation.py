@@ -291,7 +291,13 @@ def summary_markdown(
         + (" in all" if len(commands) > 1 else "")
         + f", {record.get('workers', 1)} run(s) at once on a {record['cores']}-core machine, "
         + f"{record['date']}. "
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in record["versions"].items()) + ".",
+        "Versions: "
+        + ", ".join(f"{k} {v}" for k, v in record["versions"].items() if k != "git_commit")
+        + ". Code: "
+        + ", ".join(
+            f"{commit[:7]}{commit[40:]} ({n} runs)" for commit, n in run_commits(evaluations, root).items()
+        )
+        + ".",
         f"Setup: {setup['algo'].upper()} (unless a variant names another) for the {profile} profile on "
         f"{', '.join(setup['assets'])} plus USDT "
         f"as cash (Binance daily closes), fee 0.1% through the ledger; {steps:,} steps per run, "
@@ -344,6 +350,18 @@ def summary_markdown(
         *drawdown_verdict(table, profile, baseline),
     ]
     return "\n\n".join(lines) + "\n"
+
+
+def run_commits(evaluations: dict[str, Evaluation], root: Path) -> dict[str, int]:
+    """How many of the runs each git commit trained, as each run folder recorded it."""
+    commits = [
+        read_run_metadata(root / name / run)["versions"]["git_commit"]
+        for name, evaluation in evaluations.items()
+        for group in evaluation.groups
+        if not group.ensemble_of
+        for run in group.runs
+    ]
+    return {commit: commits.count(commit) for commit in dict.fromkeys(commits)}
 
 
 def _budget(variant: dict[str, Any], steps: int) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import json
 import os
 import platform
@@ -250,7 +251,14 @@ class AppendingCSVOutputFormat(CSVOutputFormat):
 
 
 def versions() -> dict[str, str]:
-    """Python, the main packages and the project's git commit (``+dirty`` if it has local changes)."""
+    """Python, the main packages and the project's git commit (``+dirty`` if it has local changes),
+    as read the first time this process asked: the code it had imported by then, not what the
+    checkout holds later (a long ablation's workers keep running the code they started with)."""
+    return dict(_versions_once())
+
+
+@functools.cache
+def _versions_once() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in PACKAGES:
         try:

@@ -74,6 +74,7 @@ def test_the_tiny_ablation_runs_end_to_end(shared_data, tmp_path, capsys):
     assert "`residual_band`" in text and "untrained_selected" in text
     assert re.search(r"\| free \|.*\| \d+\.\dx \(\d+\.\dx to \d+\.\dx\) \|", text)  # turnover vs the rule
     assert "Commands: `" in text and "`, then `" in text and "--resume" in text
+    assert re.search(r"Code: \S+ \(4 runs\)\.", text)  # the commit each run folder recorded
     assert re.search(r"\| residual_band \(ensemble\) \|.*\| (yes|no) \| \d+\.\dx \|", text)
     assert re.search(r"\| ppo \| `residual_band` \|", text)  # PPO's variant chosen on validation
 

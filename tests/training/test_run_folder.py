@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from cryptofolio.cli import main
+from cryptofolio.training import run_folder
 from cryptofolio.training.config import resolve_config
-from cryptofolio.training.run_folder import RunFolder
+from cryptofolio.training.run_folder import RunFolder, versions
 from cryptofolio.training.train import train
 from tests.training.conftest import tiny_overrides
 
@@ -76,3 +77,11 @@ def test_rows_beyond_the_last_checkpoint_are_dropped_on_resume(tmp_path):
     run.drop_rows_after(128)
     assert pd.read_csv(tmp_path / "progress.csv")["time/total_timesteps"].tolist() == [64, 128]
     assert pd.read_csv(tmp_path / "evaluations.csv")["timesteps"].tolist() == [0, 100]
+
+
+def test_versions_are_read_once_per_process_as_the_code_it_imported(monkeypatch):
+    run_folder._versions_once.cache_clear()
+    first = versions()
+    monkeypatch.setattr(run_folder.subprocess, "run", lambda *a, **k: pytest.fail("git was asked again"))
+    first["git_commit"] = "changed by a caller"
+    assert versions()["git_commit"] != "changed by a caller"  # each caller gets its own copy
