@@ -30,7 +30,7 @@ lint: $(STAMP)
 	for floor in $(FLOORS); do ln -s "$$(pwd)/$$floor" $(TYPECHECK)/; done
 	$(BIN)/mypy
 
-# The results study on ../shared/data, run by hand (about half an hour): writes docs/results.md.
+# The walk-forward results study on ../shared/data, run by hand: writes docs/results.md.
 study: $(STAMP)
 	$(BIN)/cryptofolio study --market ../shared/data/binance-daily --publish docs
 

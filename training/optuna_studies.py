@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
@@ -87,8 +87,11 @@ def open_study(
     *,
     sampler: optuna.samplers.BaseSampler | None = None,
     pruner: optuna.pruners.BasePruner | None = None,
+    retry_stale: bool = False,
 ) -> optuna.Study:
     """Create the study, or join it if another worker already has (maximizing the objective).
+
+    :param retry_stale: queue a dead worker's trial again, with its parameters, once it is failed.
 
     Workers that start at once on an empty database race to create its tables; the loser
     retries, and then finds them.
@@ -103,6 +106,9 @@ def open_study(
                     engine_kwargs=engine,
                     heartbeat_interval=HEARTBEAT_SECONDS,
                     grace_period=GRACE_SECONDS,
+                    heartbeat_stale_trial_callback=(
+                        RetryHeartbeatStaleTrialCallback(max_retry=3) if retry_stale else None
+                    ),
                 )
             return optuna.create_study(
                 study_name=name,

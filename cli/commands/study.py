@@ -1,41 +1,56 @@
-"""`cryptofolio study`: the results study on real prices, one report per risk profile and a summary.
+"""`cryptofolio study`: the results study, walk-forward over three years of test half-years.
 
     cryptofolio study --market ../shared/data/binance-daily --publish docs      (= make study)
+    cryptofolio study --storage postgresql://user:pw@host/db --workers 2        (on each machine)
 
-For each profile it trains PPO and SAC (three seeds each, the YAML budgets) on the profile's
-own assets, train 2020-10-15 to 2022-12-31, selects on 2023, and evaluates on 2024-01-01 to
-2024-06-30 against every baseline, like ``cryptofolio evaluate``. It writes
-``reports/study/<profile>/`` and ``reports/study/summary.md``, and records the command,
-wall time and versions in ``<checkpoints>/<time>/study.json``. ``--publish DIR`` also
-writes ``DIR/results.md`` with the equity figures beside it. ``--reuse FOLDER`` reports on
-the runs of an earlier study without training again. ``--quick`` runs a tiny version (one
-profile, one seed, small budgets) as a smoke test.
+For each profile (its own assets) and each fold (test half-years tiling ``--test-span``, each
+selected on the half-year before and trained on everything before that), every learner of
+``--algos`` trains each seed of ``--seeds``: one work unit each. The units are queued in an
+Optuna study in ``--storage`` (an SQLite file by default; PostgreSQL for many machines sharing a
+file system), which hands each unit to one worker; ``--workers N`` starts N worker processes
+here (default: one per core). Run folders land under ``--root`` (``checkpoints/study/<study>``).
+A killed study started again skips finished units and resumes the unfinished ones. When every
+unit is done, the report step evaluates each fold's test window (agents, their ensembles, every
+rule), chains the windows, and writes ``<out>/results.md`` (``--publish DIR``: also
+``DIR/results.md``); ``--report-only`` runs just that step. ``--quick`` is a smoke test: one
+profile, PPO, two seeds, two folds, tiny budgets.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
+import multiprocessing
+import os
 import shlex
+import shutil
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import optuna
+from tqdm import tqdm
+
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_argv, command_parser
-from cryptofolio.envs import PROFILE_NAMES
-from cryptofolio.training.optuna_studies import parse_seeds
-from cryptofolio.training.results_study import (
-    RECORD,
-    evaluate_profiles,
-    findings,
-    publish,
-    summary_markdown,
-    train_profiles,
-)
+from cryptofolio.commands.options import command_argv, command_parser, whole_number
+from cryptofolio.envs import PROFILE_NAMES, MarketConfig
+from cryptofolio.training.optuna_studies import open_study, parse_seeds, storage_url
 from cryptofolio.training.run_folder import versions, work_record
+from cryptofolio.training.study import (
+    TEST_SPAN,
+    StudyPlan,
+    describe,
+    open_units,
+    study_folds,
+    study_name,
+    unit_states,
+    work,
+)
+from cryptofolio.training.study_report import evaluate_folds, write_results
+
+RECORD = "study.json"
+QUICK_SPAN = ("2023-07-01", "2024-06-30")
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -44,19 +59,28 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
     )
     parser.add_argument(
-        "--profiles", help="comma-separated profiles (default: all three; moderate with --quick)"
+        "--test-span",
+        default=":".join(TEST_SPAN),
+        metavar="START:END",
+        help=f"first and last test day, whole half-years ({':'.join(TEST_SPAN)})",
     )
-    parser.add_argument("--algos", default="ppo,sac", help="comma-separated algorithms (ppo,sac)")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (0,1,2)")
-    parser.add_argument("--out", type=Path, default=Path("reports/study"), help="reports (reports/study)")
-    parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints/study"), help="run folders")
+    parser.add_argument("--profiles", help="comma-separated profiles (default: all three)")
+    parser.add_argument("--algos", default="ppo,sac,direct", help="comma-separated learners (ppo,sac,direct)")
+    parser.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,3,5 (0-4)")
     parser.add_argument(
-        "--reuse", type=Path, metavar="FOLDER", help="report on an earlier study's runs, no training"
+        "--storage", help="Optuna storage URL the workers share (default: checkpoints/optuna.db)"
     )
+    parser.add_argument("--study", help="the study's name in the storage (default: from the plan)")
+    parser.add_argument(
+        "--workers",
+        type=whole_number(0),
+        help="worker processes here (default: one per core; 0: report only)",
+    )
+    parser.add_argument("--root", type=Path, help="run folders (default: checkpoints/study/<study>)")
+    parser.add_argument("--out", type=Path, default=Path("reports/study"), help="the report (reports/study)")
     parser.add_argument("--publish", type=Path, help="also write DIR/results.md and its figures (e.g. docs)")
-    parser.add_argument(
-        "--quick", action="store_true", help="one profile, one seed, tiny budgets: a smoke test"
-    )
+    parser.add_argument("--report-only", action="store_true", help="train nothing: report on what is done")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: tiny budgets, two folds")
     parser.add_argument("--no-progress-bar", action="store_true")
     return parser
 
@@ -66,33 +90,111 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
-def run(args: argparse.Namespace, command: list[str]) -> int:
-    default_profiles = ["moderate"] if args.quick else list(PROFILE_NAMES)
-    profiles = (
-        [p.strip() for p in args.profiles.split(",") if p.strip()] if args.profiles else default_profiles
+def make_plan(args: argparse.Namespace) -> StudyPlan:
+    """The study's plan from the command line (the market is opened to learn its assets and first day)."""
+    span = QUICK_SPAN if args.quick and args.test_span == ":".join(TEST_SPAN) else _span(args.test_span)
+    profiles = _names(args.profiles, "--profiles", PROFILE_NAMES) if args.profiles else list(PROFILE_NAMES)
+    algos = _names(args.algos, "--algos", None)
+    seeds = parse_seeds(args.seeds)
+    if args.quick:
+        profiles, algos, seeds = profiles if args.profiles else ["moderate"], ["ppo"], seeds[:2]
+    market = MarketConfig(source=args.market).load_market()
+    first_day = f"{market.timestamps[0]:%Y-%m-%d}"
+    return StudyPlan(
+        market=args.market,
+        symbols=tuple(market.symbols[1:]),
+        first_day=first_day,
+        profiles=tuple(profiles),
+        algos=tuple(algos),
+        seeds=tuple(seeds),
+        folds=tuple(study_folds(span, first_day)),
+        quick=args.quick,
     )
-    seeds = parse_seeds(args.seeds)[: 1 if args.quick else None]
-    algos = [a.strip() for a in args.algos.split(",") if a.strip()]
-    started = time.perf_counter()
-    found = versions()  # the code that runs, before anything can change it
-    if args.reuse is not None:
-        root = args.reuse
-        record = json.loads((root / RECORD).read_text())
-        evaluations = evaluate_profiles(args.market, profiles, root, args.out)
-    else:
-        root = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        progress_bar = not args.no_progress_bar
-        train_profiles(args.market, profiles, algos, seeds, root, args.quick, progress_bar, command)
-        evaluations = evaluate_profiles(args.market, profiles, root, args.out)
-        record = work_record(shlex.join(command), time.perf_counter() - started, found)
-        (root / RECORD).write_text(json.dumps(record, indent=2))
-    reported_by = shlex.join(command) if args.reuse is not None else ""
-    (args.out / "summary.md").write_text(summary_markdown(evaluations, record, reported_by=reported_by))
+
+
+def _span(text: str) -> tuple[str, str]:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"--test-span {text!r}: give START:END, e.g. {':'.join(TEST_SPAN)}")
+    return parts[0], parts[1]
+
+
+def _names(text: str, option: str, known: Sequence[str] | None) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if known is not None and n not in known]
+    if not names or unknown:
+        raise ValueError(f"{option} {text!r}: expected names among {', '.join(known or ['learners'])}")
+    return names
+
+
+def _worker(name: str, url: str, plan: StudyPlan, root: Path, command: Sequence[str]) -> None:
+    """One worker process: join the study and train units until none is left."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    work(open_study(name, url, retry_stale=True), plan, root, command)
+
+
+def run_workers(
+    name: str, url: str, plan: StudyPlan, root: Path, workers: int, command: Sequence[str], progress: bool
+) -> None:
+    """Start ``workers`` processes on the study and show the units done, until they all stop."""
+    context = multiprocessing.get_context("spawn")  # a forked child would inherit torch's threads mid-state
+    processes = [
+        context.Process(target=_worker, args=(name, url, plan, root, command), daemon=False)
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    study = open_study(name, url, retry_stale=True)
+    total = len(plan.units)
+    with tqdm(total=total, desc="units", unit="unit", disable=not progress) as bar:
+        while any(p.is_alive() for p in processes):
+            bar.update(unit_states(study)["complete"] - bar.n)
+            time.sleep(2.0)
+        bar.update(unit_states(study)["complete"] - bar.n)
+    failed = [p.exitcode for p in processes if p.exitcode]
+    if failed:
+        raise RuntimeError(f"{len(failed)} worker(s) stopped with an error (exit codes {failed}); see above")
+
+
+def run(args: argparse.Namespace, command: list[str]) -> int:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    plan = make_plan(args)
+    name = args.study or study_name(plan)
+    url = storage_url(args.storage)
+    root = args.root or Path("checkpoints") / "study" / name
+    root.mkdir(parents=True, exist_ok=True)
+    record_path = root / RECORD
+    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    study = open_units(name, url, plan)
+    workers = 0 if args.report_only else (os.cpu_count() or 1) if args.workers is None else args.workers
+    if workers:
+        found = versions()  # the code that runs, before anything can change it
+        started = time.perf_counter()
+        run_workers(name, url, plan, root, workers, command, not args.no_progress_bar)
+        commands = [*record.get("commands", []), shlex.join(command)]
+        seconds = record.get("seconds", 0.0) + time.perf_counter() - started
+        record = work_record(
+            commands[0], seconds, found, commands=commands, workers=workers, plan=describe(plan)
+        )
+        record_path.write_text(json.dumps(record, indent=2))
+    states = unit_states(study)
+    if states["complete"] < len(plan.units):
+        print(
+            f"study {name}: {states['complete']} of {len(plan.units)} units complete, {states['running']} "
+            f"running elsewhere, {states['failed']} failed; report when all are done: cryptofolio study "
+            f"--report-only --study {name}" + (f" --storage {args.storage}" if args.storage else "")
+        )
+        return 0
+    if not record:
+        raise ValueError(
+            f"{record_path}: no record of the study's training here; run it without --report-only"
+        )
+    path = write_results(plan, evaluate_folds(plan, root), record, args.out)
     if args.publish is not None:
-        publish(evaluations, record, args.out, args.publish, reported_by)
-    for line in findings(evaluations):
-        print(f"- {line}")
-    print(f"summary: {args.out / 'summary.md'}; reports in {args.out}; runs in {root}")
+        args.publish.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, args.publish / "results.md")
+        shutil.copytree(args.out / "results", args.publish / "results", dirs_exist_ok=True)
+    print(f"results: {path}; runs in {root}")
     return 0
 
 

@@ -1,0 +1,124 @@
+"""The walk-forward study: its folds, its queue of work units shared by workers, and a tiny run end to end."""
+
+import itertools
+import json
+
+import optuna
+import pytest
+
+from cryptofolio.cli import main
+from cryptofolio.envs import load_csv_dir
+from cryptofolio.envs.profiles import profile_assets
+from cryptofolio.training import study as study_module
+from cryptofolio.training.study import StudyPlan, open_units, study_folds, unit_states, work
+
+
+def test_the_default_span_is_six_half_years_each_selected_on_the_one_before():
+    folds = study_folds(("2021-07-01", "2024-06-30"), "2017-08-17")
+    assert len(folds) == 6
+    first, last = folds[0].dates, folds[-1].dates
+    assert first.train == ("2017-08-17", "2020-12-31")
+    assert first.validation == ("2021-01-01", "2021-06-30") and first.test == ("2021-07-01", "2021-12-31")
+    assert last.validation == ("2023-07-01", "2023-12-31") and last.test == ("2024-01-01", "2024-06-30")
+    for before, after in itertools.pairwise(folds):  # expanding: each trains up to its validation
+        assert after.dates.train[0] == "2017-08-17" and after.dates.validation[0] == before.dates.test[0]
+
+
+@pytest.mark.parametrize(
+    ("span", "message"),
+    [
+        (("2021-07-01", "2024-05-31"), "not a whole number of 6-month test windows"),
+        (("2018-01-01", "2018-12-31"), "would train on less than 6 months"),
+    ],
+)
+def test_a_span_that_does_not_fit_is_refused(span, message):
+    with pytest.raises(ValueError, match=message):
+        study_folds(span, "2017-08-17")
+
+
+def plan(seeds=(0, 1), quick=True):
+    folds = tuple(study_folds(("2023-07-01", "2024-06-30"), "2017-08-17"))
+    return StudyPlan("unused", ("BTC", "ETH"), "2017-08-17", ("moderate",), ("ppo",), seeds, folds, quick)
+
+
+@pytest.fixture
+def storage(tmp_path):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return f"sqlite:///{tmp_path / 'optuna.db'}"
+
+
+def test_every_unit_is_queued_once_however_often_the_study_is_opened(storage):
+    open_units("s", storage, plan())
+    study = open_units("s", storage, plan())
+    assert unit_states(study) == {"complete": 0, "running": 0, "waiting": 4, "failed": 0}
+
+
+def test_a_study_refuses_another_plan(storage):
+    open_units("s", storage, plan())
+    with pytest.raises(ValueError, match="study s holds another plan"):
+        open_units("s", storage, plan(seeds=(0, 1, 2)))
+
+
+def test_workers_sharing_a_study_train_each_unit_once(storage, tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(
+        study_module, "train_unit", lambda plan, unit, root, command: trained.append(unit.key)
+    )
+    study = open_units("s", storage, plan())
+    study.enqueue_trial({"unit": 0})  # two workers that started at once both queued unit 0
+    assert work(study, plan(), tmp_path) == 5  # four units and the duplicate, found surplus
+    assert work(optuna.load_study(study_name="s", storage=storage), plan(), tmp_path) == 0  # nothing left
+    assert sorted(trained) == sorted(u.key for u in plan().units)
+    assert unit_states(study) == {"complete": 4, "running": 0, "waiting": 0, "failed": 0}
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # ask() stands for a worker that failed
+def test_a_failed_unit_is_queued_again_when_the_study_is_opened(storage):
+    study = open_units("s", storage, plan())
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)  # pops unit 0, which fails
+    assert unit_states(study) == {"complete": 0, "running": 0, "waiting": 3, "failed": 1}
+    assert unit_states(open_units("s", storage, plan())) == {
+        "complete": 0,
+        "running": 0,
+        "waiting": 4,
+        "failed": 0,
+    }
+
+
+def test_the_tiny_study_runs_end_to_end_on_two_workers_and_resumes_without_training(
+    shared_data, tmp_path, capsys
+):
+    args = [
+        "study", "--market", str(shared_data / "binance-daily"), "--quick", "--workers", "2",
+        "--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--root", str(tmp_path / "runs"),
+        "--out", str(tmp_path / "out"), "--publish", str(tmp_path / "docs"), "--no-progress-bar",
+    ]  # fmt: skip
+    assert main(args) == 0
+    text = (tmp_path / "docs" / "results.md").read_text()
+    assert text.startswith("# Results on real crypto prices: walk-forward")
+    for section in (
+        "## Verdicts",
+        "## Across profiles and folds (rliable-style)",
+        "## Overfitting",
+        "## Moderate",
+    ):
+        assert section in text
+    assert "ppo cannot be told apart from" in text or "ppo beats" in text or "ppo trails" in text
+    assert (tmp_path / "docs" / "results" / "performance-profile.png").is_file()
+    assert (tmp_path / "docs" / "results" / "moderate-equity.png").is_file()
+    runs = sorted(p.name for p in (tmp_path / "runs" / "moderate").glob("fold*/*"))
+    assert runs == ["ppo-s0", "ppo-s0", "ppo-s1", "ppo-s1"]
+    assert main(args) == 0  # started again: every unit is complete, nothing trains
+    record = json.loads((tmp_path / "runs" / "study.json").read_text())
+    assert len(record["commands"]) == 2 and record["workers"] == 2
+
+
+def test_a_bad_span_is_one_line_and_exit_code_2(shared_data, capsys):
+    assert main(["study", "--market", str(shared_data / "binance-daily"), "--test-span", "2021"]) == 2
+    assert "--test-span '2021': give START:END" in capsys.readouterr().err
+
+
+def test_each_profile_trades_its_own_assets(shared_data):
+    market = load_csv_dir(shared_data / "binance-daily")
+    assert profile_assets("conservative", market.symbols[1:]) == ("BTC", "ETH", "SOL", "LINK", "UNI")
+    assert profile_assets("aggressive", market.symbols[1:])[-1] == "MKR"  # the "other DeFi" weight

@@ -1,0 +1,342 @@
+"""The results study's report: per fold evaluations, chained out-of-sample paths, aggregates in
+rliable's style, the probability of backtest overfitting, and ``results.md``.
+
+Scores of the aggregates are fold-level excess Sharpe ratios: a seed's test Sharpe ratio on a
+fold minus its profile rule's on the same bars. Tasks (the strata of the bootstrap) are the
+(profile, fold) pairs, runs the seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from cryptofolio.agents import BASELINES
+from cryptofolio.evaluation import metrics
+from cryptofolio.evaluation.aggregates import (
+    interquartile_mean,
+    performance_profile,
+    probability_of_improvement_interval,
+    stratified_bootstrap,
+)
+from cryptofolio.evaluation.evaluate import evaluate, paired_comparison
+from cryptofolio.evaluation.overfitting import probability_of_backtest_overfitting
+from cryptofolio.evaluation.report import formatted, markdown_table, with_intervals
+from cryptofolio.evaluation.results import Evaluation
+from cryptofolio.evaluation.statistics import returns_of, values_of
+from cryptofolio.training.study import StudyPlan, profile_market
+
+RESAMPLES = 2_000
+PBO_GROUPS = 16
+
+
+@dataclass
+class ProfileResults:
+    """One profile's study: its folds' evaluations and its chained out-of-sample paths."""
+
+    profile: str
+    evaluations: list[Evaluation]
+    """One per fold, in time order: every policy on the fold's test window."""
+    chains: dict[str, list[np.ndarray]]
+    """Per policy (a learner, its ensemble, a rule): its chained value paths, one per seed (rules: one)."""
+    periods_per_year: float
+
+
+def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
+    """Evaluate every profile's folds on their test windows (agents, their ensembles, every rule)."""
+    results = {}
+    for profile in plan.profiles:
+        evaluations = []
+        for fold in plan.folds:
+            market, splits = profile_market(plan.market, profile, plan.symbols, fold.dates).load()
+            runs = [
+                root / profile / f"fold{fold.index}" / f"{a}-s{s}" for a in plan.algos for s in plan.seeds
+            ]
+            evaluations.append(evaluate(runs, list(BASELINES), market, splits, "test", ensemble=True))
+        results[profile] = ProfileResults(
+            profile, evaluations, chain(evaluations), evaluations[0].market.periods_per_year
+        )
+    return results
+
+
+def chain(evaluations: Sequence[Evaluation]) -> dict[str, list[np.ndarray]]:
+    """Each policy's test windows joined into one path from 1 (agents: one path per seed, in seed order)."""
+    first = evaluations[0]
+    names: dict[str, list[list[str]]] = {rule: [[rule] * len(evaluations)] for rule in first.baselines}
+    for g, group in enumerate(first.groups):
+        per_fold = [e.groups[g].runs for e in evaluations]
+        names[group.name] = [[runs[s] for runs in per_fold] for s in range(len(group.runs))]
+    return {
+        policy: [
+            values_of(
+                np.concatenate(
+                    [returns_of(e.results[n].values) for e, n in zip(evaluations, seq, strict=True)]
+                )
+            )
+            for seq in sequences
+        ]
+        for policy, sequences in names.items()
+    }
+
+
+def learner_groups(results: ProfileResults) -> list[str]:
+    """The agent groups' names (learners and their ensembles), in the evaluations' order."""
+    return [group.name for group in results.evaluations[0].groups]
+
+
+def learner_of(group: str, profile: str) -> str:
+    """``ppo`` of the group ``ppo-moderate``, ``ppo-ensemble`` of ``ppo-moderate-ensemble``."""
+    return group.replace(f"-{profile}", "")
+
+
+def chained_table(results: ProfileResults) -> pd.DataFrame:
+    """Metrics of every chained path (agents: mean over seeds), and for agents the paired differences to
+    the profile rule over the whole path with 95% block-bootstrap intervals."""
+    ppy, rule = results.periods_per_year, results.chains[results.profile][0]
+    rows = {}
+    for policy, paths in results.chains.items():
+        row: dict[str, float] = {
+            "sharpe": float(np.mean([metrics.sharpe_ratio(v, ppy) for v in paths])),
+            "cagr": float(np.mean([metrics.cagr(v, ppy) for v in paths])),
+            "max_drawdown": float(np.mean([metrics.max_drawdown(v) for v in paths])),
+        }
+        if policy in learner_groups(results):
+            compared = paired_comparison(paths, rule, ppy, RESAMPLES)
+            row |= {k: v for k, v in compared.items() if k.startswith(("sharpe_diff", "drawdown_red"))}
+        rows[policy] = row
+    return pd.DataFrame(rows).T
+
+
+def excess_scores(results: ProfileResults, group: str) -> np.ndarray:
+    """(seeds, folds) test Sharpe ratio of each seed of ``group`` minus its profile rule's, per fold."""
+    columns = []
+    for evaluation in results.evaluations:
+        runs = next(g.runs for g in evaluation.groups if g.name == group)
+        sharpe = evaluation.metrics["sharpe"].astype(float)
+        columns.append(sharpe.loc[runs].to_numpy() - sharpe.loc[results.profile])
+    return np.column_stack(columns)
+
+
+def aggregate_table(profiles: dict[str, ProfileResults], seed: int = 0) -> pd.DataFrame:
+    """Per learner (its groups across profiles): IQM of fold-level excess Sharpe with a stratified
+    bootstrap interval, and the probability of improvement over the rule, with its interval."""
+    rng = np.random.default_rng(seed)
+    learners: dict[str, list[np.ndarray]] = {}
+    for results in profiles.values():
+        for group in learner_groups(results):
+            learners.setdefault(learner_of(group, results.profile), []).append(excess_scores(results, group))
+    rows = {}
+    for name, blocks in learners.items():
+        scores = np.column_stack(blocks)  # (seeds, profile-fold tasks)
+        iqm, low, high = stratified_bootstrap(scores, interquartile_mean, RESAMPLES, rng)
+        zero = np.zeros((1, scores.shape[1]))  # the rule's excess over itself
+        improvement, p_low, p_high = probability_of_improvement_interval(scores, zero, RESAMPLES, rng)
+        rows[name] = {
+            "iqm_excess_sharpe": iqm,
+            "iqm_excess_sharpe_low": low,
+            "iqm_excess_sharpe_high": high,
+            "p_improvement": improvement,
+            "p_improvement_low": p_low,
+            "p_improvement_high": p_high,
+            "tasks": scores.shape[1],
+            "runs": scores.shape[0],
+        }
+    return pd.DataFrame(rows).T
+
+
+def overfitting_table(profiles: dict[str, ProfileResults]) -> pd.DataFrame:
+    """Per profile: PBO by CSCV over the chained daily returns of every candidate (each learner's seeds
+    and ensemble, and every rule): does the best over half the path stay above the median on the rest?"""
+    rows = {}
+    for profile, results in profiles.items():
+        candidates = [
+            (f"{policy} {s}", path)
+            for policy, paths in results.chains.items()
+            for s, path in enumerate(paths)
+        ]
+        returns = np.column_stack([returns_of(path) for _, path in candidates])
+        varying = returns.std(axis=0) > 0  # cash has no Sharpe ratio
+        result = probability_of_backtest_overfitting(returns[:, varying], groups=PBO_GROUPS)
+        rows[profile] = {
+            "pbo": result.pbo,
+            "candidates": int(varying.sum()),
+            "combinations": result.combinations,
+            "degradation_slope": result.performance_degradation_slope,
+        }
+    return pd.DataFrame(rows).T
+
+
+def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) -> Path:
+    """The fraction of (seed, fold) excess Sharpe ratios above each threshold, one line per learner."""
+    thresholds = np.linspace(-3.0, 3.0, 121)
+    figure, axis = plt.subplots(figsize=(7, 4))
+    learners: dict[str, list[np.ndarray]] = {}
+    for results in profiles.values():
+        for group in learner_groups(results):
+            learners.setdefault(learner_of(group, results.profile), []).append(
+                excess_scores(results, group).ravel()
+            )
+    for name, scores in learners.items():
+        axis.plot(thresholds, performance_profile(np.concatenate(scores)[:, None], thresholds), label=name)
+    axis.axvline(0.0, color="grey", lw=0.8)
+    axis.set_xlabel("fold-level test Sharpe ratio minus the profile rule's")
+    axis.set_ylabel("fraction of (seed, fold) runs above")
+    axis.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def equity_figure(results: ProfileResults, dates: pd.DatetimeIndex, path: Path) -> Path:
+    """Chained out-of-sample value paths of one profile (log scale): learners' mean over seeds, rules."""
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    for policy in [*learner_groups(results), results.profile, f"{results.profile}_regime", "btc_only"]:
+        if policy not in results.chains:
+            continue
+        mean = np.vstack(results.chains[policy]).mean(axis=0)
+        style = "-" if policy in learner_groups(results) else "--"
+        axis.plot(dates, mean, style, label=learner_of(policy, results.profile), lw=1.2)
+    axis.set_yscale("log")
+    axis.set_ylabel("value (chained test windows, from 1)")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def chained_dates(results: ProfileResults) -> pd.DatetimeIndex:
+    """The dates of a chained path: each window's first bar's previous close, then its bars."""
+    first = results.evaluations[0]
+    stamps = [first.market.timestamps[first.bars.start - 1]]
+    for evaluation in results.evaluations:
+        stamps += list(evaluation.market.timestamps[evaluation.bars])
+    return pd.DatetimeIndex(stamps)
+
+
+def verdict(results: ProfileResults, table: pd.DataFrame, group: str) -> str:
+    """One sentence: the learner's chained Sharpe and drawdown against its profile rule, with intervals."""
+    row, rule = table.loc[group], table.loc[results.profile]
+    low, high = row["sharpe_difference_low"], row["sharpe_difference_high"]
+    sharpe_words = "beats" if low > 0 else "trails" if high < 0 else "cannot be told apart from"
+    reduction, r_low, r_high = (
+        row["drawdown_reduction"],
+        row["drawdown_reduction_low"],
+        row["drawdown_reduction_high"],
+    )
+    return (
+        f"{learner_of(group, results.profile)} {sharpe_words} the {results.profile} rule over the chained "
+        f"test windows: Sharpe {row['sharpe']:.2f} against {rule['sharpe']:.2f} (difference "
+        f"{row['sharpe_difference']:+.2f} [{low:+.2f}, {high:+.2f}]), max drawdown {row['max_drawdown']:.1%} "
+        f"against {rule['max_drawdown']:.1%} (reduction {reduction:.0%} [{r_low:.0%}, {r_high:.0%}])."
+    )
+
+
+def fold_table(results: ProfileResults) -> pd.DataFrame:
+    """Per fold: its test window, each learner's mean test Sharpe over seeds, and the rules'."""
+    rows = []
+    for evaluation in results.evaluations:
+        sharpe = evaluation.metrics["sharpe"].astype(float)
+        first, last = (
+            evaluation.market.timestamps[i] for i in (evaluation.bars.start, evaluation.bars.stop - 1)
+        )
+        row: dict[str, object] = {"test": f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"}
+        for group in evaluation.groups:
+            row[learner_of(group.name, results.profile)] = f"{sharpe.loc[group.runs].mean():.2f}"
+        for rule in (results.profile, f"{results.profile}_regime", "btc_only", "equal_weight"):
+            row[rule] = f"{sharpe.loc[rule]:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows, index=pd.Index(range(1, len(rows) + 1), name="fold"))
+
+
+def results_markdown(
+    plan: StudyPlan, profiles: dict[str, ProfileResults], record: dict[str, Any], figures: str
+) -> tuple[str, dict[str, Path]]:
+    """``results.md`` and the figures it shows (name -> where to write them, under ``figures``)."""
+    aggregates = aggregate_table(profiles)
+    overfitting = overfitting_table(profiles)
+    commands = record.get("commands") or [record["command"]]
+    first, last = plan.folds[0].dates.test[0], plan.folds[-1].dates.test[1]  # type: ignore[index]
+    lines = [
+        "# Results on real crypto prices: walk-forward",
+        "Commands: "
+        + ", then ".join(f"`{c}`" for c in commands)
+        + f". Wall time: {record['seconds'] / 60:.1f} minutes in all on {record['cores']}-core machines "
+        f"with {record.get('workers', 1)} worker(s), {record['date']}.",
+        "Protocol: for each profile on its own assets (Binance daily closes in USDT, USDT as cash, fee "
+        f"0.1% through the ledger), {len(plan.folds)} folds whose test half-years tile {first} to {last}. "
+        "Each fold selects on the half-year before its test window and trains on every day before that "
+        f"(an expanding window from {plan.first_day}). Learners: {', '.join(plan.algos)}, with their"
+        f" configs' defaults, seeds {', '.join(map(str, plan.seeds))}; each learner's ensemble averages its"
+        " seeds' target weights. Test windows are read for this report only.",
+        "## Verdicts",
+    ]
+    figure_paths: dict[str, Path] = {}
+    tables = {}
+    for profile, results in profiles.items():
+        table = chained_table(results)
+        tables[profile] = table
+        lines += [f"- **{profile}**: {verdict(results, table, g)}" for g in learner_groups(results)]
+    lines += [
+        "## Across profiles and folds (rliable-style)",
+        "Scores: each seed's test Sharpe ratio on a fold minus its profile rule's; strata: the (profile, "
+        "fold) pairs. IQM: the mean of the middle half of the scores, with a 95% stratified bootstrap "
+        "interval; P(improvement): the probability that a seed beats the rule on a fold, with its interval.",
+        markdown_table(
+            formatted(with_intervals(aggregates, ["iqm_excess_sharpe", "p_improvement"])).join(
+                aggregates[["tasks", "runs"]].astype(int)
+            )
+        ),
+        f"![performance profile]({figures}/performance-profile.png)",
+        "## Overfitting",
+        f"The probability of backtest overfitting (Bailey et al., CSCV, {PBO_GROUPS} groups) over this "
+        "study's candidates per profile (every learner's seeds and ensemble, every rule), on their chained "
+        "daily returns: the share of half-splits where the best candidate of one half falls to or below the "
+        "median of the other. Near 0.5: choosing by backtest is a coin toss; near 0: the best stays good.",
+        markdown_table(
+            formatted(overfitting).assign(**overfitting[["candidates", "combinations"]].astype(int))
+        ),
+    ]
+    figure_paths["performance-profile.png"] = Path(figures) / "performance-profile.png"
+    for profile, results in profiles.items():
+        name = f"{profile}-equity.png"
+        figure_paths[name] = Path(figures) / name
+        groups = learner_groups(results)
+        agents, rules = tables[profile].loc[groups], tables[profile].drop(index=groups)
+        lines += [
+            f"## {profile.capitalize()}",
+            "Chained test windows, agents (mean over seeds; differences to the rule with 95% paired "
+            "block-bootstrap intervals over the whole path):",
+            markdown_table(formatted(with_intervals(agents, agents.columns))),
+            "Chained test windows, rules:",
+            markdown_table(formatted(rules[["sharpe", "cagr", "max_drawdown"]])),
+            "Per fold, test Sharpe ratios (agents: mean over seeds):",
+            markdown_table(fold_table(results)),
+            f"![{profile} equity]({figures}/{name})",
+        ]
+    return "\n\n".join(lines) + "\n", figure_paths
+
+
+def write_results(
+    plan: StudyPlan, profiles: dict[str, ProfileResults], record: dict[str, Any], out: Path
+) -> Path:
+    """``out/results.md`` with its figures in ``out/results/``."""
+    text, figures = results_markdown(plan, profiles, record, "results")
+    out.mkdir(parents=True, exist_ok=True)
+    performance_profile_figure(profiles, out / figures["performance-profile.png"])
+    for profile, results in profiles.items():
+        equity_figure(results, chained_dates(results), out / figures[f"{profile}-equity.png"])
+    (out / "results.md").write_text(text)
+    return out / "results.md"
