@@ -24,7 +24,7 @@ import torch
 
 from cryptofolio import configs
 from cryptofolio.envs import MarketConfig
-from cryptofolio.envs.config import from_data
+from cryptofolio.training.ablation import profile_setup, setup_market
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
@@ -36,10 +36,7 @@ def market() -> MarketConfig:
     """The ablation's setup on the shared data, or the synthetic market without it."""
     if not SHARED.is_dir():
         return MarketConfig()
-    setup = configs.read("ablation")["setup"]
-    return from_data(
-        MarketConfig, {"source": str(SHARED), "assets": setup["assets"], "splits": setup["splits"]}
-    )
+    return setup_market(str(SHARED), profile_setup(configs.read("ablation")["setup"]))
 
 
 def measure(algo: str, seed: int, workdir: Path) -> dict[str, float]:
