@@ -1,0 +1,68 @@
+"""Wall time of the results study's training with 1 and with 2 workers, measured in one run.
+
+    .venv/bin/python benchmarks/study_workers.py                  # moderate, PPO, seeds 0-1, two folds
+    .venv/bin/python benchmarks/study_workers.py --seeds 0-3 --algos ppo,direct
+
+Each measurement is a fresh study (its own SQLite storage and run folders in a temporary
+folder) of the same units at the learners' default budgets, trained by ``run_workers`` as
+``cryptofolio study --workers N`` does (the report step is not timed). Needs ../shared/data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+
+from cryptofolio.commands.study import run_workers
+from cryptofolio.envs import MarketConfig
+from cryptofolio.training.optuna_studies import parse_seeds, storage_url
+from cryptofolio.training.study import StudyPlan, open_units, study_folds
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-daily"
+
+
+def plan(algos: list[str], seeds: list[int], span: tuple[str, str]) -> StudyPlan:
+    market = MarketConfig(source=str(SHARED)).load_market()
+    first_day = f"{market.timestamps[0]:%Y-%m-%d}"
+    folds = tuple(study_folds(span, first_day))
+    return StudyPlan(
+        str(SHARED), tuple(market.symbols[1:]), first_day, ("moderate",), tuple(algos), tuple(seeds), folds
+    )
+
+
+def measure(study: StudyPlan, workers: int, folder: Path) -> float:
+    url = storage_url(f"sqlite:///{folder / 'optuna.db'}")
+    open_units("bench", url, study)
+    start = time.perf_counter()
+    run_workers("bench", url, study, folder / "runs", workers, (), progress=False)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--algos", default="ppo", help="comma-separated learners (ppo)")
+    parser.add_argument("--seeds", default="0-1", help="seeds (0-1)")
+    parser.add_argument("--test-span", default="2023-07-01:2024-06-30", help="START:END (two folds)")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    start, end = args.test_span.split(":")
+    study = plan(args.algos.split(","), parse_seeds(args.seeds), (start, end))
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {len(study.units)} units")
+    times = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as folder:
+            times[workers] = measure(study, workers, Path(folder))
+        print(f"{workers} worker(s): {times[workers]:8.1f} s")
+    print(f"speed-up with 2 workers: {times[1] / times[2]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
