@@ -32,6 +32,7 @@ from pathlib import Path
 import optuna
 from tqdm import tqdm
 
+from cryptofolio.agents.sb3 import ALGOS
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import command_argv, command_parser, whole_number
 from cryptofolio.envs import PROFILE_NAMES, MarketConfig
@@ -94,7 +95,7 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
     """The study's plan from the command line (the market is opened to learn its assets and first day)."""
     span = QUICK_SPAN if args.quick and args.test_span == ":".join(TEST_SPAN) else _span(args.test_span)
     profiles = _names(args.profiles, "--profiles", PROFILE_NAMES) if args.profiles else list(PROFILE_NAMES)
-    algos = _names(args.algos, "--algos", None)
+    algos = _names(args.algos, "--algos", list(ALGOS))
     seeds = parse_seeds(args.seeds)
     if args.quick:
         profiles, algos, seeds = profiles if args.profiles else ["moderate"], ["ppo"], seeds[:2]
@@ -119,11 +120,10 @@ def _span(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def _names(text: str, option: str, known: Sequence[str] | None) -> list[str]:
+def _names(text: str, option: str, known: Sequence[str]) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if known is not None and n not in known]
-    if not names or unknown:
-        raise ValueError(f"{option} {text!r}: expected names among {', '.join(known or ['learners'])}")
+    if not names or any(n not in known for n in names):
+        raise ValueError(f"{option} {text!r}: expected names among {', '.join(known)}")
     return names
 
 

@@ -113,9 +113,20 @@ def test_the_tiny_study_runs_end_to_end_on_two_workers_and_resumes_without_train
     assert len(record["commands"]) == 2 and record["workers"] == 2
 
 
-def test_a_bad_span_is_one_line_and_exit_code_2(shared_data, capsys):
-    assert main(["study", "--market", str(shared_data / "binance-daily"), "--test-span", "2021"]) == 2
-    assert "--test-span '2021': give START:END" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--test-span", "2021"], "--test-span '2021': give START:END"),
+        (["--test-span", "2021-07-01:2021-08-31"], "not a whole number of 6-month test windows"),
+        (["--algos", "ppo,dqn"], "--algos 'ppo,dqn': expected names among ppo, sac"),
+        (["--profiles", "reckless"], "--profiles 'reckless': expected names among conservative"),
+        (["--seeds", "x"], "seeds"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_code_2(shared_data, capsys, option, message):
+    assert main(["study", "--market", str(shared_data / "binance-daily"), *option]) == 2
+    error = capsys.readouterr().err
+    assert message in error and len(error.strip().splitlines()) == 1
 
 
 def test_each_profile_trades_its_own_assets(shared_data):
