@@ -76,7 +76,7 @@ def unit_config(
 
 def complete_runs(folder: Path) -> list[Path]:
     """The run folders under ``folder`` that trained all their steps, in name order."""
-    return [run for run in _runs(folder) if read_run_metadata(run).get("status") == "complete"]
+    return [run for run in _runs(folder) if RunFolder(run).progress() == "complete"]
 
 
 def train_unit(
@@ -96,23 +96,20 @@ def train_unit(
     its first checkpoint stays, ignored, beside a new run.
     """
     config = unit_config(market_path, setup, variant, seed, quick)
-    started = [run for run in _runs(root / name) if int(read_run_config(run)["seed"]) == seed]
+    started = [RunFolder(run) for run in _runs(root / name) if int(read_run_config(run)["seed"]) == seed]
     for run in started:
-        if RunFolder(run).read_config() != config:
+        if run.read_config() != config:
             raise ValueError(
-                f"{run}: trained with another config than configs/ablation.yaml's {name!r} now sets; "
+                f"{run.path}: trained with another config than configs/ablation.yaml's {name!r} now sets; "
                 "start a new ablation (without --resume)"
             )
-    if any(read_run_metadata(run).get("status") == "complete" for run in started):
+    progress = {run.progress(): run for run in started}
+    if "complete" in progress:
         print(f"{name}: seed {seed} is complete, skipped", flush=True)
         return
-    for run in started:
-        try:
-            snapshot_folder(run, "checkpoint")
-        except FileNotFoundError:
-            continue
+    if "resumable" in progress:
         print(f"{name}: resuming {config.algo} seed {seed}", flush=True)
-        train(config, RunFolder(run), resume=True, progress_bar=progress_bar, command=command)
+        train(config, progress["resumable"], resume=True, progress_bar=progress_bar, command=command)
         return
     print(f"{name}: training {config.algo} seed {seed}", flush=True)
     train(config, RunFolder.create(root / name, config), progress_bar=progress_bar, command=command)

@@ -191,14 +191,19 @@ def train_trial(
     return outcome.best
 
 
+def recorded(study: optuna.Study, key: str, value: Any) -> Any:
+    """The study's user attribute ``key``, which ``value`` becomes if the study has none yet."""
+    if key not in study.user_attrs:
+        study.set_user_attr(key, value)
+        return value
+    return study.user_attrs[key]
+
+
 def record_seeds(study: optuna.Study, seeds: list[int]) -> None:
     """Record the seeds a sweep trains (trial n trains the n-th); refuse others for a study that has some."""
-    recorded = study.user_attrs.get("seeds")
-    if recorded is None:
-        study.set_user_attr("seeds", seeds)
-    elif recorded != seeds:
+    if (earlier := recorded(study, "seeds", seeds)) != seeds:
         raise ValueError(
-            f"study {study.study_name} sweeps seeds {recorded}; run it with the same --seeds or a new --study"
+            f"study {study.study_name} sweeps seeds {earlier}; run it with the same --seeds or a new --study"
         )
 
 

@@ -33,7 +33,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 from cryptofolio.agents.direct import DirectAgent
-from cryptofolio.agents.sb3 import COMMAND, CONFIG, METADATA, Model, read_run_config
+from cryptofolio.agents.sb3 import COMMAND, CONFIG, METADATA, Model, read_run_config, snapshot_folder
 from cryptofolio.agents.snapshots import (
     MODEL,
     NORMALIZATION,
@@ -84,8 +84,14 @@ class RunFolder:
         self.path = Path(path)
 
     @classmethod
-    def create(cls, base: str | Path, config: TrainConfig) -> RunFolder:
-        """A new ``<base>/<algo>-<profile>-<market>-s<seed>-<time>/`` holding ``config.yaml``."""
+    def create(cls, base: str | Path, config: TrainConfig, name: str | None = None) -> RunFolder:
+        """A new ``<base>/<algo>-<profile>-<market>-s<seed>-<time>/`` (or ``<base>/<name>/``, which must
+        not exist) holding ``config.yaml``."""
+        if name is not None:
+            (Path(base) / name).mkdir(parents=True)
+            run = cls(Path(base) / name)
+            run.write_config(config)
+            return run
         source = config.market.source
         market = "synthetic" if source == "synthetic" else Path(source).name.split(".")[0]
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -160,6 +166,17 @@ class RunFolder:
     def metadata(self) -> dict[str, Any]:
         path = self.path / METADATA
         return json.loads(path.read_text()) if path.exists() else {}
+
+    def progress(self) -> str:
+        """``complete`` (trained all its steps), ``resumable`` (cut short after a checkpoint), or
+        ``started`` (nothing to resume from)."""
+        if self.metadata().get("status") == "complete":
+            return "complete"
+        try:
+            snapshot_folder(self.path, "checkpoint")
+        except FileNotFoundError:
+            return "started"
+        return "resumable"
 
     def update_metadata(self, **values: Any) -> None:
         write_text(self.path / METADATA, json.dumps({**self.metadata(), **values}, indent=2, default=str))

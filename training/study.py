@@ -29,11 +29,10 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from cryptofolio.agents.sb3 import read_run_metadata, snapshot_folder
 from cryptofolio.envs import MarketConfig, SplitDates
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.training.config import TrainConfig, resolve_config
-from cryptofolio.training.optuna_studies import open_study, storage_url
+from cryptofolio.training.optuna_studies import open_study, recorded, storage_url
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
 
@@ -171,20 +170,14 @@ def train_unit(plan: StudyPlan, unit: Unit, root: Path, command: Sequence[str] =
         run = RunFolder(path)
         if run.read_config() != config:
             raise ValueError(f"{path}: trained with another config than this study's; use a new --study")
-        if (path / "metadata.json").is_file() and read_run_metadata(path).get("status") == "complete":
+        progress = run.progress()
+        if progress == "complete":
             return path
-        try:
-            snapshot_folder(path, "checkpoint")
-        except FileNotFoundError:
-            path.rename(path.with_name(f"{path.name}.abandoned-{dt.datetime.now():%Y%m%d-%H%M%S}"))
-        else:
+        if progress == "resumable":
             train(config, run, resume=True, command=command)
             return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.mkdir()
-    run = RunFolder(path)
-    run.write_config(config)
-    train(config, run, command=command)
+        path.rename(path.with_name(f"{path.name}.abandoned-{dt.datetime.now():%Y%m%d-%H%M%S}"))
+    train(config, RunFolder.create(path.parent, config, name=path.name), command=command)
     return path
 
 
@@ -200,12 +193,9 @@ def open_units(name: str, storage: str | None, plan: StudyPlan) -> optuna.Study:
     """
     study = open_study(name, storage_url(storage), retry_stale=True)
     keys = plan_names(plan)
-    recorded = study.user_attrs.get("units")
-    if recorded is None:
-        study.set_user_attr("units", keys)
-    elif recorded != keys:
+    if (earlier := recorded(study, "units", keys)) != keys:
         raise ValueError(
-            f"study {name} holds another plan ({len(recorded)} units); run it with the same options or "
+            f"study {name} holds another plan ({len(earlier)} units); run it with the same options or "
             "choose a new --study"
         )
     live = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)

@@ -102,6 +102,7 @@ def chained_table(results: ProfileResults) -> pd.DataFrame:
     """Metrics of every chained path (agents: mean over seeds), and for agents the paired differences to
     the profile rule over the whole path with 95% block-bootstrap intervals."""
     ppy, rule = results.periods_per_year, results.chains[results.profile][0]
+    agents = learner_groups(results)
     rows = {}
     for policy, paths in results.chains.items():
         row: dict[str, float] = {
@@ -109,7 +110,7 @@ def chained_table(results: ProfileResults) -> pd.DataFrame:
             "cagr": float(np.mean([metrics.cagr(v, ppy) for v in paths])),
             "max_drawdown": float(np.mean([metrics.max_drawdown(v) for v in paths])),
         }
-        if policy in learner_groups(results):
+        if policy in agents:
             compared = paired_comparison(paths, rule, ppy, RESAMPLES)
             row |= {k: v for k, v in compared.items() if k.startswith(("sharpe_diff", "drawdown_red"))}
         rows[policy] = row
