@@ -22,22 +22,30 @@ HELD_OUT = 4  # the resample's last bars, as token validation and test splits th
 
 
 def block_bootstrap(
-    market: MarketData, bars: range, *, block: int, n_bars: int, seed: int
+    market: MarketData, bars: range, *, block: int, n_bars: int, seed: int, min_history: int = 0
 ) -> tuple[MarketData, Splits]:
     """A market of ``n_bars`` bars whose price relatives are blocks drawn with replacement from ``bars``.
 
-    Assets that list during ``bars`` are resampled from their listing on: the blocks come from
-    the bars where every asset listed by the end of ``bars`` has a price. Assets not listed by
-    then stay unlisted in the resample, as they were in ``bars``.
+    Every asset takes the same blocks, so the blocks come from the bars where every resampled
+    asset has a price: from the last listing among them. An asset that lists during ``bars``
+    fewer than ``min_history`` bars before their end is not resampled (one listed two weeks
+    before would leave two weeks to draw from): it stays unlisted in the resample, as do assets
+    not listed by then.
 
     :param bars: the bars to resample (a train split).
     :param block: bars per block; :param n_bars: length of the resample; :param seed: its seed.
+    :param min_history: bars an asset listing during ``bars`` must have traded by their end to be
+        resampled.
     :return: the resampled market (starting at the first resampled bar's prices and time) and
         its splits: everything but the last four bars is train.
     """
     if n_bars < 2 * HELD_OUT:
         raise ValueError(f"n_bars must be at least {2 * HELD_OUT}, got {n_bars}")
-    listed = market.available[bars.stop - 1]
+    listed = market.available[bars.stop - 1].copy()
+    for asset, symbol in enumerate(market.symbols):
+        listing = market.listing_bar(symbol)
+        if listed[asset] and listing > bars.start and bars.stop - listing < min_history:
+            listed[asset] = False
     listings = [market.listing_bar(s) for s, ok in zip(market.symbols, listed.tolist(), strict=True) if ok]
     first = max(bars.start, *listings)
     if block < 1 or block >= bars.stop - first:

@@ -51,6 +51,9 @@ class TrainConfig:
     """Train on a block-bootstrap resample of the train split, blocks of this many bars (0: the data)."""
     bootstrap_bars: int = 20_000
     """Length of that resample, in bars."""
+    bootstrap_history: int = 365
+    """Bars an asset that lists during the train split must have traded by its end to be resampled;
+    newer assets stay unlisted in the resample, so that its blocks come from at least this many bars."""
     vec_env: str = "batched"
     """``batched`` (all envs stepped in one vectorized call), ``dummy`` (one process) or ``subproc``."""
     normalize: bool = True
@@ -77,6 +80,8 @@ class TrainConfig:
         for name in ("n_timesteps", "n_envs", "eval_freq", "checkpoint_freq", "torch_threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.bootstrap_history < 0:
+            raise ValueError(f"bootstrap_history must be a number of bars, got {self.bootstrap_history}")
         if self.bootstrap_block < 0:
             raise ValueError(
                 f"bootstrap_block must be 0 (off) or a number of bars, got {self.bootstrap_block}"

@@ -205,6 +205,7 @@ def make_training_env(
             block=config.bootstrap_block,
             n_bars=config.bootstrap_bars,
             seed=config.seed,
+            min_history=config.bootstrap_history,
         )
     options: dict[str, Any] = {
         "split": "train",

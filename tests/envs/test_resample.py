@@ -46,3 +46,22 @@ def test_late_listings_resample_from_the_last_listing_and_later_ones_stay_unlist
     assert all(np.isclose(original, step, rtol=1e-12).all(axis=1).any() for step in steps)
     with pytest.raises(DataError, match=r"block must be between 1 and 29 bars, got 30: .* from 2024-01-21"):
         block_bootstrap(late, range(0, 50), block=30, n_bars=100, seed=0)
+
+
+def test_an_asset_listed_too_recently_stays_unlisted_instead_of_shortening_the_draws():
+    btc, arb = list(np.linspace(1, 2, 60)), [np.nan] * 20 + list(np.linspace(1, 2, 40))
+    late = build_market({"BTC": btc, "ARB": arb})  # ARB trades the last 30 of bars 0..49
+    kept, _ = block_bootstrap(late, range(0, 50), block=5, n_bars=100, seed=0, min_history=30)
+    assert kept.available.all(axis=0).tolist() == [True, True, True]
+    assert kept.timestamps[0] == late.timestamps[20]
+    dropped, _ = block_bootstrap(late, range(0, 50), block=5, n_bars=100, seed=0, min_history=31)
+    assert dropped.available.all(axis=0).tolist() == [True, True, False]
+    assert dropped.timestamps[0] == late.timestamps[0] and np.isnan(dropped.close[:, 2]).all()
+    steps = dropped.close[1:, 1] / dropped.close[:-1, 1]
+    assert (steps > late.close[21, 1] / late.close[20, 1]).any()  # BTC drawn from before ARB listed too
+
+
+def test_assets_trading_from_the_first_bar_are_resampled_whatever_the_history():
+    market = synthetic_market(seed=4, n_bars=300)
+    resample, _ = block_bootstrap(market, range(0, 100), block=10, n_bars=200, seed=0, min_history=365)
+    assert resample.available.all()
