@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/study_workers.py --seeds 0-3 --algos ppo,direct
 
 Each measurement is a fresh study (its own SQLite storage and run folders in a temporary
-folder) of the same units at the learners' default budgets, trained by ``run_workers`` as
+folder) of the same units at the study's budgets, trained by ``run_workers`` as
 ``cryptofolio study --workers N`` does (the report step is not timed). Needs ../shared/data.
 """
 

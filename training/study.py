@@ -37,6 +37,12 @@ from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
 
 TEST_SPAN = ("2021-07-01", "2024-06-30")
+BUDGETS = {"ppo": 100_000, "sac": 20_000}
+"""Timesteps per unit where the study departs from configs/<algo>.yaml, so that the full study trains
+within an hour on two cores. ``benchmarks/study_budgets.py`` (moderate, six folds, two seeds) found
+that the model a budget ends with scores no better on validation than the untrained policy, at any
+budget up to the configs' (PPO 200,000, SAC 50,000); a longer budget raises only the best of more
+checkpoints. ``cryptofolio study --timesteps ppo=200000,sac=50000`` runs the configs' budgets."""
 QUICK_BUDGETS = {"ppo": 1_024, "sac": 400, "td3": 400, "a2c": 1_024, "direct": 1_024, "recurrent_ppo": 512}
 QUICK_OVERRIDES = ["eval_freq=512", "n_envs=2"]
 UNIT = "unit"
@@ -131,8 +137,10 @@ class StudyPlan:
     """The seeds of every learner."""
     folds: tuple[Fold, ...]
     """The walk-forward's folds."""
+    budgets: tuple[tuple[str, int], ...] = tuple(BUDGETS.items())
+    """(learner, timesteps) pairs overriding the learners' configs' budgets."""
     quick: bool = False
-    """Tiny budgets: a smoke test."""
+    """Tiny budgets: a smoke test (``budgets`` unused)."""
 
     @property
     def units(self) -> list[Unit]:
@@ -153,9 +161,16 @@ class StudyPlan:
             unit.profile,
             overrides=QUICK_OVERRIDES if self.quick else [],
             market=market,
-            n_timesteps=QUICK_BUDGETS[unit.algo] if self.quick else None,
+            n_timesteps=QUICK_BUDGETS[unit.algo] if self.quick else dict(self.budgets).get(unit.algo),
             seed=unit.seed,
         )
+
+    def timesteps(self) -> dict[str, int]:
+        """Each learner's timesteps in this study (its first unit's), from its config and ``budgets``."""
+        return {
+            algo: self.config(next(unit for unit in self.units if unit.algo == algo)).n_timesteps
+            for algo in self.algos
+        }
 
 
 def train_unit(plan: StudyPlan, unit: Unit, root: Path, command: Sequence[str] = ()) -> Path:
@@ -197,6 +212,12 @@ def open_units(name: str, storage: str | None, plan: StudyPlan) -> optuna.Study:
         raise ValueError(
             f"study {name} holds another plan ({len(earlier)} units); run it with the same options or "
             "choose a new --study"
+        )
+    budgets = plan.timesteps()
+    if (earlier_budgets := recorded(study, "timesteps", budgets)) != budgets:
+        raise ValueError(
+            f"study {name} trains with other budgets ({earlier_budgets}, not {budgets}); run it with the "
+            "same --timesteps or choose a new --study"
         )
     live = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
     queued = {_unit_of(trial) for trial in study.get_trials(deepcopy=False, states=live)}
@@ -276,7 +297,11 @@ def work(
 def study_name(plan: StudyPlan) -> str:
     """A default study name that says what it holds."""
     span = f"{plan.folds[0].dates.test[0]}_{plan.folds[-1].dates.test[1]}"  # type: ignore[index]
-    return f"study-{span}-{'-'.join(plan.algos)}-{len(plan.seeds)}seeds" + ("-quick" if plan.quick else "")
+    name = f"study-{span}-{'-'.join(plan.algos)}-{len(plan.seeds)}seeds"
+    if plan.quick:
+        return name + "-quick"
+    other = [f"{algo}{steps}" for algo, steps in plan.budgets if BUDGETS.get(algo) != steps]
+    return "-".join([name, *other])
 
 
 def describe(plan: StudyPlan) -> dict[str, object]:

@@ -280,7 +280,9 @@ def results_markdown(
         f"0.1% through the ledger), {len(plan.folds)} folds whose test half-years tile {first} to {last}. "
         "Each fold selects on the half-year before its test window and trains on every day before that "
         f"(an expanding window from {plan.first_day}). Learners: {', '.join(plan.algos)}, with their"
-        f" configs' defaults, seeds {', '.join(map(str, plan.seeds))}; each learner's ensemble averages its"
+        " configs' defaults and budgets of "
+        + ", ".join(f"{steps:,} steps ({algo})" for algo, steps in plan.timesteps().items())
+        + f", seeds {', '.join(map(str, plan.seeds))}; each learner's ensemble averages its"
         " seeds' target weights. Test windows are read for this report only.",
         "## Verdicts",
     ]

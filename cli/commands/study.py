@@ -12,8 +12,9 @@ here (default: one per core). Run folders land under ``--root`` (``checkpoints/s
 A killed study started again skips finished units and resumes the unfinished ones. When every
 unit is done, the report step evaluates each fold's test window (agents, their ensembles, every
 rule), chains the windows, and writes ``<out>/results.md`` (``--publish DIR``: also
-``DIR/results.md``); ``--report-only`` runs just that step. ``--quick`` is a smoke test: one
-profile, PPO, two seeds, two folds, tiny budgets.
+``DIR/results.md``); ``--report-only`` runs just that step. Budgets are the configs' except
+PPO's and SAC's (``BUDGETS`` in training/study.py says why); ``--timesteps`` sets them.
+``--quick`` is a smoke test: one profile, PPO, two seeds, two folds, tiny budgets.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from cryptofolio.envs import PROFILE_NAMES, MarketConfig
 from cryptofolio.training.optuna_studies import open_study, parse_seeds, storage_url
 from cryptofolio.training.run_folder import versions, work_record
 from cryptofolio.training.study import (
+    BUDGETS,
     TEST_SPAN,
     StudyPlan,
     describe,
@@ -68,6 +70,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--profiles", help="comma-separated profiles (default: all three)")
     parser.add_argument("--algos", default="ppo,sac,direct", help="comma-separated learners (ppo,sac,direct)")
     parser.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,3,5 (0-4)")
+    parser.add_argument(
+        "--timesteps",
+        metavar="ALGO=N,...",
+        help="budgets per learner, e.g. ppo=200000,sac=50000 (default: "
+        + ",".join(f"{a}={n}" for a, n in BUDGETS.items())
+        + "; other learners: their configs')",
+    )
     parser.add_argument(
         "--storage", help="Optuna storage URL the workers share (default: checkpoints/optuna.db)"
     )
@@ -109,8 +118,23 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
         algos=tuple(algos),
         seeds=tuple(seeds),
         folds=tuple(study_folds(span, first_day)),
+        budgets=tuple({**BUDGETS, **_budgets(args.timesteps)}.items()),
         quick=args.quick,
     )
+
+
+def _budgets(text: str | None) -> dict[str, int]:
+    """``ppo=200000,sac=50000`` as {learner: timesteps}."""
+    budgets: dict[str, int] = {}
+    for part in filter(None, (text or "").replace(" ", "").split(",")):
+        algo, _, steps = part.partition("=")
+        if algo not in ALGOS or not steps.isdigit() or int(steps) < 1 or algo in budgets:
+            raise ValueError(
+                f"--timesteps {text!r}: expected learner=steps pairs such as ppo=200000,sac=50000, each "
+                f"learner once, among {', '.join(ALGOS)}"
+            )
+        budgets[algo] = int(steps)
+    return budgets
 
 
 def _span(text: str) -> tuple[str, str]:

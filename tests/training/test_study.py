@@ -10,7 +10,15 @@ from cryptofolio.cli import main
 from cryptofolio.envs import load_csv_dir
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.training import study as study_module
-from cryptofolio.training.study import StudyPlan, open_units, study_folds, unit_states, work
+from cryptofolio.training.study import (
+    BUDGETS,
+    StudyPlan,
+    open_units,
+    study_folds,
+    study_name,
+    unit_states,
+    work,
+)
 
 
 def test_the_default_span_is_six_half_years_each_selected_on_the_one_before():
@@ -36,9 +44,19 @@ def test_a_span_that_does_not_fit_is_refused(span, message):
         study_folds(span, "2017-08-17")
 
 
-def plan(seeds=(0, 1), quick=True):
+def plan(seeds=(0, 1), quick=True, budgets=None):
     folds = tuple(study_folds(("2023-07-01", "2024-06-30"), "2017-08-17"))
-    return StudyPlan("unused", ("BTC", "ETH"), "2017-08-17", ("moderate",), ("ppo",), seeds, folds, quick)
+    return StudyPlan(
+        "unused",
+        ("BTC", "ETH"),
+        "2017-08-17",
+        ("moderate",),
+        ("ppo",),
+        seeds,
+        folds,
+        budgets or tuple(BUDGETS.items()),
+        quick=quick,
+    )
 
 
 @pytest.fixture
@@ -57,6 +75,15 @@ def test_a_study_refuses_another_plan(storage):
     open_units("s", storage, plan())
     with pytest.raises(ValueError, match="study s holds another plan"):
         open_units("s", storage, plan(seeds=(0, 1, 2)))
+
+
+def test_the_study_trains_with_its_budgets_and_refuses_to_mix_others(storage):
+    default, longer = plan(quick=False), plan(quick=False, budgets=(("ppo", 200_000),))
+    assert default.timesteps() == {"ppo": BUDGETS["ppo"]} and longer.timesteps() == {"ppo": 200_000}
+    assert study_name(longer) == study_name(default) + "-ppo200000"
+    open_units("s", storage, default)
+    with pytest.raises(ValueError, match="study s trains with other budgets"):
+        open_units("s", storage, longer)
 
 
 def test_workers_sharing_a_study_train_each_unit_once(storage, tmp_path, monkeypatch):
@@ -121,6 +148,9 @@ def test_the_tiny_study_runs_end_to_end_on_two_workers_and_resumes_without_train
         (["--algos", "ppo,dqn"], "--algos 'ppo,dqn': expected names among ppo, sac"),
         (["--profiles", "reckless"], "--profiles 'reckless': expected names among conservative"),
         (["--seeds", "x"], "seeds"),
+        (["--timesteps", "ppo=lots"], "--timesteps 'ppo=lots': expected learner=steps pairs"),
+        (["--timesteps", "dqn=5"], "among ppo, sac"),
+        (["--timesteps", "ppo=5,ppo=6"], "each learner once"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_code_2(shared_data, capsys, option, message):
