@@ -7,7 +7,7 @@ scores' own.
 
 - :func:`interquartile_mean`: the mean of the middle half of all scores (rliable's IQM).
 - :func:`stratified_bootstrap`: a percentile interval of any statistic, resampling runs within
-  each task.
+  each task (and, as an option, the tasks).
 - :func:`probability_of_improvement`: P(X > Y), the Mann-Whitney probability that a run of X
   beats a run of Y on the same task, averaged over tasks; with an interval in
   :func:`probability_of_improvement_interval`.
@@ -41,19 +41,26 @@ def stratified_bootstrap(
     resamples: int,
     rng: np.random.Generator,
     confidence: float = 0.95,
+    task_bootstrap: bool = False,
 ) -> tuple[float, float, float]:
     """``statistic`` of (runs, tasks) scores with a stratified percentile-bootstrap interval.
 
     Each resample draws ``runs`` runs with replacement within each task (column), independently
     across tasks, so every task keeps its weight; ``statistic`` maps the resampled (runs, tasks)
-    array to a number.
+    array to a number. With ``task_bootstrap`` (rliable's option of that name), each resample
+    first draws the tasks themselves with replacement: for tasks that are a sample (half-years of
+    a market) rather than a fixed benchmark, and for one run per task, where runs alone cannot vary.
 
     :return: (point, low, high): the statistic of ``scores`` and the ``(1 - confidence) / 2``
         and ``(1 + confidence) / 2`` quantiles of the resampled statistics.
     """
     scores = _check_scores(scores, "scores")
     _check_bootstrap(resamples, confidence)
-    replicates = np.array([statistic(_resample(scores, rng)) for _ in range(resamples)], dtype=np.float64)
+    tasks = scores.shape[1]
+    replicates = np.array(
+        [statistic(_resample(scores, rng, _tasks(tasks, rng, task_bootstrap))) for _ in range(resamples)],
+        dtype=np.float64,
+    )
     low, high = _percentile_interval(replicates, confidence)
     return float(statistic(scores)), float(low), float(high)
 
@@ -77,18 +84,23 @@ def probability_of_improvement_interval(
     resamples: int,
     rng: np.random.Generator,
     confidence: float = 0.95,
+    task_bootstrap: bool = False,
 ) -> tuple[float, float, float]:
     """:func:`probability_of_improvement` with a stratified percentile-bootstrap interval.
 
     Each resample draws the runs of ``x`` and those of ``y`` independently, with replacement,
-    within each task (rliable's stratified independent bootstrap).
+    within each task (rliable's stratified independent bootstrap); with ``task_bootstrap``, within
+    tasks first drawn with replacement, the same for ``x`` and ``y``.
 
     :return: (point, low, high), all in [0, 1].
     """
     x, y = _check_pair(x, y)
     _check_bootstrap(resamples, confidence)
-    replicates = np.array([_improvement(_resample(x, rng), _resample(y, rng)) for _ in range(resamples)])
-    low, high = _percentile_interval(replicates, confidence)
+    replicates = []
+    for _ in range(resamples):
+        tasks = _tasks(x.shape[1], rng, task_bootstrap)
+        replicates.append(_improvement(_resample(x, rng, tasks), _resample(y, rng, tasks)))
+    low, high = _percentile_interval(np.array(replicates), confidence)
     return _improvement(x, y), float(low), float(high)
 
 
@@ -130,10 +142,17 @@ def _profile(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.asarray((scores.reshape(1, -1) > thresholds[:, None]).mean(axis=1), dtype=np.float64)
 
 
-def _resample(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(runs, tasks) scores whose column j holds runs drawn with replacement from column j."""
+def _tasks(tasks: int, rng: np.random.Generator, task_bootstrap: bool) -> np.ndarray:
+    """The columns a resample draws runs from: every task once, or ``tasks`` drawn with replacement."""
+    return rng.integers(0, tasks, size=tasks) if task_bootstrap else np.arange(tasks)
+
+
+def _resample(scores: np.ndarray, rng: np.random.Generator, columns: np.ndarray | None = None) -> np.ndarray:
+    """(runs, len(columns)) scores whose column j holds runs drawn with replacement from the scores'
+    column ``columns[j]`` (default: every column once, in order)."""
     runs, tasks = scores.shape
-    return scores[rng.integers(0, runs, size=(runs, tasks)), np.arange(tasks)]
+    columns = np.arange(tasks) if columns is None else columns
+    return scores[rng.integers(0, runs, size=(runs, len(columns))), columns]
 
 
 def _percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:

@@ -89,6 +89,30 @@ def test_resampling_draws_runs_within_each_task():
             assert np.isin(resampled[:, task], scores[:, task]).all()  # runs of this task only
 
 
+def test_a_task_bootstrap_draws_whole_tasks_and_varies_one_run_per_task():
+    scores = np.array([[1.0, 10.0, 100.0]])  # one run per task: resampling runs alone cannot vary it
+    assert stratified_bootstrap(scores, np.mean, 200, np.random.default_rng(3)) == (37.0, 37.0, 37.0)
+    seen: list[np.ndarray] = []
+
+    def record(resampled: np.ndarray) -> float:
+        seen.append(resampled)
+        return float(resampled.mean())
+
+    point, low, high = stratified_bootstrap(
+        scores, record, 400, np.random.default_rng(3), task_bootstrap=True
+    )
+    assert point == 37.0 and low == 1.0 and high == 100.0  # all-first and all-last tasks are drawn
+    assert all(resampled.shape == (1, 3) and np.isin(resampled, scores).all() for resampled in seen)
+
+
+def test_a_task_bootstrap_of_improvement_pairs_the_tasks_of_both():
+    x, y = np.array([[1.0, 5.0]]), np.array([[0.0, 9.0]])  # x wins task 0, loses task 1
+    point, low, high = probability_of_improvement_interval(
+        x, y, 300, np.random.default_rng(2), task_bootstrap=True
+    )
+    assert (point, low, high) == (0.5, 0.0, 1.0)  # a resample holds task 0 twice, task 1 twice, or both
+
+
 def test_a_stratified_bootstrap_brackets_its_point_and_repeats_with_its_seed():
     scores = np.random.default_rng(5).normal(size=(10, 6))
     first = stratified_bootstrap(scores, interquartile_mean, 500, np.random.default_rng(6))
