@@ -20,20 +20,16 @@ from pathlib import Path
 import optuna
 
 from cryptofolio.commands.study import run_workers
-from cryptofolio.envs import MarketConfig
 from cryptofolio.training.optuna_studies import parse_seeds, storage_url
-from cryptofolio.training.study import StudyPlan, open_units, study_folds
+from cryptofolio.training.study import StudyPlan, open_units, study_folds, study_market
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-daily"
 
 
 def plan(algos: list[str], seeds: list[int], span: tuple[str, str]) -> StudyPlan:
-    market = MarketConfig(source=str(SHARED)).load_market()
-    first_day = f"{market.timestamps[0]:%Y-%m-%d}"
+    symbols, first_day = study_market(str(SHARED))
     folds = tuple(study_folds(span, first_day))
-    return StudyPlan(
-        str(SHARED), tuple(market.symbols[1:]), first_day, ("moderate",), tuple(algos), tuple(seeds), folds
-    )
+    return StudyPlan(str(SHARED), symbols, first_day, ("moderate",), tuple(algos), tuple(seeds), folds)
 
 
 def measure(study: StudyPlan, workers: int, folder: Path) -> float:

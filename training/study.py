@@ -29,7 +29,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from cryptofolio.envs import MarketConfig, SplitDates
+from cryptofolio.envs import MarketConfig, SplitDates, calibrated_model
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.training.config import TrainConfig, resolve_config
 from cryptofolio.training.optuna_studies import open_study, recorded, storage_url
@@ -95,8 +95,19 @@ def study_folds(test_span: tuple[str, str], first_day: str, months: int = 6) -> 
     return folds
 
 
+def study_market(source: str) -> tuple[tuple[str, ...], str]:
+    """The risky assets the profiles choose among in ``source``, and its first day.
+
+    :param source: a folder of daily per-asset CSVs, or ``synthetic`` (every asset of the calibrated
+        model, so that each profile trades its own; its known-parameter reference joins the report).
+    """
+    assets = calibrated_model().assets if source == "synthetic" else None
+    market = MarketConfig(source=source, assets=assets).load_market()
+    return tuple(market.symbols[1:]), f"{market.timestamps[0]:%Y-%m-%d}"
+
+
 def profile_market(market_path: str, profile: str, symbols: Sequence[str], dates: SplitDates) -> MarketConfig:
-    """The market of one profile and fold: the profile's own assets among ``symbols``, USDT as cash."""
+    """The market of one profile and fold: the profile's own assets among ``symbols``."""
     return MarketConfig(source=market_path, assets=profile_assets(profile, symbols), splits=dates)
 
 

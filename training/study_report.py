@@ -71,7 +71,8 @@ def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
 def chain(evaluations: Sequence[Evaluation]) -> dict[str, list[np.ndarray]]:
     """Each policy's test windows joined into one path from 1 (agents: one path per seed, in seed order)."""
     first = evaluations[0]
-    names: dict[str, list[list[str]]] = {rule: [[rule] * len(evaluations)] for rule in first.baselines}
+    rules = [*first.baselines, *([first.reference] if first.reference else [])]
+    names: dict[str, list[list[str]]] = {rule: [[rule] * len(evaluations)] for rule in rules}
     for g, group in enumerate(first.groups):
         per_fold = [e.groups[g].runs for e in evaluations]
         names[group.name] = [[runs[s] for runs in per_fold] for s in range(len(group.runs))]
@@ -128,8 +129,8 @@ def excess_scores(results: ProfileResults, group: str) -> np.ndarray:
 
 
 def aggregate_table(profiles: dict[str, ProfileResults], seed: int = 0) -> pd.DataFrame:
-    """Per learner (its groups across profiles): IQM of fold-level excess Sharpe with a stratified
-    bootstrap interval, and the probability of improvement over the rule, with its interval."""
+    """Per learner (its groups across profiles): IQM of fold-level excess Sharpe and the probability of
+    improvement over the rule, with bootstrap intervals over tasks and the seeds within them."""
     rng = np.random.default_rng(seed)
     learners: dict[str, list[np.ndarray]] = {}
     for results in profiles.values():
@@ -138,9 +139,11 @@ def aggregate_table(profiles: dict[str, ProfileResults], seed: int = 0) -> pd.Da
     rows = {}
     for name, blocks in learners.items():
         scores = np.column_stack(blocks)  # (seeds, profile-fold tasks)
-        iqm, low, high = stratified_bootstrap(scores, interquartile_mean, RESAMPLES, rng)
+        iqm, low, high = stratified_bootstrap(scores, interquartile_mean, RESAMPLES, rng, task_bootstrap=True)
         zero = np.zeros((1, scores.shape[1]))  # the rule's excess over itself
-        improvement, p_low, p_high = probability_of_improvement_interval(scores, zero, RESAMPLES, rng)
+        improvement, p_low, p_high = probability_of_improvement_interval(
+            scores, zero, RESAMPLES, rng, task_bootstrap=True
+        )
         rows[name] = {
             "iqm_excess_sharpe": iqm,
             "iqm_excess_sharpe_low": low,
@@ -177,17 +180,20 @@ def overfitting_table(profiles: dict[str, ProfileResults]) -> pd.DataFrame:
 
 
 def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) -> Path:
-    """The fraction of (seed, fold) excess Sharpe ratios above each threshold, one line per learner."""
-    thresholds = np.linspace(-3.0, 3.0, 121)
-    figure, axis = plt.subplots(figsize=(7, 4))
+    """The fraction of (seed, fold) excess Sharpe ratios above each threshold, one line per learner
+    (thresholds spanning the scores, symmetric about 0)."""
     learners: dict[str, list[np.ndarray]] = {}
     for results in profiles.values():
         for group in learner_groups(results):
             learners.setdefault(learner_of(group, results.profile), []).append(
                 excess_scores(results, group).ravel()
             )
-    for name, scores in learners.items():
-        axis.plot(thresholds, performance_profile(np.concatenate(scores)[:, None], thresholds), label=name)
+    scores = {name: np.concatenate(blocks)[:, None] for name, blocks in learners.items()}
+    bound = 1.1 * max(0.1, *(float(np.abs(s).max()) for s in scores.values()))
+    thresholds = np.linspace(-bound, bound, 201)
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for name, score in scores.items():
+        axis.plot(thresholds, performance_profile(score, thresholds), label=name)
     axis.axvline(0.0, color="grey", lw=0.8)
     axis.set_xlabel("fold-level test Sharpe ratio minus the profile rule's")
     axis.set_ylabel("fraction of (seed, fold) runs above")
@@ -202,9 +208,7 @@ def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) 
 def equity_figure(results: ProfileResults, dates: pd.DatetimeIndex, path: Path) -> Path:
     """Chained out-of-sample value paths of one profile (log scale): learners' mean over seeds, rules."""
     figure, axis = plt.subplots(figsize=(8, 4.5))
-    for policy in [*learner_groups(results), results.profile, f"{results.profile}_regime", "btc_only"]:
-        if policy not in results.chains:
-            continue
+    for policy in [*learner_groups(results), *shown_rules(results)]:
         mean = np.vstack(results.chains[policy]).mean(axis=0)
         style = "-" if policy in learner_groups(results) else "--"
         axis.plot(dates, mean, style, label=learner_of(policy, results.profile), lw=1.2)
@@ -216,6 +220,25 @@ def equity_figure(results: ProfileResults, dates: pd.DatetimeIndex, path: Path) 
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def untrained_units(profiles: dict[str, ProfileResults]) -> str:
+    """``ppo 15 of 90, ...``: per learner, the units whose selected model is the untrained policy."""
+    kept: dict[str, list[bool]] = {}
+    for results in profiles.values():
+        for evaluation in results.evaluations:
+            for group in evaluation.groups:
+                if not group.ensemble_of:
+                    steps = evaluation.selection.loc[group.runs, "selected_at_step"]
+                    kept.setdefault(group.algo, []).extend((steps == 0).tolist())
+    return ", ".join(f"{algo} {sum(flags)} of {len(flags)}" for algo, flags in kept.items())
+
+
+def shown_rules(results: ProfileResults) -> list[str]:
+    """The rules the figures and fold tables show: the profile's, its regime-aware variant, BTC alone,
+    equal weights, and the known-parameter reference on a synthetic market."""
+    rules = [results.profile, f"{results.profile}_regime", "btc_only", "equal_weight", "reference"]
+    return [rule for rule in rules if rule in results.chains]
 
 
 def chained_dates(results: ProfileResults) -> pd.DatetimeIndex:
@@ -256,7 +279,7 @@ def fold_table(results: ProfileResults) -> pd.DataFrame:
         row: dict[str, object] = {"test": f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"}
         for group in evaluation.groups:
             row[learner_of(group.name, results.profile)] = f"{sharpe.loc[group.runs].mean():.2f}"
-        for rule in (results.profile, f"{results.profile}_regime", "btc_only", "equal_weight"):
+        for rule in shown_rules(results):
             row[rule] = f"{sharpe.loc[rule]:.2f}"
         rows.append(row)
     return pd.DataFrame(rows, index=pd.Index(range(1, len(rows) + 1), name="fold"))
@@ -270,14 +293,20 @@ def results_markdown(
     overfitting = overfitting_table(profiles)
     commands = record.get("commands") or [record["command"]]
     first, last = plan.folds[0].dates.test[0], plan.folds[-1].dates.test[1]  # type: ignore[index]
+    synthetic = plan.market == "synthetic"
+    data = (
+        "the built-in regime-switching synthetic market, USDC as cash"
+        if synthetic
+        else f"daily closes in USDT of {Path(plan.market).name}, USDT as cash"
+    )
     lines = [
-        "# Results on real crypto prices: walk-forward",
+        f"# Results on {'the synthetic market' if synthetic else 'real crypto prices'}: walk-forward",
         "Commands: "
         + ", then ".join(f"`{c}`" for c in commands)
         + f". Wall time: {record['seconds'] / 60:.1f} minutes in all on {record['cores']}-core machines "
         f"with {record.get('workers', 1)} worker(s), {record['date']}.",
-        "Protocol: for each profile on its own assets (Binance daily closes in USDT, USDT as cash, fee "
-        f"0.1% through the ledger), {len(plan.folds)} folds whose test half-years tile {first} to {last}. "
+        f"Protocol: for each profile on its own assets ({data}, fee 0.1% through the ledger), "
+        f"{len(plan.folds)} folds whose test half-years tile {first} to {last}. "
         "Each fold selects on the half-year before its test window and trains on every day before that "
         f"(an expanding window from {plan.first_day}). Learners: {', '.join(plan.algos)}, with their"
         " configs' defaults and budgets of "
@@ -292,17 +321,37 @@ def results_markdown(
         table = chained_table(results)
         tables[profile] = table
         lines += [f"- **{profile}**: {verdict(results, table, g)}" for g in learner_groups(results)]
+        rules = table.drop(index=[*learner_groups(results), "reference"], errors="ignore")
+        sharpe, drawdown = rules["sharpe"].astype(float), rules["max_drawdown"].astype(float)
+        best = str(sharpe.idxmax())
+        reference = (
+            f" The known-parameter reference, which knows the true regime and the market's parameters, "
+            f"reached {table['sharpe'].astype(float)['reference']:.2f}."
+            if "reference" in table.index
+            else ""
+        )
+        lines.append(
+            f"- **{profile}**: the best rule over the chained test windows was {best} (Sharpe "
+            f"{float(sharpe[best]):.2f}, max drawdown {float(drawdown[best]):.1%}) against the {profile} "
+            f"rule's {float(sharpe[profile]):.2f} (reported, not chosen: nothing here is chosen on test "
+            f"windows).{reference}"
+        )
     lines += [
         "## Across profiles and folds (rliable-style)",
-        "Scores: each seed's test Sharpe ratio on a fold minus its profile rule's; strata: the (profile, "
-        "fold) pairs. IQM: the mean of the middle half of the scores, with a 95% stratified bootstrap "
-        "interval; P(improvement): the probability that a seed beats the rule on a fold, with its interval.",
+        "Scores: each seed's test Sharpe ratio on a fold minus its profile rule's; tasks: the (profile, "
+        "fold) pairs. IQM: the mean of the middle half of the scores; P(improvement): the probability that "
+        "a seed beats the rule on a fold. Their 95% intervals resample the tasks, then the seeds within each "
+        "(rliable's stratified bootstrap with its task bootstrap: the folds are a sample of half-years, and "
+        "an ensemble has one run per task).",
         markdown_table(
             formatted(with_intervals(aggregates, ["iqm_excess_sharpe", "p_improvement"])).join(
                 aggregates[["tasks", "runs"]].astype(int)
             )
         ),
         f"![performance profile]({figures}/performance-profile.png)",
+        "Units whose validation kept the untrained policy (the profile rule with the learner's band, tilts "
+        f"at zero): {untrained_units(profiles)}. There, training did not beat the rule on the half-year "
+        "before the test window.",
         "## Overfitting",
         f"The probability of backtest overfitting (Bailey et al., CSCV, {PBO_GROUPS} groups) over this "
         "study's candidates per profile (every learner's seeds and ensemble, every rule), on their chained "

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from cryptofolio.agents.sb3 import ALGOS
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import command_argv, command_parser, whole_number
-from cryptofolio.envs import PROFILE_NAMES, MarketConfig
+from cryptofolio.envs import PROFILE_NAMES
 from cryptofolio.training.optuna_studies import open_study, parse_seeds, storage_url
 from cryptofolio.training.run_folder import versions, work_record
 from cryptofolio.training.study import (
@@ -46,6 +46,7 @@ from cryptofolio.training.study import (
     describe,
     open_units,
     study_folds,
+    study_market,
     study_name,
     unit_states,
     work,
@@ -59,7 +60,9 @@ QUICK_SPAN = ("2023-07-01", "2024-06-30")
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
     parser.add_argument(
-        "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
+        "--market",
+        default="../shared/data/binance-daily",
+        help="folder of daily per-asset CSVs, or synthetic (adds the known-parameter reference)",
     )
     parser.add_argument(
         "--test-span",
@@ -108,11 +111,10 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
     seeds = parse_seeds(args.seeds)
     if args.quick:
         profiles, algos, seeds = profiles if args.profiles else ["moderate"], ["ppo"], seeds[:2]
-    market = MarketConfig(source=args.market).load_market()
-    first_day = f"{market.timestamps[0]:%Y-%m-%d}"
+    symbols, first_day = study_market(args.market)
     return StudyPlan(
         market=args.market,
-        symbols=tuple(market.symbols[1:]),
+        symbols=symbols,
         first_day=first_day,
         profiles=tuple(profiles),
         algos=tuple(algos),

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import re
 
 import optuna
 import pytest
@@ -131,6 +132,8 @@ def test_the_tiny_study_runs_end_to_end_on_two_workers_and_resumes_without_train
     ):
         assert section in text
     assert "ppo cannot be told apart from" in text or "ppo beats" in text or "ppo trails" in text
+    assert "the best rule over the chained test windows was" in text and "reference" not in text
+    assert re.search(r"Units whose validation kept the untrained policy \(.*\): ppo \d of 4\.", text)
     assert (tmp_path / "docs" / "results" / "performance-profile.png").is_file()
     assert (tmp_path / "docs" / "results" / "moderate-equity.png").is_file()
     runs = sorted(p.name for p in (tmp_path / "runs" / "moderate").glob("fold*/*"))

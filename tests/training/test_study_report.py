@@ -1,0 +1,28 @@
+"""The results study's report: chained out-of-sample paths, and the reference on the synthetic market."""
+
+import numpy as np
+
+from cryptofolio.envs import calibrated_model
+from cryptofolio.evaluation.evaluate import evaluate
+from cryptofolio.evaluation.statistics import returns_of
+from cryptofolio.training.study import profile_market, study_folds, study_market
+from cryptofolio.training.study_report import chain
+
+
+def test_the_synthetic_market_offers_every_calibrated_asset_to_the_profiles():
+    symbols, first_day = study_market("synthetic")
+    assert symbols == calibrated_model().assets and first_day == "2019-01-01"
+
+
+def test_chained_paths_join_the_folds_test_returns_and_include_the_reference_on_synthetic_data():
+    symbols, first_day = study_market("synthetic")
+    evaluations = []
+    for fold in study_folds(("2023-07-01", "2024-06-30"), first_day):
+        market, splits = profile_market("synthetic", "conservative", symbols, fold.dates).load()
+        evaluations.append(evaluate([], ["conservative"], market, splits, "test"))
+    chains = chain(evaluations)
+    assert set(chains) == {"conservative", "reference"}
+    for policy, (path,) in chains.items():
+        folds = [returns_of(e.results[policy].values) for e in evaluations]
+        np.testing.assert_allclose(returns_of(path), np.concatenate(folds), rtol=1e-12)
+        assert path[0] == 1.0 and len(path) == 1 + 184 + 182  # 2023 H2 and 2024 H1, daily
