@@ -27,17 +27,9 @@ import pandas as pd
 
 from cryptofolio.commands.study import run_workers
 from cryptofolio.training.optuna_studies import parse_seeds, storage_url
-from cryptofolio.training.study import TEST_SPAN, StudyPlan, open_units, study_folds, study_market
+from cryptofolio.training.study import TEST_SPAN, StudyPlan, open_units
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-daily"
-
-
-def make_plan(profiles: list[str], algos: list[str], seeds: list[int], span: tuple[str, str]) -> StudyPlan:
-    symbols, first_day = study_market(str(SHARED))
-    folds = tuple(study_folds(span, first_day))
-    return StudyPlan(
-        str(SHARED), symbols, first_day, tuple(profiles), tuple(algos), tuple(seeds), folds, budgets=()
-    )
 
 
 def budget_table(histories: list[pd.DataFrame]) -> pd.DataFrame:
@@ -84,7 +76,8 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     start, end = args.test_span.split(":")
-    plan = make_plan(args.profiles.split(","), args.algos.split(","), parse_seeds(args.seeds), (start, end))
+    profiles, algos, seeds = args.profiles.split(","), args.algos.split(","), parse_seeds(args.seeds)
+    plan = StudyPlan.on_market(str(SHARED), profiles, algos, seeds, (start, end), budgets={})
     args.root.mkdir(parents=True, exist_ok=True)
     url = storage_url(f"sqlite:///{args.root / 'optuna.db'}")
     open_units("budgets", url, plan)

@@ -21,15 +21,9 @@ import optuna
 
 from cryptofolio.commands.study import run_workers
 from cryptofolio.training.optuna_studies import parse_seeds, storage_url
-from cryptofolio.training.study import StudyPlan, open_units, study_folds, study_market
+from cryptofolio.training.study import StudyPlan, open_units
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-daily"
-
-
-def plan(algos: list[str], seeds: list[int], span: tuple[str, str]) -> StudyPlan:
-    symbols, first_day = study_market(str(SHARED))
-    folds = tuple(study_folds(span, first_day))
-    return StudyPlan(str(SHARED), symbols, first_day, ("moderate",), tuple(algos), tuple(seeds), folds)
 
 
 def measure(study: StudyPlan, workers: int, folder: Path) -> float:
@@ -50,7 +44,9 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     start, end = args.test_span.split(":")
-    study = plan(args.algos.split(","), parse_seeds(args.seeds), (start, end))
+    study = StudyPlan.on_market(
+        str(SHARED), ["moderate"], args.algos.split(","), parse_seeds(args.seeds), (start, end)
+    )
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {len(study.units)} units")
     times = {}
     for workers in (1, 2):

@@ -95,17 +95,6 @@ def study_folds(test_span: tuple[str, str], first_day: str, months: int = 6) -> 
     return folds
 
 
-def study_market(source: str) -> tuple[tuple[str, ...], str]:
-    """The risky assets the profiles choose among in ``source``, and its first day.
-
-    :param source: a folder of daily per-asset CSVs, or ``synthetic`` (every asset of the calibrated
-        model, so that each profile trades its own; its known-parameter reference joins the report).
-    """
-    assets = calibrated_model().assets if source == "synthetic" else None
-    market = MarketConfig(source=source, assets=assets).load_market()
-    return tuple(market.symbols[1:]), f"{market.timestamps[0]:%Y-%m-%d}"
-
-
 def profile_market(market_path: str, profile: str, symbols: Sequence[str], dates: SplitDates) -> MarketConfig:
     """The market of one profile and fold: the profile's own assets among ``symbols``."""
     return MarketConfig(source=market_path, assets=profile_assets(profile, symbols), splits=dates)
@@ -152,6 +141,39 @@ class StudyPlan:
     """(learner, timesteps) pairs overriding the learners' configs' budgets."""
     quick: bool = False
     """Tiny budgets: a smoke test (``budgets`` unused)."""
+
+    @classmethod
+    def on_market(
+        cls,
+        market: str,
+        profiles: Sequence[str],
+        algos: Sequence[str],
+        seeds: Sequence[int],
+        test_span: tuple[str, str],
+        budgets: dict[str, int] = BUDGETS,
+        quick: bool = False,
+    ) -> StudyPlan:
+        """The plan of a study on ``market``, whose folds tile ``test_span``; the market is opened to
+        learn its assets and first day.
+
+        :param market: a folder of daily per-asset CSVs, or ``synthetic`` (every asset of the
+            calibrated model, so that each profile trades its own; its known-parameter reference
+            joins the report).
+        """
+        assets = calibrated_model().assets if market == "synthetic" else None
+        data = MarketConfig(source=market, assets=assets).load_market()
+        first_day = f"{data.timestamps[0]:%Y-%m-%d}"
+        return cls(
+            market=market,
+            symbols=tuple(data.symbols[1:]),
+            first_day=first_day,
+            profiles=tuple(profiles),
+            algos=tuple(algos),
+            seeds=tuple(seeds),
+            folds=tuple(study_folds(test_span, first_day)),
+            budgets=tuple(budgets.items()),
+            quick=quick,
+        )
 
     @property
     def units(self) -> list[Unit]:

@@ -45,8 +45,6 @@ from cryptofolio.training.study import (
     StudyPlan,
     describe,
     open_units,
-    study_folds,
-    study_market,
     study_name,
     unit_states,
     work,
@@ -111,18 +109,8 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
     seeds = parse_seeds(args.seeds)
     if args.quick:
         profiles, algos, seeds = profiles if args.profiles else ["moderate"], ["ppo"], seeds[:2]
-    symbols, first_day = study_market(args.market)
-    return StudyPlan(
-        market=args.market,
-        symbols=symbols,
-        first_day=first_day,
-        profiles=tuple(profiles),
-        algos=tuple(algos),
-        seeds=tuple(seeds),
-        folds=tuple(study_folds(span, first_day)),
-        budgets=tuple({**BUDGETS, **_budgets(args.timesteps)}.items()),
-        quick=args.quick,
-    )
+    budgets = {**BUDGETS, **_budgets(args.timesteps)}
+    return StudyPlan.on_market(args.market, profiles, algos, seeds, span, budgets, args.quick)
 
 
 def _budgets(text: str | None) -> dict[str, int]:

@@ -5,20 +5,24 @@ import numpy as np
 from cryptofolio.envs import calibrated_model
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.statistics import returns_of
-from cryptofolio.training.study import profile_market, study_folds, study_market
+from cryptofolio.training.study import StudyPlan, profile_market
 from cryptofolio.training.study_report import chain
 
 
+def synthetic_plan():
+    return StudyPlan.on_market("synthetic", ["conservative"], [], [0], ("2023-07-01", "2024-06-30"))
+
+
 def test_the_synthetic_market_offers_every_calibrated_asset_to_the_profiles():
-    symbols, first_day = study_market("synthetic")
-    assert symbols == calibrated_model().assets and first_day == "2019-01-01"
+    plan = synthetic_plan()
+    assert plan.symbols == calibrated_model().assets and plan.first_day == "2019-01-01"
 
 
 def test_chained_paths_join_the_folds_test_returns_and_include_the_reference_on_synthetic_data():
-    symbols, first_day = study_market("synthetic")
+    plan = synthetic_plan()
     evaluations = []
-    for fold in study_folds(("2023-07-01", "2024-06-30"), first_day):
-        market, splits = profile_market("synthetic", "conservative", symbols, fold.dates).load()
+    for fold in plan.folds:
+        market, splits = profile_market("synthetic", "conservative", plan.symbols, fold.dates).load()
         evaluations.append(evaluate([], ["conservative"], market, splits, "test"))
     chains = chain(evaluations)
     assert set(chains) == {"conservative", "reference"}
