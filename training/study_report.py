@@ -294,6 +294,7 @@ def results_markdown(
     commands = record.get("commands") or [record["command"]]
     first, last = plan.folds[0].dates.test[0], plan.folds[-1].dates.test[1]  # type: ignore[index]
     synthetic = plan.market == "synthetic"
+    costs = next(iter(profiles.values())).evaluations[0].costs  # every policy's, on every fold
     data = (
         "the built-in regime-switching synthetic market, USDC as cash"
         if synthetic
@@ -305,7 +306,7 @@ def results_markdown(
         + ", then ".join(f"`{c}`" for c in commands)
         + f". Wall time: {record['seconds'] / 60:.1f} minutes in all on {record['cores']}-core machines "
         f"with {record.get('workers', 1)} worker(s), {record['date']}.",
-        f"Protocol: for each profile on its own assets ({data}, fee 0.1% through the ledger), "
+        f"Protocol: for each profile on its own assets ({data}, fee {costs.fee:.1%} through the ledger), "
         f"{len(plan.folds)} folds whose test half-years tile {first} to {last}. "
         "Each fold selects on the half-year before its test window and trains on every day before that "
         f"(an expanding window from {plan.first_day}). Learners: {', '.join(plan.algos)}, with their"
