@@ -52,7 +52,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--split", default="test", choices=SPLIT_NAMES, help="split to report on (default test)"
     )
-    add_market_arguments(parser)
+    add_market_arguments(parser, default_market="the runs' own")
     add_cost_arguments(parser, "default: the runs' own, which must agree")
     parser.add_argument(
         "--which", choices=("best", "final"), default="best", help="model of each run (best on validation)"

@@ -79,19 +79,22 @@ def date_range(text: str) -> tuple[str, str]:
 
 
 def add_market_arguments(
-    parser: argparse.ArgumentParser, *, dates: bool = True, splits: bool = True
+    parser: argparse.ArgumentParser, *, dates: bool = True, splits: bool = True, default_market: str = ""
 ) -> list[str]:
     """The market options (``--market``, ``--assets``, ``--cash``, ...) and ``--train/--val/--test``.
 
     :param dates: add ``--assets``, ``--start`` and ``--end``, which choose what is loaded.
     :param splits: add ``--train``, ``--val`` and ``--test``.
+    :param default_market: what ``--market`` defaults to, as its help says it (empty: the synthetic market).
     :return: the options' ``dest`` names.
     """
     default = MarketConfig()
     group = parser.add_argument_group("market")
     actions = [
         group.add_argument(
-            "--market", help=f"{default.source} (default), a folder of per-asset CSVs, or a table of closes"
+            "--market",
+            help=f"{default.source}, a folder of per-asset CSVs, or a table of closes "
+            f"(default: {default_market or default.source})",
         ),
         group.add_argument(
             "--market-seed", type=int, help=f"seed of the synthetic market (default {default.seed})"
