@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/cryptofolio demo
 
+# Two steps: the quick suite, then the multi-process and minute-long tests (marked slow). CI runs both.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m slow
 
 # mypy sees the installed layout through links: build/typecheck/cryptofolio/{envs,agents,...}.
 TYPECHECK := build/typecheck/cryptofolio

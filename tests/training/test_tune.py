@@ -62,6 +62,7 @@ def assert_shared_without_loss_or_repeat(url: str, name: str, n_trials: int, out
     assert sum(ran(outputs)) == n_trials + surplus and all(k >= 1 for k in ran(outputs))  # both worked
 
 
+@pytest.mark.slow  # two processes
 def test_two_workers_share_a_sqlite_study(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
     command = ["tune", "--algo", "ppo", "--trials", "6", "--space", space(tmp_path, "3.0e-4, 1.0e-3"),
@@ -96,6 +97,7 @@ def test_the_exported_hyperparameters_train(tmp_path, capsys):
     assert "best validation sharpe" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # two processes
 def test_a_sweep_trains_each_seed_once_across_workers(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
     command = ["sweep", "--algo", "ppo", "--seeds", "0-3", "--storage", url, "--study", "seeds",
@@ -139,6 +141,7 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow  # two processes
 def test_two_workers_share_a_study_through_postgresql(postgres, tmp_path):
     command = ["tune", "--algo", "ppo", "--trials", "4", "--space", space(tmp_path, "3.0e-4, 1.0e-3"),
                "--storage", postgres, "--study", "pg", "--out", str(tmp_path / "runs"), *TINY]  # fmt: skip
