@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from cryptofolio.envs.errors import DataError
+
 if TYPE_CHECKING:
     from cryptofolio.envs.synthetic import SyntheticTruth
 
@@ -201,7 +203,7 @@ class MarketData:
         stamp = utc(when)
         position = self.timestamps.get_indexer(pd.DatetimeIndex([stamp]))[0]
         if position < 0:
-            raise KeyError(
+            raise DataError(
                 f"no bar at {stamp}: the market has {self.freq} bars from {self.timestamps[0]} "
                 f"to {self.timestamps[-1]}"
             )
