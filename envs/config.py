@@ -304,14 +304,14 @@ def option_owners() -> dict[str, str | None]:
 
 
 def check_types(config: Any) -> None:
-    """``ConfigError`` naming the first field of a config dataclass whose value is not of its declared type."""
+    """``ConfigError`` naming the first field of a config dataclass whose value is not of its type."""
     hints = typing.get_type_hints(type(config))
     for f in dataclasses.fields(config):
         _typed(hints[f.name], getattr(config, f.name), f.name)
 
 
 def check_range(name: str, value: float, low: float, high: float, open_low: bool = False) -> None:
-    """``ConfigError`` naming ``name`` unless ``value`` is finite and in ``[low, high]`` (``(low`` if open)."""
+    """``ConfigError`` naming ``name`` unless ``value`` is finite and in ``[low, high]`` (``(low`` open)."""
     ok = isinstance(value, int | float) and math.isfinite(value)
     ok = ok and (value > low if open_low else value >= low) and value <= high
     if not ok:
