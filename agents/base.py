@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.envs import MarketView, PortfolioEnv, weights_to_action
+from cryptofolio.envs.errors import ConfigError
 
 CALENDARS = ("daily", "weekly", "monthly")
 
@@ -88,7 +89,7 @@ def as_policy(policy: Policy | Rule, env: PortfolioEnv) -> Policy:
 def period_started(view: MarketView, calendar: str) -> bool:
     """Whether the current bar is the first of a new day, ISO week or month (vs. the bar before)."""
     if calendar not in CALENDARS:
-        raise ValueError(f"calendar must be one of {', '.join(CALENDARS)}, got {calendar!r}")
+        raise ConfigError(f"calendar must be one of {', '.join(CALENDARS)}, got {calendar!r}")
     if view.t == 0:
         return True
     now, before = view.timestamps[-1], view.timestamps[-2]

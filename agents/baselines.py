@@ -26,6 +26,7 @@ from cryptofolio.agents.classic import (
 from cryptofolio.agents.risk_profiles import ProfileRule
 from cryptofolio.envs import PROFILE_NAMES
 from cryptofolio.envs.config import from_data
+from cryptofolio.envs.errors import ConfigError
 
 BASELINES: dict[str, tuple[type[Rule], dict[str, Any]]] = {
     **{name: (ProfileRule, {"profile": name}) for name in PROFILE_NAMES},
@@ -46,24 +47,24 @@ def make_baseline(spec: str) -> Rule:
     """The rule a spec names (see the module docstring); its ``name`` is the spec, made file-safe."""
     name, _, options = spec.strip().partition(":")
     if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)} (or all)")
+        raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)} (or all)")
     kwargs = {}
     for option in filter(None, options.split(",")):
         key, sep, value = option.partition("=")
         if not sep:
-            raise ValueError(f"baseline option {option!r} in {spec!r} must be key=value")
+            raise ConfigError(f"baseline option {option!r} in {spec!r} must be key=value")
         kwargs[key.strip()] = _value(value.strip())
     rule_class, fixed = BASELINES[name]
     allowed = set(inspect.signature(rule_class).parameters) - set(fixed) - {"name"}
     unknown = set(kwargs) - allowed
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"{name} has no option {', '.join(sorted(unknown))}; options: {', '.join(sorted(allowed))}"
         )
     try:
         rule = from_data(rule_class, {**fixed, **kwargs})
-    except ValueError as error:
-        raise ValueError(f"baseline {spec.strip()!r}: {error}") from None
+    except ConfigError as error:
+        raise ConfigError(f"baseline {spec.strip()!r}: {error}") from None
     rule.name = re.sub(r"[^A-Za-z0-9.]+", "_", spec.strip()) if kwargs else name
     return rule
 

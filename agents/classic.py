@@ -20,6 +20,7 @@ from sklearn.covariance import LedoitWolf
 
 from cryptofolio.agents.base import CALENDARS, Rule, all_cash, equal_weights, period_started
 from cryptofolio.envs import MarketView
+from cryptofolio.envs.errors import ConfigError, DataError
 
 LOOKBACK_DAYS = 90
 MIN_HISTORY_DAYS = 30
@@ -43,7 +44,7 @@ class BtcOnly(Rule):
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
         if "BTC" not in view.symbols:
-            raise ValueError(f"btc_only needs BTC in the market, which has {', '.join(view.symbols)}")
+            raise DataError(f"btc_only needs BTC in the market, which has {', '.join(view.symbols)}")
         column = view.symbols.index("BTC")
         if not view.listed[column]:
             return all_cash(len(view.symbols))
@@ -70,7 +71,7 @@ class PeriodicRule(Rule):
 
     def __post_init__(self) -> None:
         if self.calendar not in CALENDARS:
-            raise ValueError(f"calendar must be one of {', '.join(CALENDARS)}, got {self.calendar!r}")
+            raise ConfigError(f"calendar must be one of {', '.join(CALENDARS)}, got {self.calendar!r}")
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
         return self.allocate(view) if first or period_started(view, self.calendar) else weights
@@ -101,7 +102,7 @@ class EstimatedRule(PeriodicRule):
         super().__post_init__()
         if not 0 < self.min_history_days <= self.lookback_days:
             limit = f"(0, lookback_days={self.lookback_days}]"
-            raise ValueError(f"min_history_days must be in {limit}, got {self.min_history_days}")
+            raise ConfigError(f"min_history_days must be in {limit}, got {self.min_history_days}")
 
     def allocate(self, view: MarketView) -> np.ndarray:
         returns = view.log_returns(view.bars(self.lookback_days))[:, 1:]
@@ -200,9 +201,9 @@ class Olmar(Rule):
 
     def __post_init__(self) -> None:
         if self.window < 2:
-            raise ValueError(f"window must be at least 2 bars, got {self.window}")
+            raise ConfigError(f"window must be at least 2 bars, got {self.window}")
         if self.epsilon <= 0:
-            raise ValueError(f"epsilon must be positive, got {self.epsilon}")
+            raise ConfigError(f"epsilon must be positive, got {self.epsilon}")
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
         listed = np.flatnonzero(view.listed)

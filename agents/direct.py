@@ -40,6 +40,7 @@ from cryptofolio.agents.hyperparameters import algo_kwargs
 from cryptofolio.agents.snapshots import ObservationNormalizer
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.differentiable import action_size, step_reward, target_weights, trade_and_hold
+from cryptofolio.envs.errors import ConfigError, RunFolderError
 
 WEIGHTS, OPTIMIZER = "model.npz", "optimizer.npz"
 CLIP, EPSILON = 10.0, 1e-8
@@ -83,16 +84,16 @@ class DirectAgent:
         spaces: tuple[gym.spaces.Box, gym.spaces.Box] | None = None,
     ) -> None:
         if policy != "MlpPolicy":
-            raise ValueError(f"policy={policy!r}: the direct agent has one policy, MlpPolicy")
+            raise ConfigError(f"policy={policy!r}: the direct agent has one policy, MlpPolicy")
         kwargs = dict(policy_kwargs or {})
         unknown = set(kwargs) - {"net_arch", "activation_fn"}
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"policy_kwargs.{sorted(unknown)[0]}: the direct agent takes net_arch and activation_fn"
             )
         net_arch = kwargs.get("net_arch", [64, 64])
         if not isinstance(net_arch, list):
-            raise ValueError(
+            raise ConfigError(
                 f"policy_kwargs.net_arch={net_arch!r}: the direct agent takes a list of layer sizes"
             )
         activation: type[torch.nn.Module] = kwargs.get("activation_fn", torch.nn.Tanh)
@@ -224,7 +225,7 @@ class DirectAgent:
     def read(self, folder: Path, resumable: bool = False) -> None:
         """Load the weights written by :meth:`write` (and Adam's state if ``resumable``), shapes checked.
 
-        :raises ValueError: naming the file, for missing, extra or misshapen arrays.
+        :raises RunFolderError: naming the file, for missing, extra or misshapen arrays.
         """
         mine = self.network.state_dict()
         weights = _arrays(folder / WEIGHTS, {k: tuple(v.shape) for k, v in mine.items()})
@@ -386,12 +387,12 @@ def _arrays(
         with np.load(path, allow_pickle=False) as saved:
             arrays = {name: saved[name] for name in saved.files}
     except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: not a NumPy archive of arrays ({error})") from None
+        raise RunFolderError(f"{path}: not a NumPy archive of arrays ({error})") from None
     found = {name: array.shape for name, array in arrays.items()}
     if empty_too and not found:
         return arrays
     if found != expected or any(a.dtype.kind != "f" and a.size for a in arrays.values()):
-        raise ValueError(f"{path}: holds arrays {found}, expected {expected} (floats)")
+        raise RunFolderError(f"{path}: holds arrays {found}, expected {expected} (floats)")
     return arrays
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from cryptofolio.agents.sb3 import TrainedPolicy
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.actions import weights_to_action
+from cryptofolio.envs.errors import RunFolderError
 
 
 class EnsemblePolicy:
@@ -45,7 +46,7 @@ class EnsemblePolicy:
         for member, mapping in zip(members, mappings, strict=True):
             member.check_spaces(env.observation_space, env.action_space, described_as=f"run {member.name}")
             if mapping.market is not env.market and mapping.market.fingerprint() != env.market.fingerprint():
-                raise ValueError(f"run {member.name}'s env is on another market than the ensemble's")
+                raise RunFolderError(f"run {member.name}'s env is on another market than the ensemble's")
         self.members, self.mappings, self.env, self.name = list(members), list(mappings), env, name
 
     def member_weights(

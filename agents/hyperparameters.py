@@ -18,6 +18,8 @@ import torch
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 
+from cryptofolio.envs.errors import ConfigError
+
 ACTIVATIONS = {
     "tanh": torch.nn.Tanh,
     "relu": torch.nn.ReLU,
@@ -154,32 +156,34 @@ POLICY_CHECKS: dict[str, Check] = {
 def check_hyperparameters(algo: type[Any], hyperparams: Mapping[str, Any]) -> None:
     """Refuse a hyperparameter the algorithm does not have, or a value it cannot take.
 
-    :raises ValueError: ``<name>=<value>: expected <what is accepted>`` for the first fault.
+    :raises ConfigError: ``<name>=<value>: expected <what is accepted>`` for the first fault.
     """
     parameters = inspect.signature(algo).parameters
     for name, value in hyperparams.items():
         if name in SET_BY_THE_PROJECT:
-            raise ValueError(f"{name} is set by cryptofolio, not as a hyperparameter")
+            raise ConfigError(f"{name} is set by cryptofolio, not as a hyperparameter")
         if name not in parameters and name not in EXTRA:
-            raise ValueError(f"{algo.__name__} has no hyperparameter {name}")
+            raise ConfigError(f"{algo.__name__} has no hyperparameter {name}")
         if name == "policy_kwargs":
             _check_policy_kwargs(value)
             continue
         check = CHECKS.get(name) or _by_default(parameters[name].default)
         reason = check(value)
         if reason is not None:
-            raise ValueError(f"{name}={value!r}: expected {reason}")
+            raise ConfigError(f"{name}={value!r}: expected {reason}")
 
 
 def _check_policy_kwargs(value: Any) -> None:
     if not isinstance(value, dict):
-        raise ValueError(f"policy_kwargs={value!r}: expected a mapping such as {{net_arch: [64, 64]}}")
+        raise ConfigError(f"policy_kwargs={value!r}: expected a mapping such as {{net_arch: [64, 64]}}")
     for name, item in value.items():
         if name not in POLICY_CHECKS:
-            raise ValueError(f"policy_kwargs.{name}: not a policy setting; known: {', '.join(POLICY_CHECKS)}")
+            raise ConfigError(
+                f"policy_kwargs.{name}: not a policy setting; known: {', '.join(POLICY_CHECKS)}"
+            )
         reason = POLICY_CHECKS[name](item)
         if reason is not None:
-            raise ValueError(f"policy_kwargs.{name}={item!r}: expected {reason}")
+            raise ConfigError(f"policy_kwargs.{name}={item!r}: expected {reason}")
 
 
 def _by_default(default: Any) -> Check:

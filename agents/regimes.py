@@ -21,6 +21,7 @@ import numpy as np
 
 from cryptofolio import configs
 from cryptofolio.envs import MarketView
+from cryptofolio.envs.errors import ConfigError
 
 NEUTRAL = "neutral"
 BTC = "BTC"
@@ -119,4 +120,4 @@ def _group(name: str, target: np.ndarray, symbols: tuple[str, ...]) -> np.ndarra
         return risky
     if name == "alts":
         return np.array([c for c in risky if symbols[c] != BTC], dtype=np.int64)
-    raise ValueError(f"unknown tilt group {name!r} in configs/profiles.yaml; use cash, BTC, alts or risky")
+    raise ConfigError(f"unknown tilt group {name!r} in configs/profiles.yaml; use cash, BTC, alts or risky")

@@ -21,6 +21,7 @@ import numpy as np
 from cryptofolio.agents.base import Rule, period_started
 from cryptofolio.agents.regimes import NEUTRAL, detect_regime, tilt
 from cryptofolio.envs import MarketView, risk_profile
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.envs.profiles import profile_targets
 
 DRIFT_BAND = 0.05
@@ -70,9 +71,9 @@ class ProfileRule(Rule):
         self._profile = risk_profile(self.profile)
         for name, band in (("band", self.band), ("high_volatility_band", self.high_volatility_band)):
             if not 0 < band <= 1:
-                raise ValueError(f"{name} must be in (0, 1] (a weight: 0.05 is 5 points), got {band}")
+                raise ConfigError(f"{name} must be in (0, 1] (a weight: 0.05 is 5 points), got {band}")
         if self.calendar not in (None, "monthly", "weekly"):
-            raise ValueError(
+            raise ConfigError(
                 f"calendar must be monthly or weekly (or unset for bands), got {self.calendar!r}"
             )
         parts = [

@@ -40,6 +40,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from cryptofolio.envs.errors import RunFolderError
+
 MODEL, NORMALIZATION, SPACES = "model.zip", "normalization.json", "spaces.json"
 REPLAY_BUFFER, STATE, MANIFEST = "replay_buffer.npz", "state.json", "manifest.json"
 SNAPSHOTS = ("best", "final", "checkpoint")
@@ -72,39 +74,41 @@ def write_manifest(folder: Path, config: Mapping[str, Any]) -> None:
 def check_manifest(folder: Path, config: Mapping[str, Any]) -> None:
     """Refuse a snapshot whose files or run settings differ from what its manifest recorded.
 
-    :raises ValueError: naming the missing or changed file, or the changed config.
+    :raises RunFolderError: naming the missing or changed file, or the changed config.
     """
     path = folder / MANIFEST
     if not path.is_file():
-        raise ValueError(f"{folder}: no {MANIFEST}; not a snapshot written by this version of cryptofolio")
+        raise RunFolderError(
+            f"{folder}: no {MANIFEST}; not a snapshot written by this version of cryptofolio"
+        )
     manifest = read_json(path)
     files = manifest.get("files")
     if not isinstance(files, dict) or not isinstance(manifest.get("settings"), str):
-        raise ValueError(f"{path}: not a manifest (expected files and settings)")
+        raise RunFolderError(f"{path}: not a manifest (expected files and settings)")
     for name, digest in files.items():
         if Path(name).name != name:
-            raise ValueError(f"{path}: lists {name!r}, which is not a file of {folder}")
+            raise RunFolderError(f"{path}: lists {name!r}, which is not a file of {folder}")
         if not (folder / name).is_file():
-            raise ValueError(f"{folder / name} is missing; {MANIFEST} lists it")
+            raise RunFolderError(f"{folder / name} is missing; {MANIFEST} lists it")
         if file_digest(folder / name) != digest:
-            raise ValueError(
+            raise RunFolderError(
                 f"{folder / name} changed since it was saved (its SHA-256 is not the manifest's)"
             )
     if settings_digest(config) != manifest["settings"]:
-        raise ValueError(
+        raise RunFolderError(
             f"{folder.parent / 'config.yaml'} changed since {folder.name}/ was saved: the agent was made "
             "with other settings"
         )
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from ``path``; ``ValueError`` naming the file if it is not one."""
+    """A JSON object from ``path``; ``RunFolderError`` naming the file if it is not one."""
     try:
         data = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not JSON ({error})") from None
+        raise RunFolderError(f"{path}: not JSON ({error})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object")
+        raise RunFolderError(f"{path}: expected a JSON object")
     return data
 
 
@@ -168,7 +172,7 @@ def read_normalization(path: Path, dimension: int) -> dict[str, Any]:
     """Normalization statistics written by :func:`normalization_data`, checked.
 
     :param dimension: D, the observation length they must have.
-    :raises ValueError: naming the file and what is wrong.
+    :raises RunFolderError: naming the file and what is wrong.
     """
     data = read_json(path)
     try:
@@ -183,7 +187,7 @@ def read_normalization(path: Path, dimension: int) -> dict[str, Any]:
             if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var)) and np.all(var >= 0)):
                 raise ValueError(f"{name} holds non-finite means or negative variances")
     except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path}: not normalization statistics ({error})") from None
+        raise RunFolderError(f"{path}: not normalization statistics ({error})") from None
     return data
 
 
@@ -222,7 +226,7 @@ def read_spaces(path: Path) -> tuple[gym.spaces.Box, gym.spaces.Box]:
     try:
         return _box(data["observation"]), _box(data["action"])
     except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path}: not a description of two Box spaces ({error})") from None
+        raise RunFolderError(f"{path}: not a description of two Box spaces ({error})") from None
 
 
 def _box_data(space: gym.Space) -> dict[str, Any]:
@@ -249,9 +253,9 @@ def serialized_entries(path: Path) -> list[str]:
         with zipfile.ZipFile(path) as archive:
             data = json.loads(archive.read("data"))
     except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not a stable-baselines3 model archive ({error})") from None
+        raise RunFolderError(f"{path}: not a stable-baselines3 model archive ({error})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: its settings are not a JSON object")
+        raise RunFolderError(f"{path}: its settings are not a JSON object")
     return sorted(k for k, v in data.items() if isinstance(v, dict) and ":serialized:" in v)
 
 
@@ -269,14 +273,14 @@ def load_model(
         the constructor would have made it.
     :param spaces: the (observation, action) spaces of ``spaces.json``.
     :param env: the envs to continue training on (None: prediction only).
-    :raises ValueError: for an archive with a serialized entry the algorithm has no attribute for.
+    :raises RunFolderError: for an archive with a serialized entry the algorithm has no attribute for.
     """
     entries = serialized_entries(path)
     # lr_schedule is rebuilt from learning_rate by stable-baselines3's _setup_model when it loads.
     known = {"observation_space": spaces[0], "action_space": spaces[1], "lr_schedule": None}
     unexpected = [k for k in entries if k not in known and not hasattr(template, k)]
     if unexpected:
-        raise ValueError(
+        raise RunFolderError(
             f"{path}: holds serialized entries {', '.join(unexpected)} that {algo.__name__} does not have; "
             "refusing to unpickle them"
         )
@@ -285,7 +289,7 @@ def load_model(
         return algo.load(path, env=env, device="cpu", custom_objects=custom_objects)
     except (pickle.UnpicklingError, RuntimeError, KeyError, zipfile.BadZipFile) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path}: its weights cannot be read as plain tensors ({reason})") from None
+        raise RunFolderError(f"{path}: its weights cannot be read as plain tensors ({reason})") from None
 
 
 def save_replay_buffer(model: OffPolicyAlgorithm, path: Path) -> None:
@@ -316,4 +320,4 @@ def load_replay_buffer(model: OffPolicyAlgorithm, path: Path) -> None:
                 setattr(buffer, name, array.copy())
             buffer.pos, buffer.full = int(saved["pos"]), bool(saved["full"])
     except (OSError, KeyError, ValueError) as error:
-        raise ValueError(f"{path}: not this run's replay buffer ({error})") from None
+        raise RunFolderError(f"{path}: not this run's replay buffer ({error})") from None

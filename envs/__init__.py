@@ -15,9 +15,18 @@ from cryptofolio.envs.config import (
     RewardConfig,
     SplitDates,
 )
+from cryptofolio.envs.errors import (
+    ConfigError,
+    DataError,
+    HoldingsError,
+    PlanError,
+    RunFolderError,
+    StorageError,
+    UserError,
+)
 from cryptofolio.envs.features import Features, build_features
 from cryptofolio.envs.ledger import ledger_step, rebalance_factor
-from cryptofolio.envs.loaders import DataError, load_csv_dir, load_wide_table
+from cryptofolio.envs.loaders import load_csv_dir, load_wide_table
 from cryptofolio.envs.market import MarketData, MarketView
 from cryptofolio.envs.portfolio_env import PortfolioEnv
 from cryptofolio.envs.profiles import PROFILE_NAMES, RiskProfile, asset_category, risk_profile
@@ -33,21 +42,27 @@ __all__ = [
     "PROFILE_NAMES",
     "SPLIT_NAMES",
     "ActionConfig",
+    "ConfigError",
     "Costs",
     "DataError",
     "EnvConfig",
     "Features",
+    "HoldingsError",
     "MarketConfig",
     "MarketData",
     "MarketView",
     "ObservationConfig",
+    "PlanError",
     "PortfolioEnv",
     "RegimeModel",
     "RewardConfig",
     "RiskProfile",
+    "RunFolderError",
     "SplitDates",
     "Splits",
+    "StorageError",
     "SyntheticTruth",
+    "UserError",
     "action_to_weights",
     "asset_category",
     "build_features",

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.features import KINDS
-from cryptofolio.envs.loaders import DataError, load_csv_dir, load_wide_table
+from cryptofolio.envs.loaders import load_csv_dir, load_wide_table
 from cryptofolio.envs.market import MarketData
 from cryptofolio.envs.splits import Splits, split_by_dates, split_by_fractions
 from cryptofolio.envs.synthetic import synthetic_market
@@ -80,11 +81,11 @@ class MarketConfig:
     def __post_init__(self) -> None:
         check_types(self)
         if self.ffill_limit < 0:
-            raise ValueError(
+            raise ConfigError(
                 f"ffill_limit must be 0 (gaps are errors) or a number of bars, got {self.ffill_limit}"
             )
         if self.assets is not None and len(set(self.assets)) != len(self.assets):
-            raise ValueError(f"assets names an asset twice: {', '.join(self.assets)}")
+            raise ConfigError(f"assets names an asset twice: {', '.join(self.assets)}")
 
     def load(self) -> tuple[MarketData, Splits]:
         """The market and its splits."""
@@ -99,7 +100,7 @@ class MarketConfig:
         """The market alone (its splits are not read): generated, or read by the file loaders."""
         if self.source == "synthetic":
             if self.cash_prices is not None or self.start is not None or self.end is not None:
-                raise ValueError(
+                raise ConfigError(
                     "cash prices, start and end apply to real data; the synthetic market is generated"
                 )
             return synthetic_market(seed=self.seed, symbols=self.assets, cash=self.cash or "USDC")
@@ -123,7 +124,7 @@ class MarketConfig:
             )
         if path.is_file():
             if self.cash_prices is not None:
-                raise ValueError(f"{path}: in a table, the cash prices are its column named by --cash")
+                raise ConfigError(f"{path}: in a table, the cash prices are its column named by --cash")
             return load_wide_table(path, symbols=symbols, ffill_limit=limit, cash=cash, start=start, end=end)
         raise DataError(
             f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)"
@@ -207,10 +208,10 @@ class ActionConfig:
         check_range("tilt", self.tilt, 0.0, 10.0, open_low=True)
         check_range("risk_cap", self.risk_cap, 1.0, 10.0)
         if self.risk_dial and not self.residual:
-            raise ValueError("risk_dial scales the profile's risky share: it needs residual actions")
+            raise ConfigError("risk_dial scales the profile's risky share: it needs residual actions")
         check_range("trade_band", self.trade_band, 0.0, 1.0)
         if self.decision_every < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"decision_every must be a whole number of bars, at least 1, got {self.decision_every}"
             )
 
@@ -233,7 +234,7 @@ class ObservationConfig:
         check_types(self)
         check_choice("features", self.features, KINDS)
         if self.window < 2:
-            raise ValueError(f"window must be at least 2 bars, got {self.window}")
+            raise ConfigError(f"window must be at least 2 bars, got {self.window}")
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ class EnvConfig:
     def __post_init__(self) -> None:
         check_types(self)
         if self.episode_length < 1:
-            raise ValueError(f"episode_length must be at least 1 step, got {self.episode_length}")
+            raise ConfigError(f"episode_length must be at least 1 step, got {self.episode_length}")
         check_range("initial_value", self.initial_value, 0.0, math.inf, open_low=True)
         check_range("ruin_fraction", self.ruin_fraction, 0.0, 1.0, open_low=True)
 
@@ -277,7 +278,7 @@ class EnvConfig:
         owners = option_owners()
         for name, value in options.items():
             if name not in owners:
-                raise ValueError(f"unknown env option {name!r}; options: {', '.join(owners)}")
+                raise ConfigError(f"unknown env option {name!r}; options: {', '.join(owners)}")
             if owners[name] is None:
                 top[name] = value
             else:
@@ -303,25 +304,25 @@ def option_owners() -> dict[str, str | None]:
 
 
 def check_types(config: Any) -> None:
-    """``ValueError`` naming the first field of a config dataclass whose value is not of its declared type."""
+    """``ConfigError`` naming the first field of a config dataclass whose value is not of its type."""
     hints = typing.get_type_hints(type(config))
     for f in dataclasses.fields(config):
         _typed(hints[f.name], getattr(config, f.name), f.name)
 
 
 def check_range(name: str, value: float, low: float, high: float, open_low: bool = False) -> None:
-    """``ValueError`` naming ``name`` unless ``value`` is finite and in ``[low, high]`` (``(low`` if open)."""
+    """``ConfigError`` naming ``name`` unless ``value`` is finite and in ``[low, high]`` (``(low`` open)."""
     ok = isinstance(value, int | float) and math.isfinite(value)
     ok = ok and (value > low if open_low else value >= low) and value <= high
     if not ok:
         bound = f"({low}" if open_low else f"[{low}"
-        raise ValueError(f"{name} must be a finite number in {bound}, {high}], got {value!r}")
+        raise ConfigError(f"{name} must be a finite number in {bound}, {high}], got {value!r}")
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    """``ValueError`` naming ``name`` unless ``value`` is one of ``choices``."""
+    """``ConfigError`` naming ``name`` unless ``value`` is one of ``choices``."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
 def to_data(config: Any) -> dict[str, Any]:
@@ -333,24 +334,24 @@ def to_data(config: Any) -> dict[str, Any]:
 def from_data(cls: type[Config], data: Any, path: str = "") -> Config:
     """``cls`` built from plain data (nested configs included); absent keys take their defaults.
 
-    :raises ValueError: naming the dotted key of an unknown setting, a value of the wrong type,
+    :raises ConfigError: naming the dotted key of an unknown setting, a value of the wrong type,
         or a value the config refuses.
     """
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path or cls.__name__}: expected a mapping of settings, got {data!r}")
+        raise ConfigError(f"{path or cls.__name__}: expected a mapping of settings, got {data!r}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     for key in data:
         if key not in names:
-            raise ValueError(f"{_dotted(path, key)}: unknown setting; known here: {', '.join(names)}")
+            raise ConfigError(f"{_dotted(path, key)}: unknown setting; known here: {', '.join(names)}")
     values = {key: _typed(hints[key], value, _dotted(path, key)) for key, value in data.items()}
     missing = [f.name for f in dataclasses.fields(cls) if f.name not in values and _required(f)]  # type: ignore[arg-type]
     if missing:
-        raise ValueError(f"{_dotted(path, missing[0])}: missing; it has no default")
+        raise ConfigError(f"{_dotted(path, missing[0])}: missing; it has no default")
     try:
         return cls(**values)
     except ValueError as error:
-        raise ValueError(f"{path}.{error}" if path else str(error)) from None
+        raise ConfigError(f"{path}.{error}" if path else str(error)) from None
 
 
 def _required(f: dataclasses.Field[Any]) -> bool:
@@ -377,14 +378,14 @@ def _typed(kind: Any, value: Any, path: str) -> Any:
         return from_data(kind, value, path)  # type: ignore[arg-type]
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise ValueError(f"{path}: expected a list, got {value!r}")
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
         items = [arguments[0]] * len(value) if arguments[-1] is Ellipsis else list(arguments)
         if len(items) != len(value):
-            raise ValueError(f"{path}: expected {len(items)} values, got {len(value)}: {value!r}")
+            raise ConfigError(f"{path}: expected {len(items)} values, got {len(value)}: {value!r}")
         return tuple(_typed(k, v, f"{path}[{i}]") for i, (k, v) in enumerate(zip(items, value, strict=True)))
     if origin is dict:
         if not isinstance(value, Mapping):
-            raise ValueError(f"{path}: expected a mapping, got {value!r}")
+            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
         return dict(value)
     return _scalar(kind, value, path)
 
@@ -403,7 +404,7 @@ def _scalar(kind: type, value: Any, path: str) -> Any:
         if isinstance(value, str):
             return value
     expected = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
-    raise ValueError(f"{path}: expected {expected.get(kind, kind.__name__)}, got {value!r}")
+    raise ConfigError(f"{path}: expected {expected.get(kind, kind.__name__)}, got {value!r}")
 
 
 def _plain(value: Any) -> Any:

@@ -37,6 +37,7 @@ import pandas as pd
 from gymnasium import spaces
 from numba import njit
 
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.envs.market import MarketData
 
 RETURN_BOUND = 5.0
@@ -159,11 +160,11 @@ def build_features(market: MarketData, window: int, kind: str = "window") -> Fea
     :param kind: ``window`` or ``summary`` (see the module table).
     """
     if window < 2:
-        raise ValueError(f"window must be at least 2 bars, got {window}")
+        raise ConfigError(f"window must be at least 2 bars, got {window}")
     if window >= market.n_bars:
-        raise ValueError(f"window={window} leaves no bar to trade in a market of {market.n_bars} bars")
+        raise ConfigError(f"window={window} leaves no bar to trade in a market of {market.n_bars} bars")
     if kind not in KINDS:
-        raise ValueError(f"observation kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise ConfigError(f"observation kind must be one of {', '.join(KINDS)}, got {kind!r}")
     close = market.close
     log_returns = np.full(close.shape, np.nan)
     log_returns[1:] = np.log(close[1:] / close[:-1])  # NaN unless listed at t-1 and t

@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from cryptofolio.envs.errors import ConfigError
+
 UNITS = {"m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 PAGE = 1_000
 
@@ -30,7 +32,7 @@ def timeframe_seconds(timeframe: str) -> int:
     """Seconds in a ccxt timeframe such as ``1m``, ``4h``, ``1d``."""
     amount, unit = timeframe[:-1], timeframe[-1]
     if unit not in UNITS or not amount.isdigit() or int(amount) < 1:
-        raise ValueError(f"timeframe {timeframe!r} is not <number><m|h|d|w>, e.g. 1d or 1h")
+        raise ConfigError(f"timeframe {timeframe!r} is not <number><m|h|d|w>, e.g. 1d or 1h")
     return int(amount) * UNITS[unit]
 
 

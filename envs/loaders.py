@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.market import MAX_MOVE, OHLCV_FIELDS, MarketData, time_bounds
 from cryptofolio.envs.profiles import asset_category
 from cryptofolio.envs.synthetic import calibrated_model
@@ -35,10 +36,6 @@ FILE_TIME_COLUMNS = ("date", "datetime_utc")
 WIDE_TIME_COLUMNS = ("date", "datetime_utc", "timestamp", "time")
 FILE_COLUMNS = ("open", "high", "low", "close", "volume")
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")
-
-
-class DataError(ValueError):
-    """Market data that cannot be used as given; the message says where and why."""
 
 
 @dataclass
@@ -347,7 +344,7 @@ def _assemble(
     source: str,
 ) -> MarketData:
     if ffill_limit < 0:
-        raise ValueError(f"ffill_limit must be >= 0, got {ffill_limit}")
+        raise ConfigError(f"ffill_limit must be >= 0, got {ffill_limit}")
     if cash in {a.symbol for a in assets}:
         raise DataError(f"{source}: {cash} is the cash asset and cannot also be a risky asset")
     everyone = [*assets, *([cash_asset] if cash_asset else [])]

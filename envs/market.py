@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from cryptofolio.envs.errors import ConfigError, DataError
+
 if TYPE_CHECKING:
     from cryptofolio.envs.synthetic import SyntheticTruth
 
@@ -28,8 +30,14 @@ YEAR = pd.Timedelta(days=365)
 
 
 def utc(when: str | pd.Timestamp) -> pd.Timestamp:
-    """``when`` as a UTC timestamp; naive times are read as UTC."""
-    stamp = pd.Timestamp(when)
+    """``when`` as a UTC timestamp; naive times are read as UTC.
+
+    :raises ConfigError: naming ``when`` if it is not a date or time.
+    """
+    try:
+        stamp = pd.Timestamp(when)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{when!r} is not a date or time ({error})") from None
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -201,7 +209,7 @@ class MarketData:
         stamp = utc(when)
         position = self.timestamps.get_indexer(pd.DatetimeIndex([stamp]))[0]
         if position < 0:
-            raise KeyError(
+            raise DataError(
                 f"no bar at {stamp}: the market has {self.freq} bars from {self.timestamps[0]} "
                 f"to {self.timestamps[-1]}"
             )

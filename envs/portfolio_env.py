@@ -11,6 +11,7 @@ import pandas as pd
 
 from cryptofolio.envs.actions import action_size, action_space, check_action, fill_targets
 from cryptofolio.envs.config import EnvConfig, check_range
+from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.features import build_features, fill_observation
 from cryptofolio.envs.ledger import trade_and_hold
 from cryptofolio.envs.market import MarketData, MarketView
@@ -254,11 +255,11 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self.market = synthetic_market(seed=0) if market is None else market
         self.splits = split_by_fractions(self.market) if splits is None else splits
         if split not in SPLIT_NAMES:
-            raise ValueError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
+            raise ConfigError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
         self.split = split
         self.split_bars = self.splits[split]
         if len(self.split_bars) < 2:
-            raise ValueError(f"the {split} split holds {len(self.split_bars)} bars; give its dates")
+            raise DataError(f"the {split} split holds {len(self.split_bars)} bars; give its dates")
         self.config = (config or EnvConfig()).with_options(**options)
         """Costs, reward, action mapping, observation and episode of this env."""
         self.profile = risk_profile(profile).name
@@ -270,7 +271,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self._first_start = max(self.split_bars.start - 1, window)
         self._last_bar = self.split_bars.stop - 1
         if self._first_start >= self._last_bar:
-            raise ValueError(
+            raise DataError(
                 f"split {split!r} (bars {self.split_bars.start}..{self._last_bar}) leaves no step after a "
                 f"window of {window} bars; use a longer split or a shorter window"
             )

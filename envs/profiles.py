@@ -23,6 +23,7 @@ from types import MappingProxyType
 import numpy as np
 
 from cryptofolio import configs
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.envs.market import MarketData, MarketView
 
 PROFILE_NAMES = ("conservative", "moderate", "aggressive")
@@ -60,13 +61,13 @@ def risk_profile(name: str) -> RiskProfile:
     """The profile called ``name`` (one of :data:`PROFILE_NAMES`)."""
     profiles = configs.read("profiles")["profiles"]
     if name not in profiles:
-        raise ValueError(f"unknown risk profile {name!r}; choose one of {', '.join(PROFILE_NAMES)}")
+        raise ConfigError(f"unknown risk profile {name!r}; choose one of {', '.join(PROFILE_NAMES)}")
     entry = profiles[name]
     weights = MappingProxyType({k: float(v) for k, v in entry["weights"].items()})
     other = MappingProxyType({k: float(v) for k, v in entry.get("other_weights", {}).items()})
     total = sum(weights.values()) + sum(other.values())
     if abs(total - 1.0) > 1e-9:
-        raise ValueError(f"configs/profiles.yaml: profile {name!r} weights sum to {total}, not 1")
+        raise ConfigError(f"configs/profiles.yaml: profile {name!r} weights sum to {total}, not 1")
     return RiskProfile(
         name=name,
         max_drawdown=float(entry["max_drawdown"]),

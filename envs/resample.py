@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from cryptofolio.envs.loaders import DataError
+from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.market import MarketData
 from cryptofolio.envs.splits import Splits
 
@@ -40,7 +40,7 @@ def block_bootstrap(
         its splits: everything but the last four bars is train.
     """
     if n_bars < 2 * HELD_OUT:
-        raise ValueError(f"n_bars must be at least {2 * HELD_OUT}, got {n_bars}")
+        raise ConfigError(f"n_bars must be at least {2 * HELD_OUT}, got {n_bars}")
     listed = market.available[bars.stop - 1].copy()
     for asset, symbol in enumerate(market.symbols):
         listing = market.listing_bar(symbol)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from cryptofolio.envs.errors import DataError
 from cryptofolio.envs.market import MarketData, time_bounds
 
 SPLIT_NAMES = ("train", "validation", "test")
@@ -38,9 +39,9 @@ class Splits:
             if name == "test" and len(bars) == 0:
                 continue
             if len(bars) < 2:
-                raise ValueError(f"split {name!r} has {len(bars)} bar(s); an episode needs at least 2")
+                raise DataError(f"split {name!r} has {len(bars)} bar(s); an episode needs at least 2")
             if previous is not None and bars.start < previous[1].stop:
-                raise ValueError(
+                raise DataError(
                     f"split {name!r} (bars {bars.start}..{bars.stop - 1}) must start after split "
                     f"{previous[0]!r} ends (bar {previous[1].stop - 1})"
                 )
@@ -78,11 +79,11 @@ def split_by_dates(
         start, end = dates
         lo, hi = time_bounds(start, end)
         if lo is None or hi is None:
-            raise ValueError(f"split {name!r} needs a start and an end date, got ({start}, {end})")
+            raise DataError(f"split {name!r} needs a start and an end date, got ({start}, {end})")
         first = int(market.timestamps.searchsorted(lo))
         stop = int(market.timestamps.searchsorted(hi))
         if stop - first < 2:
-            raise ValueError(
+            raise DataError(
                 f"split {name!r} from {start} to {end} holds {max(stop - first, 0)} bar(s) of a market "
                 f"running from {market.timestamps[0]} to {market.timestamps[-1]}"
             )

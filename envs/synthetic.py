@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio import configs
+from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.market import MarketData
 from cryptofolio.envs.profiles import asset_category, risk_profile
 
@@ -56,7 +57,7 @@ class RegimeModel:
         """The same model for ``symbols`` only, in that order."""
         unknown = [s for s in symbols if s not in self.assets]
         if unknown:
-            raise ValueError(
+            raise DataError(
                 f"no synthetic parameters for {', '.join(unknown)}; "
                 f"calibrated assets: {', '.join(self.assets)}"
             )
@@ -90,7 +91,7 @@ def calibrated_model() -> RegimeModel:
     regimes = tuple(data["regimes"])
     transition = np.array(data["transition"], dtype=np.float64)
     if not np.allclose(transition.sum(axis=1), 1.0, atol=1e-4):
-        raise ValueError(f"configs/synthetic.yaml: transition rows sum to {transition.sum(axis=1)}, not 1")
+        raise ConfigError(f"configs/synthetic.yaml: transition rows sum to {transition.sum(axis=1)}, not 1")
     return RegimeModel(
         regimes=regimes,
         transition=transition / transition.sum(axis=1, keepdims=True),  # the file rounds to 6 digits

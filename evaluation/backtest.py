@@ -18,6 +18,7 @@ import pandas as pd
 
 from cryptofolio.agents import Policy, Rule, as_policy
 from cryptofolio.envs import PortfolioEnv
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.metrics import METRICS, summarize
 
 PERCENT = ("total_return", "cagr", "volatility", "max_drawdown", "fees", "time_invested")
@@ -82,7 +83,7 @@ class BacktestResult:
         elif path.suffix == ".csv":
             frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
         else:
-            raise ValueError(f"{path}: save as .csv or .parquet")
+            raise ConfigError(f"{path}: save as .csv or .parquet")
         header = {"name": self.name, "symbols": list(self.symbols), "periods_per_year": self.periods_per_year}
         path.with_suffix(".json").write_text(json.dumps({**header, "meta": self.meta}, indent=2))
         return path

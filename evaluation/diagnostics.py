@@ -22,6 +22,7 @@ from scipy.spatial.distance import squareform
 
 from cryptofolio import configs
 from cryptofolio.envs import MarketData, risk_profile
+from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.evaluation.backtest import BacktestResult
 
 HELD = 0.01  # a position counts when its average weight is at least 1%
@@ -153,9 +154,9 @@ class PortfolioDiagnostics:
 def window_returns(market: MarketData, bar: int, window: int) -> pd.DataFrame:
     """(window, N+1) simple returns of the bars ``bar - window + 1 .. bar`` (NaN where not listed)."""
     if window < 2:
-        raise ValueError(f"window must be at least 2 bars, got {window}")
+        raise ConfigError(f"window must be at least 2 bars, got {window}")
     if bar < window:
-        raise ValueError(
+        raise DataError(
             f"a window of {window} bars needs {window} bars before {market.timestamps[bar]:%Y-%m-%d %H:%M}; "
             f"the market starts at {market.timestamps[0]:%Y-%m-%d %H:%M} (use a shorter window)"
         )
@@ -206,7 +207,7 @@ def diagnose_weights(
     between the risky assets held at 1% or more.
 
     :param weights: (N+1,) non-negative, summing to one, cash first.
-    :raises ValueError: if a held asset has fewer than two returns in the window.
+    :raises DataError: if a held asset has fewer than two returns in the window.
     """
     limits = configs.read("profiles")["diversification"]
     symbols = market.symbols
@@ -217,7 +218,7 @@ def diagnose_weights(
         s for s, h, v in zip(symbols, held, np.diag(covariance), strict=True) if h and not np.isfinite(v)
     ]
     if short:
-        raise ValueError(
+        raise DataError(
             f"{', '.join(short)} {'has' if len(short) == 1 else 'have'} fewer than 2 returns in the "
             f"{window} bars to {market.timestamps[bar]:%Y-%m-%d}; use a shorter window"
         )

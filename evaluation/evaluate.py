@@ -34,6 +34,7 @@ from cryptofolio.agents.sb3 import (
 )
 from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import Costs, EnvConfig, MarketConfig, MarketData, PortfolioEnv, Splits
+from cryptofolio.envs.errors import ConfigError, PlanError, RunFolderError
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.backtest import BacktestResult, metrics_table, run_backtest
 from cryptofolio.evaluation.diagnostics import diversification
@@ -60,7 +61,7 @@ def find_runs(patterns: Sequence[str]) -> list[Path]:
         matches = [Path(p) for p in glob.glob(pattern)] or ([Path(pattern)] if Path(pattern).exists() else [])
         runs = [m for m in matches if (m / "config.yaml").is_file()]
         if not runs:
-            raise ValueError(
+            raise RunFolderError(
                 f"{pattern}: no run folder (a folder with config.yaml written by cryptofolio train)"
             )
         found.update(runs)
@@ -71,7 +72,7 @@ def runs_market(runs: Sequence[Path]) -> MarketConfig:
     """The market and splits the runs were trained on, which must be the same for all."""
     markets = {run: run_market_config(run) for run in runs}
     if len(set(markets.values())) > 1:
-        raise ValueError(
+        raise RunFolderError(
             "the runs were trained on different markets or splits; choose one with --market and the split "
             "options"
         )
@@ -88,7 +89,7 @@ def check_not_used_for_choices(run: Path, market: MarketData, splits: Splits, sp
         start, end = (pd.Timestamp(d) for d in metadata["splits"][used]["dates"])
         if first <= end and start <= last:
             purpose = metadata["splits"][used]["used_for"]
-            raise ValueError(
+            raise PlanError(
                 f"run {run.name} used {start:%Y-%m-%d} to {end:%Y-%m-%d} of {market.source} for {purpose}; "
                 f"the {split} split ({first:%Y-%m-%d} to {last:%Y-%m-%d}) overlaps it, so its numbers would "
                 "not be out of sample. Evaluate on the test split"
@@ -107,7 +108,7 @@ def comparison_config(runs: Sequence[Path], costs: Costs | None = None) -> EnvCo
         differing = {c.costs for c in configs.values()}
         if len(differing) > 1:
             listed = "; ".join(f"{run.name}: {c.costs}" for run, c in configs.items())
-            raise ValueError(
+            raise RunFolderError(
                 f"the runs were trained at different costs ({listed}); choose the comparison's costs with "
                 "--fee, --slippage and --cash-yield"
             )
@@ -220,7 +221,7 @@ def _check_same_bars(results: dict[str, BacktestResult]) -> None:
     first = next(iter(results.values()))
     for name, result in results.items():
         if not result.timestamps.equals(first.timestamps):
-            raise ValueError(
+            raise ConfigError(
                 f"{name} ran from {result.timestamps[0]} but {first.name} from {first.timestamps[0]}: "
                 "a window longer than the bars before the split moves the first bar; use a shorter window"
             )

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from cryptofolio.envs import DataError, MarketConfig, MarketData, asset_category
+from cryptofolio.envs import DataError, HoldingsError, MarketConfig, MarketData, asset_category
 from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import STABLECOIN
 
@@ -67,42 +67,44 @@ class Valuation:
 def read_holdings(path: str | Path) -> Holdings:
     """Read a ``.csv`` or ``.json`` holdings file (see the module docstring).
 
-    :raises DataError: naming the file and the line or entry, for a missing or unreadable file,
+    :raises HoldingsError: naming the file and the line or entry, for a missing or unreadable file,
         a missing column, an empty or repeated symbol, or a quantity that is not a finite,
         non-negative number.
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such holdings file")
+        raise HoldingsError(f"{path}: no such holdings file")
     try:
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first field
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot be read: {exc}") from None
+        raise HoldingsError(f"{path}: cannot be read: {exc}") from None
     if path.suffix.lower() == ".json":
         rows = _json_rows(text, path)
     elif path.suffix.lower() == ".csv":
         rows = _csv_rows(text, path)
     else:
-        raise DataError(f"{path}: holdings must be a .csv or .json file")
+        raise HoldingsError(f"{path}: holdings must be a .csv or .json file")
     quantities: dict[str, float] = {}
     where: dict[str, str] = {}
     for place, symbol_text, quantity_text in rows:
         symbol = str(symbol_text).strip().upper()
         if not symbol:
-            raise DataError(f"{place}: empty symbol")
+            raise HoldingsError(f"{place}: empty symbol")
         if symbol in quantities:
-            raise DataError(f"{place}: {symbol} is listed twice (also at {where[symbol]}); give one quantity")
+            raise HoldingsError(
+                f"{place}: {symbol} is listed twice (also at {where[symbol]}); give one quantity"
+            )
         quantities[symbol] = _quantity(quantity_text, place, symbol)
         where[symbol] = place
     if not quantities:
-        raise DataError(f"{path}: no holdings; list at least one symbol and quantity")
+        raise HoldingsError(f"{path}: no holdings; list at least one symbol and quantity")
     return Holdings(quantities, where, path)
 
 
 def value_holdings(holdings: Holdings, market: MarketData, bar: int) -> Valuation:
     """Value ``holdings`` at the close of ``bar``.
 
-    :raises DataError: for a symbol the market does not have (naming its line and the market's
+    :raises HoldingsError: for a symbol the market does not have (naming its line and the market's
         symbols), a held asset with no price at the bar, or holdings worth nothing.
     """
     stamp = f"{market.timestamps[bar]:%Y-%m-%d %H:%M}"
@@ -113,10 +115,10 @@ def value_holdings(holdings: Holdings, market: MarketData, bar: int) -> Valuatio
         elif symbol in market.symbols:
             column = market.symbols.index(symbol)
             if quantity > 0 and not market.available[bar, column]:
-                raise DataError(f"{holdings.where[symbol]}: {symbol} has no price on {stamp}")
+                raise HoldingsError(f"{holdings.where[symbol]}: {symbol} has no price on {stamp}")
             quantities[column] = quantity
         else:
-            raise DataError(
+            raise HoldingsError(
                 f"{holdings.where[symbol]}: unknown symbol {symbol!r}; the market has "
                 f"{', '.join(market.symbols[1:])} and {market.symbols[0]} as cash"
             )
@@ -124,7 +126,7 @@ def value_holdings(holdings: Holdings, market: MarketData, bar: int) -> Valuatio
     values = np.where(quantities > 0, quantities * np.nan_to_num(prices), 0.0)
     value = float(values.sum())
     if value <= 0:
-        raise DataError(f"{holdings.path}: the holdings are worth nothing on {stamp}")
+        raise HoldingsError(f"{holdings.path}: the holdings are worth nothing on {stamp}")
     return Valuation(bar=bar, prices=prices, quantities=quantities, value=value, weights=values / value)
 
 
@@ -140,18 +142,20 @@ def _csv_rows(text: str, path: Path) -> list[tuple[str, str, Any]]:
             header = [f.strip().lower() for f in fields]
             missing = [c for c in ("symbol", "quantity") if c not in header]
             if missing:
-                raise DataError(
+                raise HoldingsError(
                     f"{path} line {number}: the header needs columns symbol and quantity; "
                     f"{', '.join(missing)} missing from {fields}"
                 )
             continue
         place = f"{path} line {number}"
         if len(fields) != len(header):
-            raise DataError(f"{place}: {len(fields)} fields, expected {len(header)} ({', '.join(header)})")
+            raise HoldingsError(
+                f"{place}: {len(fields)} fields, expected {len(header)} ({', '.join(header)})"
+            )
         row = dict(zip(header, fields, strict=True))
         rows.append((place, row["symbol"], row["quantity"]))
     if header is None:
-        raise DataError(f"{path}: empty file; expected a header symbol,quantity and one row per asset")
+        raise HoldingsError(f"{path}: empty file; expected a header symbol,quantity and one row per asset")
     return rows
 
 
@@ -160,37 +164,37 @@ def _json_rows(text: str, path: Path) -> list[tuple[str, str, Any]]:
         keys = [key for key, _ in pairs]
         repeated = sorted({key for key in keys if keys.count(key) > 1})
         if repeated:
-            raise DataError(f"{path}: {', '.join(map(repr, repeated))} given twice in one JSON object")
+            raise HoldingsError(f"{path}: {', '.join(map(repr, repeated))} given twice in one JSON object")
         return dict(pairs)
 
     try:
         data = json.loads(text, object_pairs_hook=unique)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise HoldingsError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from None
     if isinstance(data, dict):
         return [(f"{path} entry {key!r}", key, value) for key, value in data.items()]
     if not isinstance(data, list):
-        raise DataError(
+        raise HoldingsError(
             f'{path}: expected {{"BTC": 0.5, ...}} or [{{"symbol": "BTC", "quantity": 0.5}}, ...]'
         )
     rows = []
     for index, entry in enumerate(data):
         place = f"{path} entry {index}"
         if not isinstance(entry, dict) or "symbol" not in entry or "quantity" not in entry:
-            raise DataError(f"{place}: expected an object with symbol and quantity, got {entry!r}")
+            raise HoldingsError(f"{place}: expected an object with symbol and quantity, got {entry!r}")
         rows.append((place, str(entry["symbol"]), entry["quantity"]))
     return rows
 
 
 def _quantity(raw: Any, place: str, symbol: str) -> float:
     if isinstance(raw, bool):
-        raise DataError(f"{place}: quantity of {symbol} is {raw!r}, not a number")
+        raise HoldingsError(f"{place}: quantity of {symbol} is {raw!r}, not a number")
     try:
         quantity = float(raw)
     except (TypeError, ValueError):
-        raise DataError(f"{place}: quantity of {symbol} is {raw!r}, not a number") from None
+        raise HoldingsError(f"{place}: quantity of {symbol} is {raw!r}, not a number") from None
     if not math.isfinite(quantity) or quantity < 0:
-        raise DataError(f"{place}: quantity of {symbol} is {raw!r}; it must be finite and non-negative")
+        raise HoldingsError(f"{place}: quantity of {symbol} is {raw!r}; it must be finite and non-negative")
     return quantity
 
 
@@ -201,16 +205,18 @@ def holdings_market(
 
     :param universe: the assets to load; every held risky asset must be among them.
     :param needed_by: who chose the universe, for messages (``the moderate profile``, ``run X``).
-    :raises DataError: naming the holdings line of a symbol the source does not have or the
-        universe leaves out, or the universe's assets the source lacks.
+    :raises HoldingsError: naming the holdings line of a symbol the source does not have or the
+        universe leaves out; DataError: for the universe's assets the source lacks.
     """
     offered = market_symbols(market.source)
     for symbol in holdings.risky:
         if symbol not in offered:
             where = holdings.where[symbol]
-            raise DataError(f"{where}: unknown symbol {symbol!r}; {market.source} has {', '.join(offered)}")
+            raise HoldingsError(
+                f"{where}: unknown symbol {symbol!r}; {market.source} has {', '.join(offered)}"
+            )
         if symbol not in universe:
-            raise DataError(
+            raise HoldingsError(
                 f"{holdings.where[symbol]}: {symbol} is not among the assets of {needed_by} "
                 f"({', '.join(universe)}); leave it out of the holdings or choose --assets"
             )

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cryptofolio.envs.errors import ConfigError
+
 Metric = Callable[[np.ndarray], np.ndarray]
 """Maps (t, N) observations to (N,) scores, higher better."""
 
@@ -169,9 +171,9 @@ def _check_performance(performance: np.ndarray) -> np.ndarray:
 
 def _check_groups(groups: int, observations: int) -> None:
     if not isinstance(groups, int | np.integer) or groups < 2 or groups % 2:
-        raise ValueError(f"groups must be an even integer of at least 2, got {groups!r}")
+        raise ConfigError(f"groups must be an even integer of at least 2, got {groups!r}")
     if observations // groups < 2:
-        raise ValueError(
+        raise ConfigError(
             f"groups={groups} leaves {observations // groups} rows per group from T={observations} "
             "observations; each group needs at least 2 (use fewer groups or more observations)"
         )

@@ -25,6 +25,7 @@ import pandas as pd
 from cryptofolio.agents import Policy, ProfileRule, Rule
 from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.envs import EnvConfig, MarketData, PortfolioEnv, ledger_step
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.diagnostics import (
     WINDOW,
     PortfolioDiagnostics,
@@ -143,7 +144,7 @@ def recommend(
     :param diagnostics_window: bars of returns behind correlations and risk contributions.
     """
     if peak is not None and not (math.isfinite(peak) and peak > 0):
-        raise ValueError(f"peak must be a positive number (the highest value so far), got {peak!r}")
+        raise ConfigError(f"peak must be a positive number (the highest value so far), got {peak!r}")
     held = value_holdings(holdings, market, bar)
     weights, value = held.weights, held.value
     drawdown = 0.0 if peak is None else max(0.0, 1.0 - value / peak)

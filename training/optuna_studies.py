@@ -26,6 +26,7 @@ from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
+from cryptofolio.envs.errors import ConfigError, StorageError
 from cryptofolio.training.config import TrainConfig
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
@@ -56,7 +57,7 @@ def storage_url(url: str | None) -> str:
     """``url`` checked (an SQLite file's folder created; ``postgresql://`` given the installed driver),
     or the default SQLite file, as an absolute URL.
 
-    :raises ValueError: for a URL that names no database cryptofolio can share a study in.
+    :raises StorageError: for a URL that names no database cryptofolio can share a study in.
     """
     if not url:
         DEFAULT_STORAGE.parent.mkdir(parents=True, exist_ok=True)
@@ -65,20 +66,20 @@ def storage_url(url: str | None) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ValueError(f"--storage {url!r}: not a database URL; use {forms}") from None
+        raise StorageError(f"--storage {url!r}: not a database URL; use {forms}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
-            raise ValueError(f"--storage {url!r}: name the SQLite file workers share: sqlite:///FILE")
+            raise StorageError(f"--storage {url!r}: name the SQLite file workers share: sqlite:///FILE")
         Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":  # SQLAlchemy's default driver may not be the one installed
             driver = next((d for d in ("psycopg", "psycopg2") if importlib.util.find_spec(d)), None)
             if driver is None:
-                raise ValueError("--storage: PostgreSQL needs a driver: pip install -e '.[postgres]'")
+                raise StorageError("--storage: PostgreSQL needs a driver: pip install -e '.[postgres]'")
             parsed = parsed.set(drivername=f"postgresql+{driver}")
     else:
-        raise ValueError(f"--storage {url!r}: {backend} is not supported; use {forms}")
+        raise StorageError(f"--storage {url!r}: {backend} is not supported; use {forms}")
     return parsed.render_as_string(hide_password=False)
 
 
@@ -147,12 +148,14 @@ def open_study(
             )
         except (IntegrityError, OperationalError) as error:
             if attempt == CREATE_ATTEMPTS - 1:
-                raise ValueError(
+                raise StorageError(
                     f"--storage {_masked(url)}: cannot open the study ({_reason(error)})"
                 ) from None
             time.sleep(0.5 * (attempt + 1))
         except (ArgumentError, NoSuchModuleError, ImportError) as error:
-            raise ValueError(f"--storage {_masked(url)}: cannot open the study ({_reason(error)})") from None
+            raise StorageError(
+                f"--storage {_masked(url)}: cannot open the study ({_reason(error)})"
+            ) from None
     raise AssertionError("unreachable")
 
 
@@ -229,7 +232,7 @@ def recorded(study: optuna.Study, key: str, value: Any) -> Any:
 def record_seeds(study: optuna.Study, seeds: list[int]) -> None:
     """Record the seeds a sweep trains (trial n trains the n-th); refuse others for a study that has some."""
     if (earlier := recorded(study, "seeds", seeds)) != seeds:
-        raise ValueError(
+        raise StorageError(
             f"study {study.study_name} sweeps seeds {earlier}; run it with the same --seeds or a new --study"
         )
 
@@ -260,7 +263,7 @@ def parse_seeds(text: str) -> list[int]:
         try:
             seeds += list(range(int(first), int(last) + 1)) if sep else [int(first)]
         except ValueError:
-            raise ValueError(f"--seeds {text!r}: expected numbers and ranges such as 0-9 or 0,3,5") from None
+            raise ConfigError(f"--seeds {text!r}: expected numbers and ranges such as 0-9 or 0,3,5") from None
     if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"--seeds {text!r}: give at least one seed, each once")
+        raise ConfigError(f"--seeds {text!r}: give at least one seed, each once")
     return seeds

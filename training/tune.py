@@ -18,6 +18,7 @@ import yaml
 
 from cryptofolio import configs
 from cryptofolio.envs.config import to_data
+from cryptofolio.envs.errors import ConfigError, StorageError
 from cryptofolio.training.config import TrainConfig, read_yaml
 from cryptofolio.training.run_folder import RunFolder, write_text
 
@@ -25,7 +26,7 @@ from cryptofolio.training.run_folder import RunFolder, write_text
 def read_space(algo: str, path: Path | None = None) -> dict[str, dict[str, Any]]:
     """The search space of ``algo``: from ``path`` (the layout of configs/search.yaml) or the project's.
 
-    :raises ValueError: naming the file and the setting whose range or choices cannot be searched.
+    :raises ConfigError: naming the file and the setting whose range or choices cannot be searched.
     """
     if path is None:
         document, source = configs.read("search"), "configs/search.yaml"
@@ -33,11 +34,11 @@ def read_space(algo: str, path: Path | None = None) -> dict[str, dict[str, Any]]
         document, source = read_yaml(path), str(path)
     space = document.get(algo)
     if not isinstance(space, dict) or not space:
-        raise ValueError(f"{source}: no search space for {algo}")
+        raise ConfigError(f"{source}: no search space for {algo}")
     for key, spec in space.items():
         problem = _range_problem(spec)
         if problem:
-            raise ValueError(f"{source}: {algo}.{key}: {problem}")
+            raise ConfigError(f"{source}: {algo}.{key}: {problem}")
     return space
 
 
@@ -116,7 +117,7 @@ def export_best(study: optuna.Study, path: Path) -> Path:
     try:
         best = study.best_trial  # complete trials only: surplus ones are pruned
     except ValueError:
-        raise ValueError(f"study {study.study_name} has no complete trial to export yet") from None
+        raise StorageError(f"study {study.study_name} has no complete trial to export yet") from None
     config = RunFolder(best.user_attrs["run"]).read_config()
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (

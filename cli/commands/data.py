@@ -20,6 +20,7 @@ import pandas as pd
 
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import command_parser, whole_number
+from cryptofolio.envs.errors import ConfigError, UserError
 from cryptofolio.envs.fetch import fetch_candles, timeframe_seconds, write_asset_file
 from cryptofolio.envs.market import utc
 
@@ -53,9 +54,9 @@ def run(args: argparse.Namespace, exchange: Any = None) -> int:
         try:
             import ccxt
         except ImportError:
-            raise ValueError("fetching needs ccxt: pip install -e '.[fetch]' (or pip install ccxt)") from None
+            raise UserError("fetching needs ccxt: pip install -e '.[fetch]' (or pip install ccxt)") from None
         if not hasattr(ccxt, args.exchange):
-            raise ValueError(f"--exchange: ccxt has no exchange {args.exchange!r}")
+            raise ConfigError(f"--exchange: ccxt has no exchange {args.exchange!r}")
         exchange = getattr(ccxt, args.exchange)({"enableRateLimit": True})
         retryable = (ccxt.NetworkError, *retryable)
     for symbol in [s.strip() for s in args.symbols.split(",") if s.strip()]:

@@ -22,7 +22,8 @@ from cryptofolio.commands.options import command_argv, command_parser
 from cryptofolio.envs import MarketConfig
 from cryptofolio.evaluation.backtest import format_table
 from cryptofolio.evaluation.evaluate import evaluate
-from cryptofolio.evaluation.report import label, write_report
+from cryptofolio.evaluation.report import write_report
+from cryptofolio.evaluation.tables import label
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train

@@ -37,6 +37,7 @@ from cryptofolio.commands.options import (
     whole_number,
 )
 from cryptofolio.envs import SPLIT_NAMES, MarketConfig
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.backtest import format_table
 from cryptofolio.evaluation.evaluate import comparison_config, evaluate, find_runs, runs_market
 
@@ -114,9 +115,9 @@ def _market(args: argparse.Namespace, runs: list[Path]) -> MarketConfig:
     if args.test is None:
         return market
     if args.train or args.val:
-        raise ValueError("with the runs' own market, give --test alone (their train and validation stay)")
+        raise ConfigError("with the runs' own market, give --test alone (their train and validation stay)")
     if market.splits is None:
-        raise ValueError(
+        raise ConfigError(
             "the runs were split by fractions, not dates; give --market, --train, --val and --test"
         )
     return dataclasses.replace(market, splits=dataclasses.replace(market.splits, test=args.test))

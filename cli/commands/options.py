@@ -20,6 +20,7 @@ from typing import Any
 from cryptofolio.agents import BASELINES
 from cryptofolio.agents.sb3 import ALGOS
 from cryptofolio.envs import PROFILE_NAMES, Costs, MarketConfig, SplitDates
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.diagnostics import WINDOW
 from cryptofolio.training.config import VEC_ENVS, TrainConfig, resolve_config
 from cryptofolio.training.optuna_studies import DEFAULT_STORAGE
@@ -158,7 +159,7 @@ def split_dates(args: argparse.Namespace) -> SplitDates | None:
         f"--{option}" for option, split in SPLIT_OPTIONS.items() if split != "test" and split not in given
     ]
     if missing:
-        raise ValueError(
+        raise ConfigError(
             f"give --train and --val together (--test is optional); missing {', '.join(missing)}"
         )
     return SplitDates(**given)
@@ -170,7 +171,7 @@ def parse_symbols(text: str | None) -> tuple[str, ...] | None:
         return None
     symbols = tuple(s.strip() for s in text.split(",") if s.strip())
     if not symbols:
-        raise ValueError(f"--assets {text!r} names no asset")
+        raise ConfigError(f"--assets {text!r} names no asset")
     return symbols
 
 
@@ -242,7 +243,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, algo_help: str = "al
 def train_config(args: argparse.Namespace, overrides: Sequence[str] = (), **explicit: Any) -> TrainConfig:
     """The config :func:`add_training_arguments`' options describe, plus ``overrides`` and ``explicit``."""
     if args.algo is None:
-        raise ValueError("--algo is required")
+        raise ConfigError("--algo is required")
     values = {
         "n_timesteps": args.timesteps,
         "seed": args.seed,
@@ -298,5 +299,5 @@ def baseline_names(text: str, option: str) -> list[str]:
         return list(BASELINES)
     specs = [s.strip() for s in text.split(",") if s.strip()]
     if not specs:
-        raise ValueError(f"{option} names no policy")
+        raise ConfigError(f"{option} names no policy")
     return specs

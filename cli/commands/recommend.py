@@ -40,6 +40,7 @@ from cryptofolio.commands.options import (
     positive_number,
 )
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig, PortfolioEnv
+from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation.evaluate import find_runs
@@ -142,7 +143,7 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
         run_name = Path(args.policy).name
         trained_on = [str(s) for s in read_run_metadata(args.policy)["symbols"][1:]]
         if assets is not None and assets != trained_on:
-            raise ValueError(f"run {run_name} was trained on {', '.join(trained_on)}; drop --assets")
+            raise ConfigError(f"run {run_name} was trained on {', '.join(trained_on)}; drop --assets")
         run_profile = read_run_config(args.policy)["profile"]
         config = run_env_config(args.policy)
         recorded = run_market_config(args.policy)  # its data, up to the latest bar
@@ -176,7 +177,7 @@ def _ensemble(args: argparse.Namespace, runs: list[Path], holdings: Holdings) ->
         if (other.universe, other.agent_profile, other.config.observation) != (
             first.universe, first.agent_profile, first.config.observation,
         ):  # fmt: skip
-            raise ValueError(
+            raise RunFolderError(
                 f"run {run.name} differs from {runs[0].name} in its assets, profile or observation: "
                 "an ensemble's runs decide on the same facts"
             )

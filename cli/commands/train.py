@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import add_training_arguments, command_argv, command_parser, train_config
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import RunComplete, check_trainable, train
 
@@ -51,13 +52,13 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         given = [k for k in NEW_RUN_OPTIONS if k != "timesteps" and getattr(args, k) is not None]
         changed = [f"--{k.replace('_', '-')}" for k in given]
         if changed:
-            raise ValueError(f"--resume continues a run with its own config; drop {', '.join(changed)}")
+            raise ConfigError(f"--resume continues a run with its own config; drop {', '.join(changed)}")
         config = run_folder.read_config()
         if args.timesteps is not None:
             config = dataclasses.replace(config, n_timesteps=args.timesteps)
     else:
         if args.algo is None:
-            raise ValueError("--algo is required (or --resume RUN_FOLDER)")
+            raise ConfigError("--algo is required (or --resume RUN_FOLDER)")
         config = train_config(args)
         check_trainable(config)  # every fault of the settings shows before the run folder exists
         run_folder = RunFolder.create(args.out, config)

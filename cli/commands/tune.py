@@ -32,6 +32,7 @@ from cryptofolio.commands.options import (
     command_parser,
     train_config,
 )
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.training.optuna_studies import (
     Interrupted,
     open_study,
@@ -65,7 +66,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, command: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.trials < 0:
-        raise ValueError(f"--trials must be 0 or more, got {args.trials}")
+        raise ConfigError(f"--trials must be 0 or more, got {args.trials}")
     config = train_config(args)  # fails now, naming the option, rather than in every trial
     space = read_space(config.algo, args.space)
     source = args.space or "configs/search.yaml"
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
             try:
                 train_config(args, overrides=[f"{key}={json.dumps(value)}"])
             except ValueError as error:
-                raise ValueError(
+                raise ConfigError(
                     f"{source}: {config.algo}.{key}={value!r} cannot be trained: {error}"
                 ) from None
     name = args.study or f"{config.algo}-{config.profile}"

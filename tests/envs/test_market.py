@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptofolio.envs import DataError
 from tests.conftest import build_market
 
 
@@ -24,7 +25,7 @@ def test_arrays_are_read_only():
 def test_bar_at_finds_exact_bars_and_names_the_range_otherwise():
     market = build_market({"BTC": [1, 2, 3]})
     assert market.bar_at("2024-01-02") == 1
-    with pytest.raises(KeyError, match="no bar at 2024-02-01"):
+    with pytest.raises(DataError, match="no bar at 2024-02-01"):
         market.bar_at("2024-02-01")
 
 

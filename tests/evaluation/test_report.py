@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cryptofolio.envs import MarketConfig
-from cryptofolio.evaluation import metrics, report
+from cryptofolio.evaluation import figures, metrics, report, tables
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.results import AgentGroup
 
@@ -42,19 +42,19 @@ def folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def drawn(grouped, folder):
     """The grouped report's figures, by file name, as they were saved; the report is in ``folder``."""
-    figures: dict[str, plt.Figure] = {}
-    save = report._save
+    kept: dict[str, plt.Figure] = {}
+    save = figures._save
 
     def keep(figure, out, name):
-        figures[name] = figure
+        kept[name] = figure
         return save(figure, out, name)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(plt, "close", lambda figure: None)  # keep them open to be read
-        patch.setattr(report, "_save", keep)
+        patch.setattr(figures, "_save", keep)
         report.write_report(grouped, folder, "Grouped", "")
-    yield figures
-    for figure in figures.values():
+    yield kept
+    for figure in kept.values():
         plt.close(figure)
 
 
@@ -99,14 +99,14 @@ def test_correlation_numbers_are_white_on_dark_cells_and_black_on_light_ones(dra
 
 
 def test_text_color_follows_the_cell_luminance():
-    assert report.text_color((0.4, 0.0, 0.05, 1.0)) == "white"  # dark red
-    assert report.text_color((0.97, 0.97, 0.97, 1.0)) == "black"  # near white
-    assert report.text_color((0.02, 0.19, 0.38, 1.0)) == "white"  # dark blue
-    assert report.text_color((1.0, 1.0, 0.0, 1.0)) == "black"  # yellow is light: 0.93
+    assert figures.text_color((0.4, 0.0, 0.05, 1.0)) == "white"  # dark red
+    assert figures.text_color((0.97, 0.97, 0.97, 1.0)) == "black"  # near white
+    assert figures.text_color((0.02, 0.19, 0.38, 1.0)) == "white"  # dark blue
+    assert figures.text_color((1.0, 1.0, 0.0, 1.0)) == "black"  # yellow is light: 0.93
 
 
 def test_seed_band_is_the_mean_lowest_and_highest_bar_by_bar():
-    mean, low, high = report.seed_band([np.array([1.0, 4.0]), np.array([3.0, 2.0]), np.array([2.0, 3.0])])
+    mean, low, high = figures.seed_band([np.array([1.0, 4.0]), np.array([3.0, 2.0]), np.array([2.0, 3.0])])
     np.testing.assert_allclose(mean, [2.0, 3.0])
     np.testing.assert_allclose(low, [1.0, 2.0])
     np.testing.assert_allclose(high, [3.0, 4.0])
@@ -121,12 +121,12 @@ def test_groups_with_fewer_than_five_seeds_are_warned_about():
 
 
 def test_the_baselines_beside_agents_are_their_profile_the_reference_btc_and_equal_weight(baselines, grouped):
-    assert report.featured_baselines(grouped) == ["moderate", "reference", "btc_only", "equal_weight"]
-    assert report.featured_baselines(baselines) == [*baselines.baselines, "reference"]  # without agents: all
+    assert figures.featured_baselines(grouped) == ["moderate", "reference", "btc_only", "equal_weight"]
+    assert figures.featured_baselines(baselines) == [*baselines.baselines, "reference"]  # without agents: all
 
 
 def test_monthly_returns_of_a_group_are_the_mean_of_its_seeds(grouped):
-    table = report.monthly_table(grouped).set_index(["policy", "year"])
+    table = tables.monthly_table(grouped).set_index(["policy", "year"])
     for name in grouped.results:
         result = grouped.results[name]
         expected = metrics.monthly_returns(result.values, result.timestamps)
@@ -136,7 +136,7 @@ def test_monthly_returns_of_a_group_are_the_mean_of_its_seeds(grouped):
 
 
 def test_tail_risk_lists_the_groups_first_then_every_policy(grouped):
-    table = report.tail_table(grouped)
+    table = tables.tail_table(grouped)
     assert list(table.index) == ["rule-moderate", *grouped.results]
     values = grouped.results["btc_only"].values
     assert table.loc["btc_only", "var_95"] == metrics.historical_var(values, 0.95)
@@ -146,7 +146,7 @@ def test_tail_risk_lists_the_groups_first_then_every_policy(grouped):
 
 
 def test_the_deepest_drawdown_of_each_policy_is_its_maximum_drawdown(grouped):
-    table = report.drawdown_table(grouped, ["olmar", "moderate"], 3)
+    table = tables.drawdown_table(grouped, ["olmar", "moderate"], 3)
     assert table["policy"].unique().tolist() == ["olmar", "moderate"]
     assert table.groupby("policy").size().max() <= 3
     for name in ("olmar", "moderate"):
