@@ -8,8 +8,7 @@ import pytest
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
-from tests.conftest import SHARED_DATA
-from tests.training.conftest import tiny_overrides
+from tests.helpers import SHARED_DATA, tiny_overrides
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 EXAMPLES = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)

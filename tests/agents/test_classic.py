@@ -16,7 +16,7 @@ from cryptofolio.agents import (
 from cryptofolio.agents.classic import project_to_simplex, shrunk_covariance
 from cryptofolio.envs import PortfolioEnv, synthetic_market
 from cryptofolio.evaluation.backtest import run_backtest
-from tests.conftest import build_market
+from tests.helpers import build_market
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ def test_it_reads_only_the_current_regime():
 
 
 def test_it_needs_a_synthetic_market():
-    from tests.conftest import build_market
+    from tests.helpers import build_market
 
     market = build_market({"BTC": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="needs a synthetic market"):

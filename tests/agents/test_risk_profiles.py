@@ -9,7 +9,7 @@ from cryptofolio.agents import ProfileRule, profile_targets
 from cryptofolio.agents.regimes import tilt
 from cryptofolio.envs import PortfolioEnv, Splits, risk_profile
 from cryptofolio.evaluation.backtest import run_backtest
-from tests.conftest import build_market
+from tests.helpers import build_market
 
 C = 0.001
 MODERATE = risk_profile("moderate")

@@ -5,7 +5,7 @@ from cryptofolio.envs import MarketConfig, SplitDates
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
-from tests.training.conftest import tiny_overrides
+from tests.helpers import tiny_overrides
 
 
 def test_the_runs_env_uses_its_recorded_split_dates(tmp_path):

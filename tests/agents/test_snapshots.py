@@ -26,7 +26,7 @@ from cryptofolio.envs import synthetic_market
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
-from tests.training.conftest import tiny_overrides
+from tests.helpers import tiny_overrides
 
 
 class Planted:

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from cryptofolio.envs import ENV_ID, PortfolioEnv, load_csv_dir, synthetic_market
-from tests.conftest import build_market
+from tests.helpers import build_market
 
 CHECKERS: dict[str, Callable[[gym.Env], None]] = {
     # An env built directly has no spec to re-make it in other render modes; the registered env covers that.

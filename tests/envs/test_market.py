@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from cryptofolio.envs import DataError
-from tests.conftest import build_market
+from tests.helpers import build_market
 
 
 def test_periods_per_year_follow_the_bar_length():

@@ -10,7 +10,7 @@ import pytest
 from stable_baselines3.common.env_util import make_vec_env
 
 from cryptofolio.envs import ENV_ID, PortfolioEnv, Splits, synthetic_market
-from tests.conftest import build_market
+from tests.helpers import build_market
 
 C = 0.001 + 0.0005  # fee + slippage
 TOLERANCE, DD_PENALTY, TO_PENALTY = 0.02, 0.5, 0.1

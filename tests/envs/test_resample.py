@@ -5,7 +5,7 @@ import pytest
 
 from cryptofolio.envs import DataError, synthetic_market
 from cryptofolio.envs.resample import block_bootstrap
-from tests.conftest import build_market
+from tests.helpers import build_market
 
 
 @pytest.fixture(scope="module")

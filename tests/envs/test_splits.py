@@ -3,7 +3,7 @@
 import pytest
 
 from cryptofolio.envs import Splits, split_by_dates, split_by_fractions
-from tests.conftest import build_market
+from tests.helpers import build_market
 
 
 def test_date_splits_include_whole_end_days_of_hourly_bars():

@@ -5,7 +5,7 @@ import pytest
 
 from cryptofolio.cli import main
 from cryptofolio.evaluation.diagnostics import diagnose_weights, risk_contributions, window_returns
-from tests.conftest import build_market
+from tests.helpers import build_market
 
 CLUSTER = ("BTC", "ETH", "SOL")
 WEIGHTS = np.array([0.1, 0.3, 0.2, 0.2, 0.1, 0.1])  # USDT, BTC, ETH, SOL, LINK, UNI

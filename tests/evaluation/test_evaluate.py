@@ -16,7 +16,7 @@ from cryptofolio.evaluation.report import write_report
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
-from tests.training.conftest import tiny_overrides
+from tests.helpers import tiny_overrides
 
 SECTIONS = (
     *(
@@ -42,13 +42,9 @@ FIGURES = (
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tiny_runs):
     """Two seeds of a tiny PPO for the moderate profile on the default synthetic market."""
-    folder = tmp_path_factory.mktemp("runs")
-    for seed in (0, 1):
-        config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=200, seed=seed)
-        train(config, RunFolder.create(folder, config))
-    return find_runs([str(folder / "*")])
+    return find_runs([str(run) for run in tiny_runs])
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ from cryptofolio.evaluation.recommend import recommend
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
-from tests.conftest import build_market, whole_market_splits
-from tests.training.conftest import tiny_overrides
+from tests.helpers import build_market, tiny_overrides, whole_market_splits
 
 
 def two_asset_market(n_bars: int = 40):
@@ -172,11 +171,8 @@ def test_bad_input_is_refused_with_a_clear_message(tmp_path, capsys, holdings, e
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=200, seed=0)
-    folder = RunFolder.create(tmp_path_factory.mktemp("runs"), config)
-    train(config, folder)
-    return folder.path
+def run(tiny_runs):
+    return tiny_runs[0]
 
 
 def test_a_trained_run_recommends_from_its_own_assets(run, tmp_path, capsys):
@@ -241,11 +237,8 @@ def test_a_run_on_files_is_priced_on_its_own_files_without_market(tmp_path, caps
 
 
 @pytest.fixture(scope="module")
-def second_run(tmp_path_factory):
-    config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=200, seed=1)
-    folder = RunFolder.create(tmp_path_factory.mktemp("runs"), config)
-    train(config, folder)
-    return folder.path
+def second_run(tiny_runs):
+    return tiny_runs[1]
 
 
 def recommended_targets(capsys, policy: str, holdings) -> np.ndarray:

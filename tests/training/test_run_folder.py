@@ -11,7 +11,7 @@ from cryptofolio.training import run_folder
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder, versions
 from cryptofolio.training.train import train
-from tests.training.conftest import tiny_overrides
+from tests.helpers import tiny_overrides
 
 
 @pytest.fixture(scope="module")

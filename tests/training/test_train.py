@@ -19,7 +19,7 @@ ALGOS = ("ppo", "sac", "a2c", "td3", "recurrent_ppo", "direct")
 def trained(tmp_path_factory):
     """One tiny run per algorithm, shared by the tests that only read its folder."""
     from cryptofolio.training.config import resolve_config
-    from tests.training.conftest import tiny_overrides
+    from tests.helpers import tiny_overrides
 
     runs = {}
     for algo in ALGOS:

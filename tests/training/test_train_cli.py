@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cryptofolio.cli import main
-from tests.training.conftest import tiny_overrides
+from tests.helpers import tiny_overrides
 
 PROJECT = Path(__file__).parents[2]
 
