@@ -9,7 +9,7 @@ from cryptofolio.agents import make_baseline
 from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.agents.sb3 import load_policy, run_env
 from cryptofolio.cli import main
-from cryptofolio.envs import Costs, MarketConfig, PortfolioEnv
+from cryptofolio.envs import Costs, PortfolioEnv
 from cryptofolio.evaluation.backtest import run_backtest
 from cryptofolio.evaluation.evaluate import evaluate, find_runs
 from cryptofolio.evaluation.report import write_report
@@ -48,14 +48,14 @@ def runs(tiny_runs):
 
 
 @pytest.fixture(scope="module")
-def evaluation(runs):
-    market, splits = MarketConfig().load()
+def evaluation(runs, default_market):
+    market, splits = default_market
     return evaluate(runs, ["equal_weight", "btc_only", "cash"], market, splits, "test", resamples=200)
 
 
 @pytest.mark.parametrize(("split", "use"), [("validation", "model selection"), ("train", "training")])
-def test_a_split_used_for_choices_is_refused(runs, split, use):
-    market, splits = MarketConfig().load()
+def test_a_split_used_for_choices_is_refused(runs, split, use, default_market):
+    market, splits = default_market
     with pytest.raises(ValueError, match=rf"used .* for {use}; the {split} split .* overlaps it"):
         evaluate(runs, ["cash"], market, splits, split)
 
@@ -132,8 +132,8 @@ def test_evaluate_from_the_command_line(runs, tmp_path, capsys):
     assert "for model selection" in capsys.readouterr().err
 
 
-def test_baselines_alone_can_be_evaluated(tmp_path):
-    market, splits = MarketConfig().load()
+def test_baselines_alone_can_be_evaluated(tmp_path, default_market):
+    market, splits = default_market
     evaluation = evaluate([], ["moderate", "cash"], market, splits, "test", resamples=50)
     assert evaluation.groups == [] and set(evaluation.results) == {"moderate", "cash", "reference"}
     write_report(evaluation, tmp_path, "Baselines", "")
@@ -156,8 +156,8 @@ def slippage_run(tmp_path_factory):
     return run.path
 
 
-def test_baselines_pay_the_costs_the_runs_trained_with(slippage_run):
-    market, splits = MarketConfig().load()
+def test_baselines_pay_the_costs_the_runs_trained_with(slippage_run, default_market):
+    market, splits = default_market
     evaluation = evaluate([slippage_run], ["equal_weight"], market, splits, "test", resamples=50)
     assert evaluation.costs == Costs(fee=0.001, slippage=0.002)
     for name in (slippage_run.name, "equal_weight", "moderate", "reference"):
@@ -169,8 +169,8 @@ def test_baselines_pay_the_costs_the_runs_trained_with(slippage_run):
     assert evaluation.results["moderate"].fees.sum() > 0 and evaluation.metrics.loc["moderate", "fees"] > 0
 
 
-def test_one_comparison_has_one_set_of_costs(runs, slippage_run, tmp_path, capsys):
-    market, splits = MarketConfig().load()
+def test_one_comparison_has_one_set_of_costs(runs, slippage_run, tmp_path, capsys, default_market):
+    market, splits = default_market
     with pytest.raises(ValueError, match="the runs were trained at different costs"):
         evaluate([*runs, slippage_run], ["cash"], market, splits, "test")
     chosen = Costs(fee=0.002, slippage=0.0005)
@@ -188,8 +188,8 @@ def trained_members(runs, market, splits):
     return [load_policy(run, which="final", env=env) for run, env in zip(runs, envs, strict=True)], envs
 
 
-def test_an_ensemble_of_one_run_twice_trades_as_the_run_alone(runs):
-    market, splits = MarketConfig().load()
+def test_an_ensemble_of_one_run_twice_trades_as_the_run_alone(runs, default_market):
+    market, splits = default_market
     (policy, _), (env, _) = trained_members(runs, market, splits)
     free = PortfolioEnv(market, split="test", splits=splits, config=env.config.for_rules())
     alone = run_backtest(policy, env)
@@ -199,8 +199,8 @@ def test_an_ensemble_of_one_run_twice_trades_as_the_run_alone(runs):
     np.testing.assert_allclose(twice.weights_after, alone.weights_after, atol=1e-12)
 
 
-def test_the_ensemble_trades_to_the_mean_of_its_seeds_weights(runs):
-    market, splits = MarketConfig().load()
+def test_the_ensemble_trades_to_the_mean_of_its_seeds_weights(runs, default_market):
+    market, splits = default_market
     policies, envs = trained_members(runs, market, splits)
     free = PortfolioEnv(market, split="test", splits=splits, config=envs[0].config.for_rules())
     ensemble = EnsemblePolicy(policies, envs, free)
@@ -216,15 +216,15 @@ def test_the_ensemble_trades_to_the_mean_of_its_seeds_weights(runs):
     assert differ > 0  # the seeds disagree somewhere, so the mean is not one of them
 
 
-def test_an_ensemble_needs_an_env_with_free_actions(runs):
-    market, splits = MarketConfig().load()
+def test_an_ensemble_needs_an_env_with_free_actions(runs, default_market):
+    market, splits = default_market
     policies, envs = trained_members(runs, market, splits)
     with pytest.raises(ValueError, match="free actions"):
         EnsemblePolicy(policies, envs, envs[0])
 
 
-def test_evaluate_reports_each_groups_ensemble_beside_its_seeds(runs):
-    market, splits = MarketConfig().load()
+def test_evaluate_reports_each_groups_ensemble_beside_its_seeds(runs, default_market):
+    market, splits = default_market
     together = evaluate(runs, ["cash"], market, splits, "test", resamples=100, ensemble=True)
     ensemble = together.groups[-1]
     assert (ensemble.name, ensemble.ensemble_of, ensemble.runs) == (

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptofolio.envs import MarketConfig
 from cryptofolio.evaluation import figures, metrics, report, tables
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.results import AgentGroup
@@ -20,8 +19,8 @@ SEEDS = ("equal_weight", "btc_only")
 
 
 @pytest.fixture(scope="module")
-def baselines():
-    market, splits = MarketConfig().load()
+def baselines(default_market):
+    market, splits = default_market
     policies = ["moderate", "equal_weight", "btc_only", "olmar", "cash"]
     return evaluate([], policies, market, splits, "test", resamples=50)
 
