@@ -63,7 +63,8 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     checkpoints = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     started = time.perf_counter()
     runs = []
-    learners = [learner(name) for name in names() if demo_budget(learner(name), args.quick)[0] is not None]
+    entries = [learner(name) for name in names()]
+    learners = [entry for entry in entries if demo_budget(entry, args.quick)[0] is not None]
     jobs = [(entry, seed) for entry in learners for seed in SEEDS]
     for step, (entry, seed) in enumerate(jobs, start=1):
         steps, overrides = demo_budget(entry, args.quick)
