@@ -1,7 +1,7 @@
 """Policies: rule-based baselines and trained agents (stable-baselines3's, the gradient agent), one predict().
 
 ``load_policy`` and ``TrainedPolicy`` (from :mod:`cryptofolio.agents.sb3`) load on first use, so importing the
-baselines does not import torch.
+baselines does not import torch. The learners that train agents are in :mod:`cryptofolio.agents.learners`.
 """
 
 from typing import Any

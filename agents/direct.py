@@ -26,9 +26,9 @@ from then on. A snapshot holds ``model.npz`` (the network's weights) and, in ``c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -37,10 +37,21 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 
 from cryptofolio.agents.hyperparameters import algo_kwargs
-from cryptofolio.agents.snapshots import ObservationNormalizer
+from cryptofolio.agents.snapshots import (
+    NORMALIZATION,
+    SPACES,
+    STATE,
+    ObservationNormalizer,
+    frozen_normalizer,
+    read_json,
+    read_spaces,
+)
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.differentiable import action_size, step_reward, target_weights, trade_and_hold
 from cryptofolio.envs.errors import ConfigError, RunFolderError
+
+if TYPE_CHECKING:
+    from cryptofolio.agents.learners import RunSettings
 
 WEIGHTS, OPTIMIZER = "model.npz", "optimizer.npz"
 CLIP, EPSILON = 10.0, 1e-8
@@ -361,6 +372,49 @@ def direct_agent(
     n_actions = int((env.action_space if env is not None else spaces[1]).shape[0])  # type: ignore[index]
     kwargs = algo_kwargs(hyperparams, n_actions)
     return DirectAgent(policy, env, **kwargs, n_envs=n_envs, normalize=normalize, seed=seed, spaces=spaces)
+
+
+def make_direct(config: RunSettings, env: PortfolioEnv, seed: int) -> DirectAgent:
+    """The untrained agent of a run, on the PortfolioEnv of its train split (the registry's ``make``)."""
+    return direct_agent(
+        config.hyperparams,
+        policy=config.policy,
+        n_envs=config.n_envs,
+        normalize=config.normalize,
+        env=env,
+        seed=seed,
+    )
+
+
+def save_direct(model: DirectAgent, folder: Path, resumable: bool) -> None:
+    """Write ``model.npz`` (and ``optimizer.npz`` if ``resumable``) into a snapshot folder (``save``)."""
+    model.write(folder, resumable)
+
+
+def load_direct(
+    folder: Path, config: Mapping[str, Any], env: PortfolioEnv | None, seed: int | None
+) -> DirectAgent:
+    """The agent of a snapshot folder (the registry's ``load``), its arrays read without pickle.
+
+    :param env: the PortfolioEnv of the train split to continue on (with Adam's state), or None.
+    """
+    if env is not None and not isinstance(env, PortfolioEnv):
+        raise TypeError("the gradient agent continues on a PortfolioEnv of its train split")
+    spaces = read_spaces(folder / SPACES)
+    agent = direct_agent(
+        config.get("hyperparams") or {},
+        policy=config.get("policy", "MlpPolicy"),
+        n_envs=int(config["n_envs"]),
+        normalize=False,
+        env=env,
+        seed=seed,
+        spaces=spaces,
+    )
+    agent.read(folder, resumable=env is not None)
+    agent.num_timesteps = int(read_json(folder / STATE).get("timesteps", 0))
+    if (folder / NORMALIZATION).is_file():
+        agent.normalizer = frozen_normalizer(folder / NORMALIZATION, int(spaces[0].shape[0]))
+    return agent
 
 
 def _network(

@@ -153,6 +153,14 @@ POLICY_CHECKS: dict[str, Check] = {
 """What ``policy_kwargs`` may hold."""
 
 
+def hyperparameter_names(algo: type[Any]) -> list[str]:
+    """The settings a config may give ``algo``, as dotted keys: its constructor's parameters but those
+    the trainer sets, the project's own (:data:`EXTRA`), and ``policy_kwargs.<key>`` per policy setting."""
+    names = [name for name in inspect.signature(algo).parameters if name not in SET_BY_THE_PROJECT]
+    policy = [f"policy_kwargs.{key}" for key in POLICY_CHECKS] if "policy_kwargs" in names else []
+    return [name for name in names if name != "policy_kwargs"] + sorted(EXTRA) + policy
+
+
 def check_hyperparameters(algo: type[Any], hyperparams: Mapping[str, Any]) -> None:
     """Refuse a hyperparameter the algorithm does not have, or a value it cannot take.
 

@@ -1,4 +1,4 @@
-"""Trained agents as policies, loaded from a run folder: stable-baselines3's, and the gradient agent.
+"""Trained agents of any learner (:mod:`cryptofolio.agents.learners`) as policies, loaded from a run folder.
 
 A run folder (written by ``cryptofolio train``) holds::
 
@@ -6,7 +6,7 @@ A run folder (written by ``cryptofolio train``) holds::
     command.txt     the command(s) that made it         progress.csv   SB3's training log
     evaluations.csv validation metrics over time        events.*       TensorBoard
     best/           the best model on validation (files: :mod:`cryptofolio.agents.snapshots`,
-                    and :mod:`cryptofolio.agents.direct` for ``--algo direct``)
+                    and the learner's own, :mod:`cryptofolio.agents.learners`)
     final/          the model at the end of training
     checkpoint/     the latest resumable state (+ the replay buffer for off-policy algorithms)
 
@@ -25,26 +25,10 @@ from typing import Any, Protocol, TypeVar
 import gymnasium as gym
 import numpy as np
 import yaml
-from sb3_contrib import RecurrentPPO
-from stable_baselines3 import A2C, PPO, SAC, TD3
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from cryptofolio.agents.direct import WEIGHTS, DirectAgent, direct_agent
-from cryptofolio.agents.hyperparameters import algo_kwargs
-from cryptofolio.agents.snapshots import (
-    MANIFEST,
-    MODEL,
-    NORMALIZATION,
-    SNAPSHOTS,
-    SPACES,
-    STATE,
-    check_manifest,
-    frozen_normalizer,
-    load_model,
-    read_json,
-    read_spaces,
-)
+from cryptofolio.agents.learners import LEARNERS, Model, learner
+from cryptofolio.agents.snapshots import NORMALIZATION, SNAPSHOTS, check_manifest, frozen_normalizer
 from cryptofolio.envs import (
     Costs,
     EnvConfig,
@@ -57,17 +41,9 @@ from cryptofolio.envs import (
 )
 from cryptofolio.envs.config import from_data
 
-SB3_ALGOS: dict[str, type[BaseAlgorithm]] = {
-    "ppo": PPO,
-    "sac": SAC,
-    "a2c": A2C,
-    "td3": TD3,
-    "recurrent_ppo": RecurrentPPO,  # sb3-contrib: an LSTM policy, whose state predict carries
-}
-ALGOS: dict[str, type[Any]] = {**SB3_ALGOS, "direct": DirectAgent}
-"""Every algorithm ``--algo`` takes: stable-baselines3's and the gradient agent (``direct``)."""
-Model = BaseAlgorithm | DirectAgent
-"""A trained model of any algorithm."""
+ALGOS: dict[str, type[Any]] = {name: entry.algorithm for name, entry in LEARNERS.items()}
+"""The built-in learners' model classes, for the modules that do not read the registry
+(:mod:`cryptofolio.agents.learners`) yet; it misses learners registered later."""
 CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
 Section = TypeVar("Section")
 
@@ -79,7 +55,7 @@ class Normalizer(Protocol):
 
 
 class TrainedPolicy:
-    """A trained model (stable-baselines3's or the gradient agent) answering ``predict`` on raw observations.
+    """A trained model of any learner answering ``predict`` on raw observations.
 
     :param model: the trained model.
     :param normalizer: the run's observation normalization, whose statistics are only read, or None.
@@ -153,7 +129,7 @@ def snapshot_folder(run_folder: str | Path, which: str) -> Path:
         raise ValueError(f"which must be one of {', '.join(SNAPSHOTS)}, got {which!r}")
     run = Path(run_folder)
     for candidate in (run / which, run / f"{which}.old"):
-        if any((candidate / name).is_file() for name in (MODEL, WEIGHTS, MANIFEST)):
+        if candidate.is_dir() and any(path.is_file() for path in candidate.iterdir()):
             return candidate
     raise FileNotFoundError(f"{run}: no {which} model yet")
 
@@ -227,9 +203,9 @@ def load_snapshot_model(
 
     :param config: the run's config (plain data): its algorithm, policy and hyperparameters
         rebuild what the archive would have unpickled.
-    :param env: the envs to continue training on (None: prediction only): a VecEnv, or for the
-        gradient agent the PortfolioEnv of its train split.
-    :param seed: the gradient agent's seed for the windows it draws when it continues.
+    :param env: the envs to continue training on (None: prediction only), of the kind the run's
+        learner trains on (:attr:`~cryptofolio.agents.learners.Learner.trains_on`).
+    :param seed: the seed of what the learner draws itself when it continues.
     """
     check_manifest(folder, config)
     normalized = (folder / NORMALIZATION).is_file()
@@ -238,27 +214,4 @@ def load_snapshot_model(
         raise ValueError(
             f"{folder} {state} {NORMALIZATION}, but the run's config says normalize: {not normalized}"
         )
-    spaces = read_spaces(folder / SPACES)
-    policy, hyperparams = config.get("policy", "MlpPolicy"), config.get("hyperparams") or {}
-    if config["algo"] == "direct":
-        if env is not None and not isinstance(env, PortfolioEnv):
-            raise TypeError("the gradient agent continues on a PortfolioEnv of its train split")
-        agent = direct_agent(
-            hyperparams, policy=policy, n_envs=int(config["n_envs"]), normalize=False, env=env, seed=seed,
-            spaces=spaces,
-        )  # fmt: skip
-        agent.read(folder, resumable=env is not None)
-        agent.num_timesteps = int(read_json(folder / STATE).get("timesteps", 0))
-        if normalized:
-            agent.normalizer = frozen_normalizer(folder / NORMALIZATION, int(spaces[0].shape[0]))
-        return agent
-    if isinstance(env, PortfolioEnv):
-        raise TypeError("stable-baselines3 models continue on a VecEnv")
-    template = model_template(config["algo"], policy, hyperparams, int(spaces[1].shape[0]))
-    return load_model(folder / MODEL, SB3_ALGOS[config["algo"]], template, spaces, env)
-
-
-def model_template(algo: str, policy: str, hyperparams: dict[str, Any], n_actions: int) -> BaseAlgorithm:
-    """The algorithm as its constructor builds it from these settings, without networks or an env."""
-    kwargs = algo_kwargs(hyperparams, n_actions)
-    return SB3_ALGOS[algo](policy, env=None, device="cpu", _init_setup_model=False, **kwargs)  # type: ignore[call-arg]
+    return learner(config["algo"]).load(folder, config, env, seed)

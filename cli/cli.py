@@ -13,7 +13,7 @@ COMMANDS: dict[str, str] = {
     "demo": "run the main job on the synthetic market and print where its report is",
     "data": "download OHLCV candles with ccxt: cryptofolio data fetch --exchange ...",
     "backtest": "run baselines over a split and print their metrics",
-    "train": "train a PPO, SAC, A2C, TD3 or RecurrentPPO agent; select it on validation",
+    "train": "train an agent of any learner (train --help lists them); select it on validation",
     "tune": "search hyperparameters with Optuna on validation; workers can share a study",
     "sweep": "train over many seeds, shared by workers like tune",
     "evaluate": "agents against baselines with statistics over seeds, and a report",

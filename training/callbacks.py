@@ -38,14 +38,16 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from tensorboard.plugins.hparams import summary_v2 as hp
 
 from cryptofolio import configs
-from cryptofolio.agents.sb3 import ALGOS, TrainedPolicy
+from cryptofolio.agents.hyperparameters import hyperparameter_names
+from cryptofolio.agents.learners import learner, names
+from cryptofolio.agents.sb3 import TrainedPolicy
 from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.config import to_data
 from cryptofolio.envs.vector_env import BatchedPortfolioEnv
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.backtest import run_backtest
-from cryptofolio.training.config import RUN_FIELDS, TrainConfig, resolve_config
+from cryptofolio.training.config import RUN_FIELDS, TrainConfig
 from cryptofolio.training.run_folder import RunFolder, write_text
 
 SATURATED = 0.999  # |action| at or above this counts as at the bound
@@ -147,9 +149,9 @@ def log_episode(
 class RolloutMetricsCallback(BaseCallback):
     """Log ``portfolio/`` metrics of the gradient agent's training windows, each as an episode.
 
-    Reads the arrays :meth:`~cryptofolio.agents.direct.DirectAgent.learn` puts in
-    ``locals["rollout"]`` after each update. The policy is deterministic, so these describe the
-    policy itself on windows of ``n_steps`` bars of the train split, started from all cash.
+    Reads the arrays a learner that trains on a ``portfolio_env`` (:mod:`cryptofolio.agents.learners`)
+    puts in ``locals["rollout"]`` after each update. The gradient agent's policy is deterministic, so
+    these describe the policy itself on windows of ``n_steps`` bars of the train split, from all cash.
 
     :param periods_per_year: annualization factor of the market's bars.
     """
@@ -377,16 +379,22 @@ def hparam_values(config: TrainConfig) -> dict[str, bool | int | float | str]:
 def hparam_columns(config: TrainConfig) -> dict[str, Any]:
     """The HPARAMS columns every run declares, each with an example value (None: of unknown type).
 
-    ``config``'s own settings, every algorithm's defaults (``configs/<algo>.yaml`` for
-    ``config``'s profile) and every setting of the search spaces (``configs/search.yaml``).
+    ``config``'s own settings, every registered learner's hyperparameters (read from its class,
+    not from its config file: a learner without one harms no other run) and every setting of
+    the search spaces (``configs/search.yaml``).
     """
     columns: dict[str, Any] = {}
-    for algo in ALGOS:
-        columns |= hparam_values(resolve_config(algo, config.profile))
-        for key in configs.read("search").get(algo, {}):
-            parts = key.split(".")
-            columns.setdefault("/".join(parts if parts[0] in RUN_FIELDS else ["hp", *parts]), None)
+    search = configs.read("search")
+    for name in names():
+        for key in [*hyperparameter_names(learner(name).algorithm), *search.get(name, {})]:
+            columns.setdefault(_column(key), None)
     return columns | hparam_values(config)
+
+
+def _column(key: str) -> str:
+    """The HPARAMS column of a setting's dotted key: run fields at the top, hyperparameters under ``hp/``."""
+    parts = key.split(".")
+    return "/".join(parts if parts[0] in RUN_FIELDS else ["hp", *parts])
 
 
 def _data_type(value: Any) -> int:

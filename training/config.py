@@ -1,7 +1,8 @@
 """Training configuration: one frozen dataclass nesting the market and env configs, resolved from YAML.
 
-Resolution order, later wins: the dataclass defaults; the ``default`` entry of
-``configs/<algo>.yaml`` (or of a file given with ``--hyperparams``); the entry named after
+Resolution order, later wins: the dataclass defaults; the ``default`` entry of the learner's
+config file (``configs/<algo>.yaml``, :attr:`~cryptofolio.agents.learners.Learner.config`; or of a
+file given with ``--hyperparams``); the entry named after
 the risk profile; ``--set key=value`` overrides (dotted keys reach into ``env`` and
 ``policy_kwargs``: ``env.actions.residual=true``); explicit command-line options
 (``--timesteps``, ``--seed``, the market options, ...). Saved with
@@ -20,7 +21,7 @@ import yaml
 
 from cryptofolio import configs
 from cryptofolio.agents.hyperparameters import check_hyperparameters
-from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.agents.learners import learner
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
 from cryptofolio.envs.config import check_choice, from_data
 
@@ -34,7 +35,7 @@ class TrainConfig:
     """Everything a training run depends on; saved as ``config.yaml`` in its run folder."""
 
     algo: str
-    """Algorithm: ppo, sac, a2c, td3, recurrent_ppo, or direct (the gradient agent)."""
+    """The learner: a name in the registry (:mod:`cryptofolio.agents.learners`), such as ppo or sac."""
     profile: str = "moderate"
     """Risk profile: the reward's drawdown tolerance, the residual anchor, the baseline on validation."""
     seed: int = 0
@@ -69,11 +70,10 @@ class TrainConfig:
     policy: str = "MlpPolicy"
     """stable-baselines3 policy class."""
     hyperparams: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of the stable-baselines3 algorithm."""
+    """Keyword arguments of the learner's model class (a stable-baselines3 algorithm's)."""
 
     def __post_init__(self) -> None:
-        if self.algo not in ALGOS:
-            raise ValueError(f"unknown algo {self.algo!r}; choose from {', '.join(ALGOS)}")
+        entry = learner(self.algo)
         check_choice("profile", self.profile, PROFILE_NAMES)
         check_choice("selection_metric", self.selection_metric, SELECTION_METRICS)
         check_choice("vec_env", self.vec_env, VEC_ENVS)
@@ -86,7 +86,7 @@ class TrainConfig:
             raise ValueError(
                 f"bootstrap_block must be 0 (off) or a number of bars, got {self.bootstrap_block}"
             )
-        check_hyperparameters(ALGOS[self.algo], self.hyperparams)
+        check_hyperparameters(entry.algorithm, self.hyperparams)
 
 
 RUN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"algo", "profile", "hyperparams"}
@@ -106,18 +106,26 @@ def resolve_config(
     Each layer is checked before the next is added, so a fault is blamed on the file, on
     ``--set`` or on the command-line options, whichever brought it.
 
-    :param hyperparams_file: a YAML file in the layout of ``configs/<algo>.yaml`` (default: that file).
+    :param hyperparams_file: a YAML file in the layout of ``configs/<algo>.yaml`` (default: the
+        learner's config file).
     :param overrides: ``key=value`` strings; dotted keys reach into sections (``env.costs.fee=0.002``);
         values are read as YAML (``3e-4`` as a number).
     :param market: the market and splits (default: the synthetic market); not a hyperparameter.
     :param explicit: top-level run fields set by command-line options; None values are ignored.
+    :raises FileNotFoundError: naming the learner's missing config file (when no ``hyperparams_file``).
     """
-    if algo not in ALGOS:
-        raise ValueError(f"unknown algo {algo!r}; choose from {', '.join(ALGOS)}")
-    if hyperparams_file is None:
+    registered = learner(algo)
+    if hyperparams_file is not None:
+        document, source = read_yaml(Path(hyperparams_file)), str(hyperparams_file)
+    elif not registered.config_path.is_file():
+        raise FileNotFoundError(
+            f"learner {algo!r} has no config file: {registered.config_path} does not exist "
+            "(register the learner with config=PATH, or give --hyperparams)"
+        )
+    elif registered.config is None:
         document, source = configs.read(algo), f"configs/{algo}.yaml"
     else:
-        document, source = read_yaml(Path(hyperparams_file)), str(hyperparams_file)
+        document, source = read_yaml(registered.config_path), str(registered.config_path)
     default, entry = document.get("default"), document.get(profile) or {}
     if not isinstance(default, Mapping):
         raise ValueError(

@@ -29,13 +29,11 @@ from stable_baselines3.common.logger import (
     Logger,
     TensorBoardOutputFormat,
 )
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
-from cryptofolio.agents.direct import DirectAgent
-from cryptofolio.agents.sb3 import COMMAND, CONFIG, METADATA, Model, read_run_config, snapshot_folder
+from cryptofolio.agents.learners import Model, learner
+from cryptofolio.agents.sb3 import COMMAND, CONFIG, METADATA, read_run_config, snapshot_folder
 from cryptofolio.agents.snapshots import (
-    MODEL,
     NORMALIZATION,
     REPLAY_BUFFER,
     SPACES,
@@ -202,8 +200,8 @@ class RunFolder:
         state: dict[str, Any],
         resumable: bool = False,
     ) -> None:
-        """Write ``<name>/`` whole (model, normalization, spaces, state, manifest; with ``resumable``,
-        what continuing needs: the replay buffer, or the gradient agent's optimizer state).
+        """Write ``<name>/`` whole (the learner's model files, normalization, spaces, state, manifest;
+        with ``resumable``, what continuing needs: the replay buffer, an optimizer's state).
 
         The new folder is built beside the old, which is renamed to ``<name>.old`` for the
         instant of the swap: a crash leaves one complete copy or the other. Every file is in a
@@ -216,21 +214,20 @@ class RunFolder:
         building, old = self.path / f".{name}.building", self.path / f"{name}.old"
         shutil.rmtree(building, ignore_errors=True)
         try:
+            config = read_run_config(self.path)
+            entry = learner(config["algo"])
             building.mkdir()
-            if isinstance(model, DirectAgent):
-                model.write(building, resumable)
-            else:
-                model.save(building / MODEL)
+            entry.save(model, building, resumable)
             if isinstance(normalizer, ObservationNormalizer):
                 (building / NORMALIZATION).write_text(json.dumps(normalizer.data()))
             elif normalizer is not None:
                 (building / NORMALIZATION).write_text(json.dumps(normalization_data(normalizer)))
             spaces = spaces_data(model.observation_space, model.action_space)
             (building / SPACES).write_text(json.dumps(spaces))
-            if resumable and isinstance(model, OffPolicyAlgorithm):
-                save_replay_buffer(model, building / REPLAY_BUFFER)
+            if resumable and entry.replay_buffer:
+                save_replay_buffer(model, building / REPLAY_BUFFER)  # type: ignore[arg-type]
             (building / STATE).write_text(json.dumps(state, indent=2))
-            write_manifest(building, read_run_config(self.path))
+            write_manifest(building, config)
         except OSError as error:
             shutil.rmtree(building, ignore_errors=True)
             raise OSError(

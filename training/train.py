@@ -1,4 +1,4 @@
-"""Train an agent from its config (stable-baselines3's, or the gradient agent), selecting it on validation.
+"""Train an agent of any learner (:mod:`cryptofolio.agents.learners`) from its config, chosen on validation.
 
 A run writes its folder (layout in :mod:`cryptofolio.agents.sb3`). The model is selected on
 the validation split; the test split is never read. SIGINT or SIGTERM saves a resumable
@@ -17,21 +17,12 @@ from typing import Any
 import torch
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from cryptofolio.agents import make_baseline
-from cryptofolio.agents.direct import DirectAgent, direct_agent
-from cryptofolio.agents.hyperparameters import algo_kwargs
-from cryptofolio.agents.sb3 import (
-    ALGOS,
-    SB3_ALGOS,
-    Model,
-    load_snapshot_model,
-    read_run_config,
-    snapshot_folder,
-)
+from cryptofolio.agents.learners import Model, learner
+from cryptofolio.agents.sb3 import load_snapshot_model, read_run_config, snapshot_folder
 from cryptofolio.agents.snapshots import (
     NORMALIZATION,
     REPLAY_BUFFER,
@@ -146,17 +137,18 @@ def _train(
     rule_env = on_validation(config=config.env.for_rules())
     baseline = metrics.summarize(run_backtest(make_baseline(config.profile), rule_env))
 
+    entry = learner(config.algo)
     if checkpoint:
         model = load_snapshot_model(checkpoint, read_run_config(run.path), env=venv, seed=seed)
-        if isinstance(model, OffPolicyAlgorithm) and (checkpoint / REPLAY_BUFFER).exists():
-            load_replay_buffer(model, checkpoint / REPLAY_BUFFER)
+        if entry.replay_buffer and (checkpoint / REPLAY_BUFFER).exists():
+            load_replay_buffer(model, checkpoint / REPLAY_BUFFER)  # type: ignore[arg-type]
     else:
         model = new_model(config, venv, seed)
         run.update_metadata(versions=versions(), **data, validation_baseline=baseline, status="running")
     model.set_logger(run.logger(verbose))
 
     portfolio: BaseCallback = PortfolioMetricsCallback(config.env.initial_value, market.periods_per_year)
-    if isinstance(model, DirectAgent):
+    if entry.trains_on == "portfolio_env":  # no VecEnv infos: the learner hands callbacks its rollouts
         portfolio = RolloutMetricsCallback(market.periods_per_year)
     validate = ValidationCallback(run, validation, baseline, config, on_evaluation)
     stop = StopOnSignalCallback()
@@ -193,8 +185,8 @@ def make_training_env(
 ) -> VecEnv | PortfolioEnv:
     """The training envs a config describes, on the train split: vectorized, monitored, normalized.
 
-    For the gradient agent, which draws its own windows and normalizes its own observations, the
-    one PortfolioEnv of the train split its arrays are read from.
+    For a learner that trains on a ``portfolio_env`` (draws its own windows and normalizes its own
+    observations), the one PortfolioEnv of the train split its arrays are read from.
 
     :param checkpoint: a checkpoint folder whose normalization statistics to continue from.
     """
@@ -213,7 +205,7 @@ def make_training_env(
         "profile": config.profile,
         "config": config.env,
     }
-    if config.algo == "direct":
+    if learner(config.algo).trains_on == "portfolio_env":
         return PortfolioEnv(market, **options)
     venv: VecEnv
     if config.vec_env == "batched":
@@ -242,22 +234,13 @@ def new_model(config: TrainConfig, venv: VecEnv | PortfolioEnv, seed: int) -> Mo
 
     :raises ValueError: naming the algorithm when it refuses a hyperparameter.
     """
+    entry = learner(config.algo)
     try:
-        if isinstance(venv, PortfolioEnv):
-            return direct_agent(
-                config.hyperparams,
-                policy=config.policy,
-                n_envs=config.n_envs,
-                normalize=config.normalize,
-                env=venv,
-                seed=seed,
-            )
-        kwargs = algo_kwargs(config.hyperparams, int(venv.action_space.shape[0]))  # type: ignore[index]
-        return SB3_ALGOS[config.algo](config.policy, venv, seed=seed, device="cpu", **kwargs)
+        return entry.make(config, venv, seed)
     except (AssertionError, TypeError, ValueError, KeyError) as error:
         settings = ", ".join(f"{k}={v!r}" for k, v in config.hyperparams.items())
         raise ValueError(
-            f"{ALGOS[config.algo].__name__} refuses its hyperparameters ({settings}): {error}"
+            f"{entry.algorithm.__name__} refuses its hyperparameters ({settings}): {error}"
         ) from None
 
 

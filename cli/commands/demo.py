@@ -1,6 +1,7 @@
 """`cryptofolio demo`: the main job on the synthetic market.
 
-Trains PPO and SAC for the moderate profile (two seeds each, small budgets), selects each
+Trains PPO and SAC (the learners with a demo budget, cryptofolio.agents.learners) for the
+moderate profile (two seeds each, small budgets), selects each
 on the validation split, evaluates them with every rule-based baseline and the
 known-parameter reference on the test split, writes the report and prints its headline
 table. About five minutes on a 2-core machine; ``--quick`` shrinks the budgets for a smoke
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cryptofolio.agents import BASELINES
+from cryptofolio.agents.learners import Learner, learner, names
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import command_argv, command_parser
 from cryptofolio.envs import MarketConfig
@@ -28,8 +30,6 @@ from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
 
-BUDGETS = {"ppo": 200_000, "sac": 30_000}
-QUICK_BUDGETS = {"ppo": 2_048, "sac": 600}
 SEEDS = (0, 1)
 HEADLINE = ["total_return", "sharpe", "max_drawdown", "turnover", "fees"]
 
@@ -52,21 +52,27 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     return run_command(build_parser(prog), lambda args: run(args, command), argv)
 
 
+def demo_budget(entry: Learner, quick: bool) -> tuple[int | None, list[str]]:
+    """A learner's timesteps in the demo (None: the demo does not train it) and its ``--set`` overrides."""
+    budgets = entry.budgets
+    if quick:
+        return budgets.demo_quick, list(budgets.demo_quick_settings)
+    return budgets.demo, []
+
+
 def run(args: argparse.Namespace, command: list[str]) -> int:
-    budgets = QUICK_BUDGETS if args.quick else BUDGETS
     checkpoints = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     started = time.perf_counter()
     runs = []
-    jobs = [(algo, seed) for algo in budgets for seed in SEEDS]
-    for step, (algo, seed) in enumerate(jobs, start=1):
-        overrides = (
-            ["eval_freq=600", "n_steps=64"]
-            if args.quick and algo == "ppo"
-            else (["eval_freq=300"] if args.quick else [])
-        )
-        config = resolve_config(algo, "moderate", overrides=overrides, n_timesteps=budgets[algo], seed=seed)
+    entries = [learner(name) for name in names()]
+    learners = [entry for entry in entries if demo_budget(entry, args.quick)[0] is not None]
+    jobs = [(entry, seed) for entry in learners for seed in SEEDS]
+    for step, (entry, seed) in enumerate(jobs, start=1):
+        steps, overrides = demo_budget(entry, args.quick)
+        algo = entry.name
+        config = resolve_config(algo, "moderate", overrides=overrides, n_timesteps=steps, seed=seed)
         print(f"[{step}/{len(jobs) + 1}] training {algo.upper()} for the moderate profile, seed {seed}, "
-              f"{budgets[algo]:,} steps", flush=True)  # fmt: skip
+              f"{steps:,} steps", flush=True)  # fmt: skip
         run = RunFolder.create(checkpoints, config)
         train(config, run, progress_bar=not args.no_progress_bar, command=command)
         runs.append(run.path)
@@ -77,7 +83,8 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     report = write_report(
         evaluation,
         args.out,
-        "cryptofolio demo: PPO and SAC against the rule-based baselines",
+        f"cryptofolio demo: {' and '.join(e.name.upper() for e in learners)} against the rule-based "
+        "baselines",
         "cryptofolio demo",
     )
     shown = [

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptofolio.agents import BASELINES
-from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.agents.learners import names
 from cryptofolio.envs import PROFILE_NAMES, Costs, MarketConfig, SplitDates
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.diagnostics import WINDOW
@@ -213,7 +213,7 @@ def costs_from(args: argparse.Namespace, base: Costs | None = None) -> Costs:
 def add_training_arguments(parser: argparse.ArgumentParser, algo_help: str = "algorithm") -> list[str]:
     """The options that describe a new run; returns their ``dest`` names (``--resume`` refuses them)."""
     dests = [
-        parser.add_argument("--algo", choices=sorted(ALGOS), help=algo_help).dest,
+        parser.add_argument("--algo", choices=sorted(names()), help=algo_help).dest,
         parser.add_argument("--profile", choices=PROFILE_NAMES, help="risk profile (default moderate)").dest,
     ]
     dests += add_market_arguments(parser)

@@ -1,4 +1,4 @@
-"""`cryptofolio train`: train a stable-baselines3 agent from its config; select it on validation.
+"""`cryptofolio train`: train an agent of any learner from its config; select it on validation.
 
     cryptofolio train --algo ppo --profile moderate --market synthetic --timesteps 200000 --seed 0
     cryptofolio train --resume checkpoints/ppo-moderate-synthetic-s0-20261126-101500
@@ -7,6 +7,9 @@
 Each run writes checkpoints/<algo>-<profile>-<market>-s<seed>-<time>/ (layout in
 cryptofolio.agents.sb3). The model is selected on the validation split; the test split is
 never read. Ctrl-C or SIGTERM saves a resumable checkpoint before exiting.
+
+--algo takes a registered learner (cryptofolio.agents.learners): the project's, and those an
+installed package publishes in the entry-point group cryptofolio.learners.
 """
 
 from __future__ import annotations

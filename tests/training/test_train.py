@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from cryptofolio.agents.learners import BUILT_IN, learner
 from cryptofolio.agents.sb3 import load_policy, run_env
 from cryptofolio.envs import MarketConfig, PortfolioEnv, SplitDates, synthetic_market
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
 
-ALGOS = ("ppo", "sac", "a2c", "td3", "recurrent_ppo", "direct")
+ALGOS = tuple(entry.name for entry in BUILT_IN)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_each_algo_writes_a_complete_run_folder(trained, algo):
     for snapshot in ("best", "final", "checkpoint"):
         names = {p.name for p in (folder / snapshot).iterdir()}
         assert names - {"replay_buffer.npz", "optimizer.npz"} == plain, snapshot
-    assert (folder / "checkpoint" / "replay_buffer.npz").is_file() == (algo in ("sac", "td3"))
+    assert (folder / "checkpoint" / "replay_buffer.npz").is_file() == learner(algo).replay_buffer
     assert (folder / "checkpoint" / "optimizer.npz").is_file() == (algo == "direct")
     for snapshot in ("best", "final"):  # only a checkpoint resumes
         assert not {"replay_buffer.npz", "optimizer.npz"} & {p.name for p in (folder / snapshot).iterdir()}
