@@ -42,6 +42,7 @@ from cryptofolio.agents.direct import DirectAgent, load_direct, make_direct, sav
 from cryptofolio.agents.hyperparameters import algo_kwargs
 from cryptofolio.agents.snapshots import MODEL, SPACES, load_model, read_spaces
 from cryptofolio.envs import PortfolioEnv
+from cryptofolio.envs.errors import ConfigError
 
 ENTRY_POINTS = "cryptofolio.learners"
 """The entry-point group whose Learner objects the registry adds (for the command line)."""
@@ -160,12 +161,12 @@ def register(entry: Learner) -> Learner:
 def learner(name: str) -> Learner:
     """The learner called ``name``.
 
-    :raises ValueError: naming the registered learners, for an unknown name.
+    :raises ConfigError: naming the registered learners, for an unknown name.
     """
     if name not in LEARNERS:
         _load_entry_points()
     if name not in LEARNERS:
-        raise ValueError(f"unknown algo {name!r}; choose from {', '.join(LEARNERS)}")
+        raise ConfigError(f"unknown algo {name!r}; choose from {', '.join(LEARNERS)}")
     return LEARNERS[name]
 
 
@@ -180,7 +181,7 @@ def _load_entry_points() -> None:
     for point in metadata.entry_points(group=ENTRY_POINTS):
         entry = point.load()
         if not isinstance(entry, Learner):
-            raise TypeError(f"entry point {point.name} = {point.value} ({ENTRY_POINTS}) is not a Learner")
+            raise ConfigError(f"entry point {point.name} = {point.value} ({ENTRY_POINTS}) is not a Learner")
         register(entry)
 
 

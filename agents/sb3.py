@@ -40,6 +40,7 @@ from cryptofolio.envs import (
     split_by_fractions,
 )
 from cryptofolio.envs.config import from_data
+from cryptofolio.envs.errors import RunFolderError
 
 ALGOS: dict[str, type[Any]] = {name: entry.algorithm for name, entry in LEARNERS.items()}
 """The built-in learners' model classes, for the modules that do not read the registry
@@ -98,7 +99,7 @@ class TrainedPolicy:
                 and np.array_equal(mine.high, theirs.high)
             )
             if not same:
-                raise ValueError(
+                raise RunFolderError(
                     f"{described_as} was trained with {kind}s of shape {mine.shape}, but the env's are "
                     f"{theirs.shape}{'' if mine.shape != theirs.shape else ' with other bounds'}: "
                     "check the assets, the window and the env options against the run's config.yaml"
@@ -113,7 +114,7 @@ def read_run_config(run_folder: str | Path) -> dict[str, Any]:
     with path.open() as f:
         config: dict[str, Any] = yaml.safe_load(f)
     if not isinstance(config.get("market", {}), dict):  # flat market fields: before the typed config
-        raise ValueError(f"{path}: written by an earlier version of cryptofolio; train the run again")
+        raise RunFolderError(f"{path}: written by an earlier version of cryptofolio; train the run again")
     return config
 
 
@@ -171,7 +172,7 @@ def _run_section(run_folder: str | Path, key: str, kind: type[Section]) -> Secti
     try:
         return from_data(kind, read_run_config(run_folder).get(key) or {}, key)
     except ValueError as error:
-        raise ValueError(f"{Path(run_folder) / CONFIG}: {error}") from None
+        raise RunFolderError(f"{Path(run_folder) / CONFIG}: {error}") from None
 
 
 def load_policy(run_folder: str | Path, which: str = "best", env: gym.Env | None = None) -> TrainedPolicy:
@@ -211,7 +212,7 @@ def load_snapshot_model(
     normalized = (folder / NORMALIZATION).is_file()
     if normalized != bool(config.get("normalize", True)):
         state = "has" if normalized else "lacks"
-        raise ValueError(
+        raise RunFolderError(
             f"{folder} {state} {NORMALIZATION}, but the run's config says normalize: {not normalized}"
         )
     return learner(config["algo"]).load(folder, config, env, seed)

@@ -24,6 +24,7 @@ from cryptofolio.agents.hyperparameters import check_hyperparameters
 from cryptofolio.agents.learners import learner
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
 from cryptofolio.envs.config import check_choice, from_data
+from cryptofolio.envs.errors import ConfigError
 
 VEC_ENVS = ("batched", "dummy", "subproc")
 SELECTION_METRICS = ("sharpe", "sortino", "calmar", "total_return", "cagr")
@@ -79,11 +80,11 @@ class TrainConfig:
         check_choice("vec_env", self.vec_env, VEC_ENVS)
         for name in ("n_timesteps", "n_envs", "eval_freq", "checkpoint_freq", "torch_threads"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.bootstrap_history < 0:
-            raise ValueError(f"bootstrap_history must be a number of bars, got {self.bootstrap_history}")
+            raise ConfigError(f"bootstrap_history must be a number of bars, got {self.bootstrap_history}")
         if self.bootstrap_block < 0:
-            raise ValueError(
+            raise ConfigError(
                 f"bootstrap_block must be 0 (off) or a number of bars, got {self.bootstrap_block}"
             )
         check_hyperparameters(entry.algorithm, self.hyperparams)
@@ -128,18 +129,18 @@ def resolve_config(
         document, source = read_yaml(registered.config_path), str(registered.config_path)
     default, entry = document.get("default"), document.get(profile) or {}
     if not isinstance(default, Mapping):
-        raise ValueError(
+        raise ConfigError(
             f"{source}: no `default` entry" if default is None else f"{source}: default: not a mapping"
         )
     if not isinstance(entry, Mapping):
-        raise ValueError(f"{source}: {profile}: not a mapping")
+        raise ConfigError(f"{source}: {profile}: not a mapping")
     merged = _merge(default, entry)
     _build(algo, profile, merged, {}, source)
     if overrides:
         for override in overrides:
             key, sep, value = override.partition("=")
             if not sep or not key.strip():
-                raise ValueError(f"--set {override!r}: expected key=value")
+                raise ConfigError(f"--set {override!r}: expected key=value")
             merged = _merge(merged, _nested(key.strip().split("."), parse_value(value.strip())))
         _build(algo, profile, merged, {}, "--set")
     config = _build(algo, profile, merged, explicit, "the command-line options")
@@ -150,7 +151,7 @@ def _build(
     algo: str, profile: str, merged: Mapping[str, Any], explicit: Mapping[str, Any], blame: str
 ) -> TrainConfig:
     if "market" in merged:
-        raise ValueError(
+        raise ConfigError(
             f"{blame}: the market is set by the market options (--market, --assets, --train, ...), "
             "not by hyperparameters"
         )
@@ -160,7 +161,7 @@ def _build(
     try:
         return from_data(TrainConfig, {"algo": algo, "profile": profile, **run, "hyperparams": hyperparams})
     except ValueError as error:
-        raise ValueError(f"{blame}: {error}") from None
+        raise ConfigError(f"{blame}: {error}") from None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -169,16 +170,16 @@ def read_yaml(path: Path) -> dict[str, Any]:
         with path.open(encoding="utf-8-sig") as f:
             document = yaml.safe_load(f)
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file") from None
+        raise ConfigError(f"{path}: not a text file") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or "not YAML"
-        raise ValueError(f"{path}: not valid YAML{where} ({problem})") from None
+        raise ConfigError(f"{path}: not valid YAML{where} ({problem})") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
-        raise ValueError(f"{path}: expected a mapping of entries, got {type(document).__name__}")
+        raise ConfigError(f"{path}: expected a mapping of entries, got {type(document).__name__}")
     return document
 
 

@@ -46,6 +46,7 @@ from cryptofolio.agents.snapshots import (
 )
 from cryptofolio.envs import SPLIT_NAMES, MarketData, Splits
 from cryptofolio.envs.config import from_data, to_data
+from cryptofolio.envs.errors import RunFolderError
 from cryptofolio.training.config import TrainConfig
 
 LOCK = ".lock"
@@ -110,7 +111,7 @@ class RunFolder:
         try:
             return from_data(TrainConfig, read_run_config(self.path))
         except ValueError as error:
-            raise ValueError(f"{self.path / CONFIG}: {error}") from None
+            raise RunFolderError(f"{self.path / CONFIG}: {error}") from None
 
     def record_command(self, argv: Sequence[str], resumed: bool) -> None:
         """Keep the command line (and each resume's, appended) with the working folder."""
@@ -133,7 +134,7 @@ class RunFolder:
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
-                raise ValueError(
+                raise RunFolderError(
                     f"{self.path} is being trained by {holder}; wait for it or stop it"
                 ) from None
             handle.seek(0)

@@ -32,6 +32,7 @@ from cryptofolio.agents.snapshots import (
     restore_normalization,
 )
 from cryptofolio.envs import MarketData, PortfolioEnv, Splits
+from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.envs.resample import block_bootstrap
 from cryptofolio.envs.vector_env import BatchedPortfolioEnv
 from cryptofolio.evaluation import metrics
@@ -91,7 +92,7 @@ def train(
         return _train(config, run, resume, progress_bar, verbose, on_evaluation, command)
 
 
-class RunComplete(ValueError):
+class RunComplete(RunFolderError):
     """``train --resume`` of a run that has trained all its steps."""
 
 
@@ -110,7 +111,7 @@ def _train(
     if resume:
         recorded = run.metadata().get("market_fingerprint")
         if recorded != data["market_fingerprint"]:
-            raise ValueError(
+            raise RunFolderError(
                 f"{run.path}: the market data changed since the run started (fingerprint {recorded}, now "
                 f"{data['market_fingerprint']}); resume with the same data"
             )
@@ -239,7 +240,7 @@ def new_model(config: TrainConfig, venv: VecEnv | PortfolioEnv, seed: int) -> Mo
         return entry.make(config, venv, seed)
     except (AssertionError, TypeError, ValueError, KeyError) as error:
         settings = ", ".join(f"{k}={v!r}" for k, v in config.hyperparams.items())
-        raise ValueError(
+        raise ConfigError(
             f"{entry.algorithm.__name__} refuses its hyperparameters ({settings}): {error}"
         ) from None
 
