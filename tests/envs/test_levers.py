@@ -9,7 +9,7 @@ import pytest
 from cryptofolio.agents import make_baseline
 from cryptofolio.envs import PortfolioEnv, synthetic_market
 from cryptofolio.envs.profiles import model_portfolios
-from cryptofolio.envs.reward import differential_sharpe, reward
+from cryptofolio.envs.reward import RewardSettings, RewardState, differential_sharpe, reward
 from cryptofolio.evaluation.backtest import run_backtest
 
 
@@ -63,12 +63,16 @@ def test_within_the_band_nothing_is_traded(market):
 
 def test_the_increase_penalty_charges_each_deepening_of_the_drawdown():
     # 1.0 -> 0.9 (drawdown 0.1 from 0) -> 0.8 (0.2, up 0.1) -> 0.85 (0.15, a recovery: no charge)
-    peak, tolerance, penalty = 1.0, 0.25, 0.5
+    tolerance, penalty = 0.25, 0.5
+    settings = RewardSettings(
+        drawdown_tolerance=tolerance, drawdown_penalty=penalty, increase=True, turnover_penalty=0.0,
+        action_penalty=0.0, sharpe_decay=0.0,
+    )  # fmt: skip
+    state = RewardState.start(1.0, 0.0)
     steps = [(1.0, 0.9, 0.1), (0.9, 0.8, 0.1), (0.8, 0.85, 0.0)]
     for value, next_value, deepening in steps:
-        total, _, _, term, _, _, peak, _, _ = reward(
-            value, next_value, peak, 0.0, 0.0, 0, 0.0, tolerance, penalty, True, 0.0, 0.0, 0.0
-        )
+        total, terms, state = reward(value, next_value, 0.0, 0.0, 0, state, settings)
+        term = terms.drawdown_penalty
         assert term == pytest.approx(penalty * deepening / tolerance, abs=1e-12)
         assert total == pytest.approx(math.log(next_value / value) - term, abs=1e-12)
 

@@ -224,7 +224,9 @@ def test_bad_arguments_are_named(kwargs, message):
 )
 def test_the_profile_sets_the_drawdown_tolerance(profile, tolerance):
     assert (
-        PortfolioEnv(synthetic_market(seed=0, n_bars=300), profile=profile).parameters.drawdown_tolerance
+        PortfolioEnv(
+            synthetic_market(seed=0, n_bars=300), profile=profile
+        ).parameters.reward.drawdown_tolerance
         == tolerance
     )
 
