@@ -146,6 +146,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
               - drawdown_penalty * max(0, DD_{t+1} - drawdown_tolerance)     ("excess")
               - turnover_penalty * turnover_t
               - action_penalty * mean_i clip(a_i, -1, 1)^2           (on bars that decide)
+              - ...                                 (each further term of :mod:`cryptofolio.envs.reward`)
 
     with ``DD_{t+1} = 1 - V_{t+1} / max_{s <= t+1} V_s`` over the episode. The tolerance
     defaults to the risk profile's maximum drawdown (conservative 20%, moderate 35%,
@@ -179,11 +180,12 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     ``turnover``                    risky value bought plus sold at bar t, as a fraction of ``V_t``
     ``fees``                        fees and slippage paid at bar t, quote currency
     ``drawdown``                    ``DD_{t+1}``
-    ``reward_log_growth``           ``log(V_{t+1} / V_t)``
-    ``reward_differential_sharpe``  the differential Sharpe ratio (0 unless it is the objective)
-    ``reward_drawdown_penalty``     the drawdown term subtracted from the reward
-    ``reward_turnover_penalty``     the turnover term subtracted from the reward
-    ``reward_action_penalty``       the action-size term subtracted from the reward
+    ``reward_<term>``               each term of the reward, one per field of
+                                    :class:`~cryptofolio.envs.reward.RewardTerms`:
+                                    ``reward_log_growth`` (``log(V_{t+1} / V_t)``),
+                                    ``reward_differential_sharpe`` (0 unless it is the objective),
+                                    and each penalty subtracted from the reward
+                                    (``reward_drawdown_penalty``, ``reward_turnover_penalty``, ...)
     ==============================  ===============================================================
 
     **Arguments** (all keyword-only but ``market``):
