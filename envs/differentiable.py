@@ -145,6 +145,7 @@ def step_reward(
         drawdown_term = s.drawdown_penalty * torch.clamp(drawdown - s.drawdown_tolerance, min=0.0)
     turnover_term = s.turnover_penalty * turnover
     action_term = s.action_penalty * action_size
+    variance_term = s.variance_penalty * log_growth * log_growth
     zeros = torch.zeros_like(log_growth)
     objective, sharpe, mean, second = log_growth, zeros, zeros, zeros
     if s.sharpe_decay > 0.0:
@@ -152,13 +153,14 @@ def step_reward(
             log_growth, state.sharpe_mean, state.sharpe_second, steps, s.sharpe_decay
         )
         objective = sharpe
-    total = objective - drawdown_term - turnover_term - action_term
+    total = objective - drawdown_term - turnover_term - action_term - variance_term
     terms = RewardTerms(
         log_growth=log_growth,
         differential_sharpe=sharpe,
         drawdown_penalty=drawdown_term,
         turnover_penalty=turnover_term,
         action_penalty=zeros + action_term,  # a tensor even when the size is a number
+        variance_penalty=variance_term,
     )
     return total, terms, RewardState(peak=peak, drawdown=drawdown, sharpe_mean=mean, sharpe_second=second)
 

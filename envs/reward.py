@@ -1,7 +1,7 @@
 """The reward of one step (one kernel for PortfolioEnv and BatchedPortfolioEnv, a torch twin in
 :mod:`cryptofolio.envs.differentiable`)::
 
-    r_t = growth_t - drawdown_term - turnover_penalty * turnover_t - action_term
+    r_t = growth_t - drawdown_term - turnover_penalty * turnover_t - action_term - variance_term
 
     growth_t = log(V_{t+1} / V_t)                                  (objective log_growth, the default)
              = D_t, the differential Sharpe ratio of log(V_{t+1} / V_t)   (differential_sharpe)
@@ -12,7 +12,9 @@
 with ``DD_{t+1} = 1 - V_{t+1} / peak_{t+1}`` and ``peak_{t+1} = max(peak_t, V_{t+1})``, and
 ``action_term = action_penalty * mean_i clip(a_i)^2``, the size of the action (computed by the
 caller, :func:`cryptofolio.envs.actions.action_size`) on bars that decide (``decision_every``), 0
-on the others, whose action is ignored.
+on the others, whose action is ignored. ``variance_term = variance_penalty * log(V_{t+1} / V_t)^2``
+makes the log growth objective a mean-variance utility: summed over an episode it charges the
+returns' second moment, a risk budget's dial that, unlike the drawdown, acts on every bar.
 
 The differential Sharpe ratio (Moody and Saffell, "Learning to trade via direct reinforcement",
 2001) is the first-order effect of the step's return ``R_t = log(V_{t+1} / V_t)`` on a Sharpe
@@ -68,6 +70,8 @@ class RewardSettings(NamedTuple):
     """Penalty on the action's mean square."""
     sharpe_decay: float
     """0 (the log growth is the objective), or ``eta`` of the differential Sharpe ratio objective."""
+    variance_penalty: float
+    """Penalty on the step's squared log growth."""
 
     @classmethod
     def from_config(cls, config: RewardConfig, profile_tolerance: float) -> RewardSettings:
@@ -85,6 +89,7 @@ class RewardSettings(NamedTuple):
             turnover_penalty=float(config.turnover_penalty),
             action_penalty=float(config.action_penalty),
             sharpe_decay=float(config.sharpe_decay) if config.objective != "log_growth" else 0.0,
+            variance_penalty=float(config.variance_penalty),
         )
 
 
@@ -119,6 +124,8 @@ class RewardTerms(NamedTuple, Generic[X]):
     """``turnover_penalty * turnover_t``, subtracted from the reward."""
     action_penalty: X
     """``action_penalty * mean_i clip(a_i)^2`` on bars that decide, subtracted from the reward."""
+    variance_penalty: X
+    """``variance_penalty * log(V_{t+1} / V_t)^2``, subtracted from the reward."""
 
 
 INFO_KEYS = tuple(f"reward_{name}" for name in RewardTerms._fields)
@@ -207,19 +214,21 @@ def reward(
         drawdown_term = settings.drawdown_penalty * max(0.0, drawdown - settings.drawdown_tolerance)
     turnover_term = settings.turnover_penalty * turnover
     action_term = settings.action_penalty * action_size
+    variance_term = settings.variance_penalty * log_growth * log_growth
     objective, sharpe, mean, second = log_growth, 0.0, 0.0, 0.0
     if settings.sharpe_decay > 0.0:
         sharpe, mean, second = differential_sharpe(
             log_growth, state.sharpe_mean, state.sharpe_second, steps, settings.sharpe_decay
         )
         objective = sharpe
-    total = objective - drawdown_term - turnover_term - action_term
+    total = objective - drawdown_term - turnover_term - action_term - variance_term
     terms = RewardTerms(
         log_growth=log_growth,
         differential_sharpe=sharpe,
         drawdown_penalty=drawdown_term,
         turnover_penalty=turnover_term,
         action_penalty=action_term,
+        variance_penalty=variance_term,
     )
     return total, terms, RewardState(peak=peak, drawdown=drawdown, sharpe_mean=mean, sharpe_second=second)
 

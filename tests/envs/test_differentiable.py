@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from cryptofolio.envs import (
     PortfolioEnv,
+    RewardConfig,
     ledger_step,
     load_csv_dir,
     rebalance_factor,
@@ -42,6 +43,7 @@ EPISODE_OPTIONS = {
         "slippage": 0.001, "cash_yield": 0.04, "action_penalty": 0.05,
     },
     "differential-sharpe": {"residual": True, "objective": "differential_sharpe", "sharpe_decay": 0.05},
+    "mean-variance": {"variance_penalty": 2.0, "turnover_penalty": 0.01},
 }  # fmt: skip
 
 
@@ -386,10 +388,9 @@ def rollout(
     steps, b, n = actions.shape
     value = torch.ones(b, dtype=torch.float64)
     state = RewardState.start(value, torch.zeros_like(value))
-    reward_settings = RewardSettings(
-        drawdown_tolerance=0.02, drawdown_penalty=2.0, increase=False, turnover_penalty=0.05,
-        action_penalty=0.1, sharpe_decay=sharpe_decay,
-    )  # fmt: skip
+    objective = {"objective": "differential_sharpe", "sharpe_decay": sharpe_decay} if sharpe_decay else {}
+    config = RewardConfig(drawdown_penalty=2.0, turnover_penalty=0.05, action_penalty=0.1, **objective)
+    reward_settings = RewardSettings.from_config(config, 0.02)  # (the profile's tolerance)
     drifted = torch.zeros(b, n, dtype=torch.float64)
     drifted[:, 0] = 1.0
     total, margin = torch.zeros(b, dtype=torch.float64), np.inf
@@ -475,10 +476,8 @@ def test_the_twins_compute_on_the_device_of_their_inputs(device):
             torch.ones(3, device=on, dtype=torch.float64), drifted, weights, relatives, 0.01
         )
         start = RewardState.start(torch.ones_like(next_value), torch.zeros_like(next_value))
-        settings = RewardSettings(
-            drawdown_tolerance=0.1, drawdown_penalty=1.0, increase=False, turnover_penalty=0.1,
-            action_penalty=1.0, sharpe_decay=0.0,
-        )  # fmt: skip
+        config = RewardConfig(drawdown_penalty=1.0, turnover_penalty=0.1, action_penalty=1.0)
+        settings = RewardSettings.from_config(config, 0.1)
         reward, *_ = twin.step_reward(
             start.peak, next_value, turnover, twin.action_size(actions), 0, start, settings
         )
