@@ -49,6 +49,7 @@ from cryptofolio.agents.snapshots import (
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.differentiable import action_size, step_reward, target_weights, trade_and_hold
 from cryptofolio.envs.errors import ConfigError, RunFolderError
+from cryptofolio.envs.reward import RewardState
 
 if TYPE_CHECKING:
     from cryptofolio.agents.learners import RunSettings
@@ -291,11 +292,9 @@ class DirectAgent:
         n_windows, n_steps = len(starts), self._window_steps()
         f64 = torch.float64
         value = torch.full((n_windows,), env.config.initial_value, dtype=f64, device=device)
-        peak = value.clone()
-        mean = second = torch.zeros_like(value)  # the differential Sharpe ratio's moving moments
+        state = RewardState.start(value, torch.zeros_like(value))  # peak, drawdown, moving moments
         drifted = torch.zeros((n_windows, len(env.symbols)), dtype=f64, device=device)
         drifted[:, 0] = 1.0
-        drawdown = torch.zeros(n_windows, dtype=f64, device=device)
         alive = torch.ones(n_windows, dtype=torch.bool, device=device)
         keep: dict[str, list[Any]] = {
             k: [] for k in ("observations", "turnover", "fees", "weights", "log_growth")
@@ -305,7 +304,7 @@ class DirectAgent:
             bars = starts + step
             rows = torch.as_tensor(bars, device=device)
             observation = features.observations(
-                bars, drifted.detach().cpu().numpy(), drawdown.detach().cpu().numpy()
+                bars, drifted.detach().cpu().numpy(), state.drawdown.detach().cpu().numpy()
             )
             inputs = observation if self.normalizer is None else self.normalizer.normalize_obs(observation)
             actions = self.network(torch.as_tensor(inputs, dtype=torch.float64, device=device))
@@ -323,21 +322,8 @@ class DirectAgent:
             fees, turnover, next_value, drifted = trade_and_hold(
                 value, drifted, targets, self._relatives[rows], p.cost_rate
             )
-            action_term = p.action_penalty * action_size(actions) * decide if p.action_penalty > 0.0 else 0.0
-            reward, log_growth, _, _, _, drawdown, peak, mean, second = step_reward(
-                value,
-                next_value,
-                peak,
-                turnover,
-                tolerance=p.drawdown_tolerance,
-                drawdown_penalty=p.drawdown_penalty,
-                increase=p.increase,
-                turnover_penalty=p.turnover_penalty,
-                action_term=action_term,
-                moments=(mean, second),
-                steps=step,
-                sharpe_decay=p.sharpe_decay,
-            )
+            size = action_size(actions) * decide if p.reward.action_penalty > 0.0 else 0.0
+            reward, terms, state = step_reward(value, next_value, turnover, size, step, state, p.reward)
             rewards.append(torch.where(alive, reward, torch.zeros_like(reward)))  # nothing after ruin
             alive = alive & (next_value >= p.ruin_value)
             value = next_value
@@ -347,7 +333,7 @@ class DirectAgent:
                 ("turnover", turnover),
                 ("fees", fees),
                 ("weights", targets),
-                ("log_growth", log_growth),
+                ("log_growth", terms.log_growth),
             ):
                 keep[name].append(item)
         return {

@@ -172,6 +172,8 @@ class RewardConfig:
     """``log_growth`` (the step's log return) or ``differential_sharpe`` (Moody and Saffell's)."""
     sharpe_decay: float = 0.01
     """Weight of the newest return in the differential Sharpe ratio's moving moments (0.01: ~100 bars)."""
+    variance_penalty: float = 0.0
+    """Penalty on the step's squared log growth (with the log growth: a mean-variance utility; 0: off)."""
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -180,6 +182,7 @@ class RewardConfig:
         check_range("drawdown_penalty", self.drawdown_penalty, 0.0, math.inf)
         check_range("turnover_penalty", self.turnover_penalty, 0.0, math.inf)
         check_range("action_penalty", self.action_penalty, 0.0, math.inf)
+        check_range("variance_penalty", self.variance_penalty, 0.0, math.inf)
         check_choice("drawdown_mode", self.drawdown_mode, DRAWDOWN_MODES)
         if self.drawdown_tolerance is not None:
             increase = self.drawdown_mode == "increase"  # divides by the tolerance: it must be positive

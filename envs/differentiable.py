@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
-from cryptofolio.envs.reward import VARIANCE_FLOOR
+from cryptofolio.envs.reward import VARIANCE_FLOOR, RewardSettings, RewardState, RewardTerms
 
 
 class RebalanceFactor(torch.autograd.Function):
@@ -119,48 +119,50 @@ def trade_and_hold(
 def step_reward(
     value: Tensor,
     next_value: Tensor,
-    peak: Tensor,
     turnover: Tensor,
-    *,
-    tolerance: float,
-    drawdown_penalty: float,
-    increase: bool,
-    turnover_penalty: float,
-    action_term: Tensor | float,
-    moments: tuple[Tensor, Tensor] | None = None,
-    steps: int = 0,
-    sharpe_decay: float = 0.0,
-) -> tuple[Tensor, ...]:
-    """The reward of one step per portfolio, as :func:`cryptofolio.envs.reward.reward`; all (B,).
+    action_size: Tensor | float,
+    steps: int,
+    state: RewardState[Tensor],
+    settings: RewardSettings,
+) -> tuple[Tensor, RewardTerms[Tensor], RewardState[Tensor]]:
+    """Each portfolio's terms of a step and next state, as :func:`cryptofolio.envs.reward.reward`.
 
-    :param value: ``V_t``; :param next_value: ``V_{t+1}``; :param peak: ``peak_t``, the episode's
-        highest value up to bar t; :param turnover: the step's turnover.
-    :param increase: penalize each increase of the drawdown (else drawdown beyond ``tolerance``).
-    :param action_term: ``action_penalty * action_size(actions)``, (B,) or a number.
-    :param moments: ``(A_{t-1}, B_{t-1})``, the differential Sharpe ratio's moving moments, and
-        ``steps``, the episode's steps before this one; ``sharpe_decay`` > 0 makes that ratio the
-        objective instead of the log growth (the moments are then needed).
-    :return: ``(reward, log_growth, sharpe, drawdown_term, turnover_term, drawdown, next_peak,
-        next_mean, next_second)``; with the log growth as the objective, the last two are zeros.
+    :param value: ``V_t``; :param next_value: ``V_{t+1}``; :param turnover: the step's turnover; all (B,).
+    :param action_size: ``mean_i clip(a_i)^2`` on bars that decide, 0 on the others: (B,) or a number.
+    :param steps: the episode's steps before this one.
+    :param state: the (B,) state after the previous step (``RewardState.start(value, zeros)`` at
+        an episode's start); :param settings: the reward's settings (the env's ``parameters.reward``).
+    :return: ``(reward, terms, next_state)``, all (B,).
     """
     log_growth = torch.log(next_value / value)
-    next_peak = torch.maximum(peak, next_value)
-    drawdown = 1.0 - next_value / next_peak
-    if increase:
-        drawdown_term = drawdown_penalty * torch.clamp(drawdown - (1.0 - value / peak), min=0.0) / tolerance
+    peak = torch.maximum(state.peak, next_value)
+    drawdown = 1.0 - next_value / peak
+    s = settings
+    if s.increase:
+        deepening = torch.clamp(drawdown - (1.0 - value / state.peak), min=0.0)
+        drawdown_term = s.drawdown_penalty * deepening / s.drawdown_tolerance
     else:
-        drawdown_term = drawdown_penalty * torch.clamp(drawdown - tolerance, min=0.0)
-    turnover_term = turnover_penalty * turnover
+        drawdown_term = s.drawdown_penalty * torch.clamp(drawdown - s.drawdown_tolerance, min=0.0)
+    turnover_term = s.turnover_penalty * turnover
+    action_term = s.action_penalty * action_size
+    variance_term = s.variance_penalty * log_growth * log_growth
     zeros = torch.zeros_like(log_growth)
-    objective, sharpe, next_mean, next_second = log_growth, zeros, zeros, zeros
-    if sharpe_decay > 0.0:
-        if moments is None:
-            raise ValueError("the differential Sharpe ratio needs the moving moments: give moments")
-        sharpe, next_mean, next_second = differential_sharpe(log_growth, *moments, steps, sharpe_decay)
+    objective, sharpe, mean, second = log_growth, zeros, zeros, zeros
+    if s.sharpe_decay > 0.0:
+        sharpe, mean, second = differential_sharpe(
+            log_growth, state.sharpe_mean, state.sharpe_second, steps, s.sharpe_decay
+        )
         objective = sharpe
-    total = objective - drawdown_term - turnover_term - action_term
-    moments = (next_mean, next_second)
-    return total, log_growth, sharpe, drawdown_term, turnover_term, drawdown, next_peak, *moments
+    total = objective - drawdown_term - turnover_term - action_term - variance_term
+    terms = RewardTerms(
+        log_growth=log_growth,
+        differential_sharpe=sharpe,
+        drawdown_penalty=drawdown_term,
+        turnover_penalty=turnover_term,
+        action_penalty=zeros + action_term,  # a tensor even when the size is a number
+        variance_penalty=variance_term,
+    )
+    return total, terms, RewardState(peak=peak, drawdown=drawdown, sharpe_mean=mean, sharpe_second=second)
 
 
 def differential_sharpe(

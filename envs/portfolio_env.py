@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NamedTuple, SupportsFloat, get_type_hints
+from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
 import pandas as pd
 
 from cryptofolio.envs.actions import action_size, action_space, check_action, fill_targets
-from cryptofolio.envs.config import EnvConfig, check_range
+from cryptofolio.envs.config import EnvConfig
 from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.features import build_features, fill_observation
 from cryptofolio.envs.ledger import trade_and_hold
 from cryptofolio.envs.market import MarketData, MarketView
 from cryptofolio.envs.profiles import model_portfolios, risk_profile
-from cryptofolio.envs.reward import reward
+from cryptofolio.envs.reward import (
+    INFO_KEYS,
+    NO_TERMS,
+    RewardSettings,
+    RewardState,
+    advance,
+    as_record,
+)
 from cryptofolio.envs.splits import SPLIT_NAMES, Splits, split_by_fractions
 from cryptofolio.envs.synthetic import synthetic_market
 
@@ -32,16 +39,8 @@ class StepParameters(NamedTuple):
 
     cost_rate: float
     """``c = fee + slippage``, paid on each risky asset's traded value."""
-    drawdown_tolerance: float
-    """Drawdown beyond which the ``excess`` penalty applies (the profile's unless configured)."""
-    drawdown_penalty: float
-    """Strength of the drawdown penalty."""
-    increase: bool
-    """Whether the drawdown term penalizes each increase (``drawdown_mode="increase"``)."""
-    turnover_penalty: float
-    """Penalty per unit of turnover."""
-    action_penalty: float
-    """Penalty on the action's mean square."""
+    reward: RewardSettings
+    """The reward's settings (:mod:`cryptofolio.envs.reward`)."""
     tilt: float
     """Strength of a residual tilt."""
     dial_cap: float
@@ -52,37 +51,24 @@ class StepParameters(NamedTuple):
     """Trade only on bars whose index is a multiple of this."""
     ruin_value: float
     """Value below which an episode terminates."""
-    sharpe_decay: float
-    """0 (the log growth is the objective), or ``eta`` of the differential Sharpe ratio objective."""
 
     def as_record(self) -> np.ndarray:
-        """These parameters as a (1,) structured array with one named field each (``record[0].tilt``)."""
-        kinds = {float: np.float64, bool: np.bool_, int: np.int64}
-        dtype = np.dtype([(name, kinds[kind]) for name, kind in get_type_hints(type(self)).items()])
-        return np.array([tuple(self)], dtype=dtype)
+        """These parameters as a (1,) structured array with one named field each (``record[0].tilt``,
+        ``record[0].reward.drawdown_penalty``)."""
+        return as_record(self)
 
 
 def step_parameters(config: EnvConfig, profile: str) -> StepParameters:
     """The kernels' parameters for ``config`` and the risk ``profile`` (which sets the default tolerance)."""
-    reward_config, actions = config.reward, config.actions
-    tolerance = reward_config.drawdown_tolerance
-    if tolerance is None:
-        tolerance = risk_profile(profile).max_drawdown
-    increase = reward_config.drawdown_mode == "increase"  # divides by the tolerance, which must be positive
-    check_range("drawdown_tolerance", tolerance, 0.0, 1.0, open_low=increase)
+    actions = config.actions
     return StepParameters(
         cost_rate=float(config.costs.rate),
-        drawdown_tolerance=float(tolerance),
-        drawdown_penalty=float(reward_config.drawdown_penalty),
-        increase=increase,
-        turnover_penalty=float(reward_config.turnover_penalty),
-        action_penalty=float(reward_config.action_penalty),
+        reward=RewardSettings.from_config(config.reward, risk_profile(profile).max_drawdown),
         tilt=float(actions.tilt),
         dial_cap=float(actions.risk_cap) if actions.risk_dial else 0.0,
         trade_band=float(actions.trade_band),
         decision_every=int(actions.decision_every),
         ruin_value=float(config.ruin_fraction * config.initial_value),
-        sharpe_decay=float(reward_config.sharpe_decay) if reward_config.objective != "log_growth" else 0.0,
     )
 
 
@@ -95,15 +81,15 @@ def step_info(
     turnover: float,
     fees: float,
     drawdown: float,
-    terms: tuple[float, float, float, float, float],
+    terms: tuple[float, ...],
 ) -> dict[str, Any]:
-    """The ``info`` of a step (or of a reset, with zero flows): the keys of PortfolioEnv's Info table.
+    """The ``info`` of a step (or of a reset, with zero flows and :data:`~cryptofolio.envs.reward.NO_TERMS`):
+    the keys of PortfolioEnv's Info table.
 
-    :param terms: the reward's ``(log_growth, differential_sharpe, drawdown_penalty, turnover_penalty,
-        action_penalty)``.
+    :param terms: a :class:`~cryptofolio.envs.reward.RewardTerms`, or its values in the order of its
+        fields (as :func:`~cryptofolio.envs.reward.advance` returns them), each as ``reward_<term>``.
     """
-    growth, sharpe, drawdown_term, turnover_term, action_term = terms
-    return {
+    info = {
         "date": date,
         "bar": bar,
         "portfolio_value": value,
@@ -112,16 +98,10 @@ def step_info(
         "turnover": turnover,
         "fees": fees,
         "drawdown": drawdown,
-        "reward_log_growth": growth,
-        "reward_differential_sharpe": sharpe,
-        "reward_drawdown_penalty": drawdown_term,
-        "reward_turnover_penalty": turnover_term,
-        "reward_action_penalty": action_term,
     }
-
-
-NO_TERMS = (0.0, 0.0, 0.0, 0.0, 0.0)
-"""The reward terms of a reset."""
+    for key, term in zip(INFO_KEYS, terms, strict=True):  # (faster than update for a handful)
+        info[key] = term
+    return info
 
 
 class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -167,6 +147,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
               - drawdown_penalty * max(0, DD_{t+1} - drawdown_tolerance)     ("excess")
               - turnover_penalty * turnover_t
               - action_penalty * mean_i clip(a_i, -1, 1)^2           (on bars that decide)
+              - ...                                 (each further term of :mod:`cryptofolio.envs.reward`)
 
     with ``DD_{t+1} = 1 - V_{t+1} / max_{s <= t+1} V_s`` over the episode. The tolerance
     defaults to the risk profile's maximum drawdown (conservative 20%, moderate 35%,
@@ -200,11 +181,12 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     ``turnover``                    risky value bought plus sold at bar t, as a fraction of ``V_t``
     ``fees``                        fees and slippage paid at bar t, quote currency
     ``drawdown``                    ``DD_{t+1}``
-    ``reward_log_growth``           ``log(V_{t+1} / V_t)``
-    ``reward_differential_sharpe``  the differential Sharpe ratio (0 unless it is the objective)
-    ``reward_drawdown_penalty``     the drawdown term subtracted from the reward
-    ``reward_turnover_penalty``     the turnover term subtracted from the reward
-    ``reward_action_penalty``       the action-size term subtracted from the reward
+    ``reward_<term>``               each term of the reward, one per field of
+                                    :class:`~cryptofolio.envs.reward.RewardTerms`:
+                                    ``reward_log_growth`` (``log(V_{t+1} / V_t)``),
+                                    ``reward_differential_sharpe`` (0 unless it is the objective),
+                                    and each penalty subtracted from the reward
+                                    (``reward_drawdown_penalty``, ``reward_turnover_penalty``, ...)
     ==============================  ===============================================================
 
     **Arguments** (all keyword-only but ``market``):
@@ -289,8 +271,10 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self._cash_only = np.zeros(n_columns)
         self._cash_only[0] = 1.0
         self._t = self._end = self._start = self._first_start
-        self._value = self._peak = self.config.initial_value
-        self._mean = self._second = 0.0
+        self._value = self.config.initial_value
+        self._reward_settings = as_record(self.parameters.reward)
+        self._state = as_record(RewardState.start(self._value, 0.0))
+        """The reward's state after the last step, a (1,) record of :class:`RewardState`."""
         self._drifted = self._cash_only.reshape(1, -1).copy()
 
     @property
@@ -346,8 +330,8 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         super().reset(seed=seed)
         start, self._end = self.episode_bounds(self.np_random, options or {})
         self._t = self._start = start
-        self._value = self._peak = self.config.initial_value
-        self._mean = self._second = 0.0
+        self._value = self.config.initial_value
+        self._state[0] = RewardState.start(self._value, 0.0)
         self._drifted = self._cash_only.reshape(1, -1).copy()
         cash = self._cash_only
         info = step_info(
@@ -361,26 +345,20 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
             raise RuntimeError("the episode is over (terminated or truncated); call reset()")
         targets = self._targets(action, t, self._drifted)
         p = self.parameters
-        action_term = 0.0
-        if p.action_penalty > 0.0 and t % p.decision_every == 0:  # an ignored action costs nothing
-            action_term = p.action_penalty * action_size(
-                np.asarray(action, dtype=np.float64).reshape(1, -1), 0
-            )
+        size = 0.0
+        if p.reward.action_penalty > 0.0 and t % p.decision_every == 0:  # an ignored action costs nothing
+            size = action_size(np.asarray(action, dtype=np.float64).reshape(1, -1), 0)
         drifted = np.empty_like(targets)
         fees, turnover, value = trade_and_hold(
             self._value, self._drifted, targets, self.relatives, t, 0, p.cost_rate, drifted
         )
-        total, log_growth, sharpe, drawdown_term, turnover_term, drawdown, peak, mean, second = reward(
-            self._value, value, self._peak, self._mean, self._second, t - self._start, turnover,
-            p.drawdown_tolerance, p.drawdown_penalty, p.increase, p.turnover_penalty, action_term,
-            p.sharpe_decay,
-        )  # fmt: skip
-        terms = (log_growth, sharpe, drawdown_term, turnover_term, action_term)
+        total, drawdown, terms = advance(
+            self._value, value, turnover, size, t - self._start, self._reward_settings, self._state
+        )
         info = step_info(
             self.dates[t + 1], t + 1, value, targets[0], self._drifted[0], turnover, fees, drawdown, terms
         )
-        self._t, self._value, self._peak, self._drifted = t + 1, value, peak, drifted
-        self._mean, self._second = mean, second
+        self._t, self._value, self._drifted = t + 1, value, drifted
         terminated = value < p.ruin_value
         truncated = not terminated and t + 1 >= self._end
         if terminated:

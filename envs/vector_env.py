@@ -28,29 +28,25 @@ from cryptofolio.envs.actions import action_size, fill_targets
 from cryptofolio.envs.features import fill_observation
 from cryptofolio.envs.ledger import trade_and_hold
 from cryptofolio.envs.market import MarketData, MarketView
-from cryptofolio.envs.portfolio_env import NO_TERMS, PortfolioEnv, step_info
-from cryptofolio.envs.reward import reward
+from cryptofolio.envs.portfolio_env import PortfolioEnv, step_info
+from cryptofolio.envs.reward import (
+    INFO_KEYS,
+    NO_TERMS,
+    RewardState,
+    RewardTerms,
+    record_dtype,
+    reward,
+    write_state,
+    write_terms,
+)
 
 INFO_MODES = ("full", "done")
-_TERMS = (
-    "reward_log_growth",
-    "reward_differential_sharpe",
-    "reward_drawdown_penalty",
-    "reward_turnover_penalty",
-    "reward_action_penalty",
-)
-_STATS = (
-    "fees",
-    "turnover",
-    "portfolio_value",
-    "reward",
-    *_TERMS,
-    "drawdown",
-    "peak",
-    "sharpe_mean",
-    "sharpe_second",
-)
-"""Rows of the per-step statistics the kernel writes, one column per portfolio."""
+_FLOWS = ("fees", "turnover", "portfolio_value", "reward")
+_STATS = np.dtype([(name, np.float64) for name in _FLOWS] + record_dtype(RewardTerms).descr)
+"""The per-step statistics the kernel writes for each portfolio: the ledger's flows, the reward, its terms."""
+_STAT_KEYS = {name: name for name in _FLOWS} | dict(zip(RewardTerms._fields, INFO_KEYS, strict=True))
+"""The :attr:`~BatchedPortfolioEnv.last_step` key of each statistic (a term's is its info key)."""
+_STATES = record_dtype(RewardState)
 _FLAGS = ("terminated", "truncated", "dones")
 PER_PORTFOLIO = ("bar", "episode_steps", "drifted_weights", "np_random", "np_random_seed")
 """PortfolioEnv attributes ``get_attr`` answers from each portfolio's own state."""
@@ -75,19 +71,20 @@ def _step_portfolios(
     ends: np.ndarray,
     values: np.ndarray,
     drifted: np.ndarray,
-    peaks: np.ndarray,
-    means: np.ndarray,
-    seconds: np.ndarray,
+    states: np.ndarray,
     parameters: np.ndarray,
     targets: np.ndarray,
     next_drifted: np.ndarray,
     stats: np.ndarray,
+    next_states: np.ndarray,
     flags: np.ndarray,
     observations: np.ndarray,
 ) -> int:
-    """One step of every portfolio through PortfolioEnv's kernels; outputs go to the last five arrays.
+    """One step of every portfolio through PortfolioEnv's kernels; outputs go to the last six arrays.
 
+    :param states: (B,) each portfolio's :class:`~cryptofolio.envs.reward.RewardState` as a record.
     :param parameters: the env's :class:`~cryptofolio.envs.portfolio_env.StepParameters`, as a record.
+    :param stats: (B,) records of :data:`_STATS`; :param next_states: (B,) the states after the step.
     :return: the first portfolio whose action has a non-finite entry, or -1.
     """
     p = parameters[0]
@@ -110,30 +107,18 @@ def _step_portfolios(
         fees, turnover, value = trade_and_hold(
             values[k], drifted, targets, relatives, t, k, p.cost_rate, next_drifted
         )
-        action_term = 0.0
-        if p.action_penalty > 0.0 and t % p.decision_every == 0:  # an ignored action costs nothing
-            action_term = p.action_penalty * action_size(actions, k)
-        total, growth, sharpe, drawdown_term, turnover_term, drawdown, peak, mean, second = reward(
-            values[k], value, peaks[k], means[k], seconds[k], t - starts[k], turnover, p.drawdown_tolerance,
-            p.drawdown_penalty, p.increase, p.turnover_penalty, action_term, p.sharpe_decay,
-        )  # fmt: skip
-        stats[0, k] = fees
-        stats[1, k] = turnover
-        stats[2, k] = value
-        stats[3, k] = total
-        stats[4, k] = growth
-        stats[5, k] = sharpe
-        stats[6, k] = drawdown_term
-        stats[7, k] = turnover_term
-        stats[8, k] = action_term
-        stats[9, k] = drawdown
-        stats[10, k] = peak
-        stats[11, k] = mean
-        stats[12, k] = second
+        size = 0.0
+        if p.reward.action_penalty > 0.0 and t % p.decision_every == 0:  # an ignored action costs nothing
+            size = action_size(actions, k)
+        total, terms, state = reward(values[k], value, turnover, size, t - starts[k], states[k], p.reward)
+        row = stats[k]
+        row.fees, row.turnover, row.portfolio_value, row.reward = fees, turnover, value, total
+        write_terms(terms, row)
+        write_state(state, next_states[k])
         terminated = value < p.ruin_value
         truncated = not terminated and t + 1 >= ends[k]
         flags[0, k], flags[1, k], flags[2, k] = terminated, truncated, terminated or truncated
-        fill_observation(returns, table, listed, lags, t + 1, next_drifted, k, drawdown, observations)
+        fill_observation(returns, table, listed, lags, t + 1, next_drifted, k, state.drawdown, observations)
     return -1
 
 
@@ -173,9 +158,9 @@ class BatchedPortfolioEnv(VecEnv):
         self._start = np.zeros(n_envs, dtype=np.int64)
         self._end = np.zeros(n_envs, dtype=np.int64)
         self._value = np.full(n_envs, env.config.initial_value)
-        self._peak = self._value.copy()
-        self._mean, self._second = np.zeros((2, n_envs))
-        """Each portfolio's moving moments of the differential Sharpe ratio (0 unless it is the objective)."""
+        self._states = np.zeros(n_envs, dtype=_STATES)
+        self._states[:] = RewardState.start(env.config.initial_value, 0.0)
+        """Each portfolio's :class:`~cryptofolio.envs.reward.RewardState` after its last step."""
         self._drifted = np.zeros((n_envs, columns))
         self._drifted[:, 0] = 1.0
         self._actions = np.zeros((n_envs, columns))
@@ -194,8 +179,9 @@ class BatchedPortfolioEnv(VecEnv):
         A finished episode's row holds its last step, as its info does, not the next episode's start."""
         if not self._last:
             return {}
-        bars, targets, drifted, stats, flags = self._last
-        named = {**dict(zip(_STATS, stats, strict=True)), **dict(zip(_FLAGS, flags, strict=True))}
+        bars, targets, drifted, stats, states, flags = self._last
+        named = {key: stats[name] for name, key in _STAT_KEYS.items()}
+        named |= {name: states[name] for name in RewardState._fields} | dict(zip(_FLAGS, flags, strict=True))
         return {"bar": bars, "weights": targets, "drifted_weights": drifted, **named}
 
     # --- stable-baselines3 VecEnv -------------------------------------------------------------------
@@ -224,20 +210,21 @@ class BatchedPortfolioEnv(VecEnv):
                 raise ValueError(f"actions have entries of type {actions.dtype}, expected real numbers")
             actions = actions.astype(np.float64)
         targets, drifted = np.empty((2, n, columns))
-        stats, flags = np.empty((len(_STATS), n)), np.empty((len(_FLAGS), n), dtype=np.bool_)
+        stats, states = np.empty(n, dtype=_STATS), np.empty(n, dtype=_STATES)
+        flags = np.empty((len(_FLAGS), n), dtype=np.bool_)
         observations = np.empty((n, self.env.features.size), dtype=np.float32)
-        state = (self._t, self._start, self._end, self._value, self._drifted, self._peak, self._mean,
-                 self._second, self._parameters)  # fmt: skip
-        bad = _step_portfolios(actions, *self._market, *state, targets, drifted, stats, flags, observations)
+        state = (self._t, self._start, self._end, self._value, self._drifted, self._states, self._parameters)
+        outputs = (targets, drifted, stats, states, flags, observations)
+        bad = _step_portfolios(actions, *self._market, *state, *outputs)
         if bad >= 0:
             entries = np.flatnonzero(~np.isfinite(actions[bad])).tolist()
             raise ValueError(f"action of portfolio {bad} has non-finite entries at positions {entries}")
         bars = self._t + 1
-        self._last = (bars, targets, self._drifted, stats, flags)
+        self._last = (bars, targets, self._drifted, stats, states, flags)
         # The state goes on in copies, which the resets below overwrite: the step's arrays stay as they ended.
         self._t, self._drifted = bars.copy(), drifted
-        self._value, self._peak, self._mean, self._second = (stats[i].copy() for i in (2, 10, 11, 12))
-        rewards, dones, truncated = stats[3].astype(np.float32), flags[2].copy(), flags[1]
+        self._value, self._states = stats["portfolio_value"].copy(), states.copy()
+        rewards, dones, truncated = stats["reward"].astype(np.float32), flags[2].copy(), flags[1]
         infos = self._step_infos() if self.infos == "full" else [{} for _ in range(n)]
         for i in dones.nonzero()[0].tolist():
             infos[i]["TimeLimit.truncated"] = bool(truncated[i])
@@ -330,8 +317,8 @@ class BatchedPortfolioEnv(VecEnv):
         start, end = self.env.episode_bounds(self._rngs[i][0], options)
         self._t[i] = self._start[i] = start
         self._end[i] = end
-        self._value[i] = self._peak[i] = self.env.config.initial_value
-        self._mean[i] = self._second[i] = 0.0
+        self._value[i] = self.env.config.initial_value
+        self._states[i] = RewardState.start(self._value[i], 0.0)
         self._drifted[i] = 0.0
         self._drifted[i, 0] = 1.0
         if self.infos != "full":
@@ -344,20 +331,18 @@ class BatchedPortfolioEnv(VecEnv):
 
     def _step_infos(self) -> list[dict[str, Any]]:
         """Each portfolio's info of the last step: PortfolioEnv's keys and ``TimeLimit.truncated``."""
-        bars, targets, drifted, stats, flags = self._last
-        named = dict(zip(_STATS, stats, strict=True))
-        terms = np.column_stack([named[key] for key in _TERMS])
+        bars, targets, drifted, stats, states, flags = self._last
         return [
             step_info(
                 self.env.dates[bars[i]],
                 int(bars[i]),
-                float(named["portfolio_value"][i]),
+                float(stats["portfolio_value"][i]),
                 targets[i].copy(),
                 drifted[i].copy(),
-                float(named["turnover"][i]),
-                float(named["fees"][i]),
-                float(named["drawdown"][i]),
-                tuple(terms[i].tolist()),
+                float(stats["turnover"][i]),
+                float(stats["fees"][i]),
+                float(states["drawdown"][i]),
+                RewardTerms(**{name: float(stats[name][i]) for name in RewardTerms._fields}),
             )
             | {"TimeLimit.truncated": bool(flags[1, i])}
             for i in range(self.num_envs)

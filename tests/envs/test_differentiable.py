@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from typing import get_type_hints
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from cryptofolio.envs import (
     PortfolioEnv,
+    RewardConfig,
     ledger_step,
     load_csv_dir,
     rebalance_factor,
@@ -20,6 +22,7 @@ from cryptofolio.envs import (
 )
 from cryptofolio.envs import actions as numba_actions
 from cryptofolio.envs import differentiable as twin
+from cryptofolio.envs.reward import RewardSettings, RewardState
 from cryptofolio.envs.reward import reward as numba_reward
 from tests.strategies import simplex
 
@@ -40,6 +43,7 @@ EPISODE_OPTIONS = {
         "slippage": 0.001, "cash_yield": 0.04, "action_penalty": 0.05,
     },
     "differential-sharpe": {"residual": True, "objective": "differential_sharpe", "sharpe_decay": 0.05},
+    "mean-variance": {"variance_penalty": 2.0, "turnover_penalty": 0.01},
 }  # fmt: skip
 
 
@@ -158,44 +162,53 @@ def test_mu_equals_the_numba_rebalance_factor(batch):
     np.testing.assert_allclose(mu.numpy(), expected, rtol=0.0, atol=EXACT)
 
 
-@pytest.mark.parametrize("increase", [False, True], ids=["excess", "increase"])
+@st.composite
+def reward_settings(draw: st.DrawFn) -> RewardSettings:
+    """Settings with every field drawn: each penalty in [0, 5], so a new term is tested as it is added."""
+    special = {
+        "drawdown_tolerance": st.floats(0.01, 1.0),
+        "sharpe_decay": st.sampled_from([0.0, 0.01, 0.1, 1.0]),  # 0: the log growth is the objective
+    }
+    fields = {
+        name: draw(special.get(name, st.booleans() if kind is bool else st.floats(0.0, 5.0)))
+        for name, kind in get_type_hints(RewardSettings).items()
+    }
+    return RewardSettings(**fields)
+
+
 @settings(deadline=None)  # the first example compiles numba and warms torch up
 @given(
     values=st.lists(st.floats(0.05, 20.0), min_size=3, max_size=3),
+    drawdown=st.floats(0.0, 0.99),
     turnover=st.floats(0.0, 2.0),
-    tolerance=st.floats(0.01, 1.0),
-    penalties=st.lists(st.floats(0.0, 5.0), min_size=3, max_size=3),
+    size=st.floats(0.0, 1.0),
     mean=st.floats(-0.5, 0.5),
     spread=st.floats(0.0, 0.5),
     steps=st.integers(0, 400),
-    decay=st.sampled_from([0.0, 0.01, 0.1, 1.0]),
+    setting=reward_settings(),
 )
-def test_step_reward_equals_the_numba_reward(
-    increase, values, turnover, tolerance, penalties, mean, spread, steps, decay
+def test_step_reward_equals_the_numba_reward_term_by_term(
+    values, drawdown, turnover, size, mean, spread, steps, setting
 ):
     value, next_value, peak_gain = values
     peak = max(value, peak_gain)  # the peak is never below the value
-    drawdown_penalty, turnover_penalty, action_term = penalties
-    second = mean**2 + spread  # moments whose variance is not negative
-    expected = numba_reward(
-        value, next_value, peak, mean, second, steps, turnover, tolerance, drawdown_penalty, increase,
-        turnover_penalty, action_term, decay,
-    )  # fmt: skip
+    state = RewardState(peak=peak, drawdown=drawdown, sharpe_mean=mean, sharpe_second=mean**2 + spread)
+    expected = numba_reward(value, next_value, turnover, size, steps, state, setting)
     got = twin.step_reward(
         as_tensor([value]),
         as_tensor([next_value]),
-        as_tensor([peak]),
         as_tensor([turnover]),
-        tolerance=tolerance,
-        drawdown_penalty=drawdown_penalty,
-        increase=increase,
-        turnover_penalty=turnover_penalty,
-        action_term=as_tensor([action_term]),
-        moments=(as_tensor([mean]), as_tensor([second])),
-        steps=steps,
-        sharpe_decay=decay,
+        as_tensor([size]),
+        steps,
+        RewardState._make(as_tensor([field]) for field in state),
+        setting,
     )
-    np.testing.assert_allclose([term.item() for term in got], expected, rtol=EXACT, atol=EXACT)
+    for name, record in (("reward", 0), ("terms", 1), ("state", 2)):
+        wanted, have = expected[record], got[record]
+        named = wanted._asdict().items() if name != "reward" else [(name, wanted)]
+        for field, number in named:
+            tensor = have if name == "reward" else getattr(have, field)
+            np.testing.assert_allclose(tensor.item(), number, rtol=EXACT, atol=EXACT, err_msg=field)
 
 
 @settings(deadline=None)  # the first example compiles numba and warms torch up
@@ -279,8 +292,7 @@ def replay(env: PortfolioEnv, actions: np.ndarray, start: int) -> dict[str, np.n
     """The same sequences through the twins, all B = len(actions) portfolios in one batch."""
     p, b = env.parameters, actions.shape[0]
     value = torch.full((b,), env.config.initial_value, dtype=torch.float64)
-    peak = value.clone()
-    mean = second = torch.zeros_like(value)
+    state = RewardState.start(value, torch.zeros_like(value))
     drifted = torch.zeros(b, actions.shape[2], dtype=torch.float64)
     drifted[:, 0] = 1.0
     residual = env.config.actions.residual
@@ -304,23 +316,11 @@ def replay(env: PortfolioEnv, actions: np.ndarray, start: int) -> dict[str, np.n
         fees, turnover, next_value, next_drifted = twin.trade_and_hold(
             value, drifted, targets, as_tensor(env.relatives[t]).expand(b, -1), p.cost_rate
         )
-        reward, *_, drawdown, peak, mean, second = twin.step_reward(
-            value,
-            next_value,
-            peak,
-            turnover,
-            tolerance=p.drawdown_tolerance,
-            drawdown_penalty=p.drawdown_penalty,
-            increase=p.increase,
-            turnover_penalty=p.turnover_penalty,
-            action_term=p.action_penalty * twin.action_size(action) * (t % p.decision_every == 0),
-            moments=(mean, second),
-            steps=step,
-            sharpe_decay=p.sharpe_decay,
-        )
+        size = twin.action_size(action) * (t % p.decision_every == 0)
+        reward, _, state = twin.step_reward(value, next_value, turnover, size, step, state, p.reward)
         for key, tensor in (
             ("portfolio_value", next_value), ("weights", targets), ("drifted_weights", drifted),
-            ("fees", fees), ("turnover", turnover), ("drawdown", drawdown), ("reward", reward),
+            ("fees", fees), ("turnover", turnover), ("drawdown", state.drawdown), ("reward", reward),
         ):  # fmt: skip
             records[key].append(tensor.numpy())
         value, drifted = next_value, next_drifted
@@ -387,8 +387,10 @@ def rollout(
     """Summed reward of (steps, B, N+1) residual ``actions`` from cash, and the least distance to a kink."""
     steps, b, n = actions.shape
     value = torch.ones(b, dtype=torch.float64)
-    peak = value.clone()
-    mean = second = torch.zeros_like(value)
+    state = RewardState.start(value, torch.zeros_like(value))
+    objective = {"objective": "differential_sharpe", "sharpe_decay": sharpe_decay} if sharpe_decay else {}
+    config = RewardConfig(drawdown_penalty=2.0, turnover_penalty=0.05, action_penalty=0.1, **objective)
+    reward_settings = RewardSettings.from_config(config, 0.02)  # (the profile's tolerance)
     drifted = torch.zeros(b, n, dtype=torch.float64)
     drifted[:, 0] = 1.0
     total, margin = torch.zeros(b, dtype=torch.float64), np.inf
@@ -398,20 +400,19 @@ def rollout(
         _, turnover, next_value, next_drifted = twin.trade_and_hold(
             value, drifted, targets, relatives[step], 0.01
         )
-        reward, *_, drawdown, next_peak, mean, second = twin.step_reward(
-            value, next_value, peak, turnover, tolerance=0.02, drawdown_penalty=2.0, increase=False,
-            turnover_penalty=0.05, action_term=0.1 * twin.action_size(actions[step]),
-            moments=(mean, second), steps=step, sharpe_decay=sharpe_decay,
-        )  # fmt: skip
+        size = twin.action_size(actions[step])
+        reward, _, next_state = twin.step_reward(
+            value, next_value, turnover, size, step, state, reward_settings
+        )
         distances = (
             (mu[:, None] * targets[:, 1:] - drifted[:, 1:]).abs().flatten(),  # fees
-            (drawdown - 0.02).abs(),  # the drawdown's max(0, .)
-            (next_value - peak).abs(),  # the peak's max
+            (next_state.drawdown - 0.02).abs(),  # the drawdown's max(0, .)
+            (next_value - state.peak).abs(),  # the peak's max
             1.0 - actions[step].abs().flatten(),  # the clip
         )
         margin = min(margin, min(distance.min().item() for distance in distances))
         total = total + reward
-        value, peak, drifted = next_value, next_peak, next_drifted
+        value, state, drifted = next_value, next_state, next_drifted
     return total.sum(), margin
 
 
@@ -474,10 +475,12 @@ def test_the_twins_compute_on_the_device_of_their_inputs(device):
         _, turnover, next_value, _ = twin.trade_and_hold(
             torch.ones(3, device=on, dtype=torch.float64), drifted, weights, relatives, 0.01
         )
-        reward = twin.step_reward(
-            torch.ones_like(next_value), next_value, torch.ones_like(next_value), turnover, tolerance=0.1,
-            drawdown_penalty=1.0, increase=False, turnover_penalty=0.1, action_term=twin.action_size(actions),
-        )[0]  # fmt: skip
+        start = RewardState.start(torch.ones_like(next_value), torch.zeros_like(next_value))
+        config = RewardConfig(drawdown_penalty=1.0, turnover_penalty=0.1, action_penalty=1.0)
+        settings = RewardSettings.from_config(config, 0.1)
+        reward, *_ = twin.step_reward(
+            start.peak, next_value, turnover, twin.action_size(actions), 0, start, settings
+        )
         reward.sum().backward()
         assert actions.grad is not None
         return reward, actions.grad

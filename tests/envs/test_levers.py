@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from cryptofolio.agents import make_baseline
-from cryptofolio.envs import PortfolioEnv, synthetic_market
+from cryptofolio.envs import PortfolioEnv, RewardConfig, synthetic_market
 from cryptofolio.envs.profiles import model_portfolios
-from cryptofolio.envs.reward import differential_sharpe, reward
+from cryptofolio.envs.reward import RewardSettings, RewardState, differential_sharpe, reward
 from cryptofolio.evaluation.backtest import run_backtest
 
 
@@ -63,14 +63,41 @@ def test_within_the_band_nothing_is_traded(market):
 
 def test_the_increase_penalty_charges_each_deepening_of_the_drawdown():
     # 1.0 -> 0.9 (drawdown 0.1 from 0) -> 0.8 (0.2, up 0.1) -> 0.85 (0.15, a recovery: no charge)
-    peak, tolerance, penalty = 1.0, 0.25, 0.5
+    tolerance, penalty = 0.25, 0.5
+    config = RewardConfig(drawdown_tolerance=tolerance, drawdown_penalty=penalty, drawdown_mode="increase")
+    settings = RewardSettings.from_config(config, 0.35)
+    state = RewardState.start(1.0, 0.0)
     steps = [(1.0, 0.9, 0.1), (0.9, 0.8, 0.1), (0.8, 0.85, 0.0)]
     for value, next_value, deepening in steps:
-        total, _, _, term, _, _, peak, _, _ = reward(
-            value, next_value, peak, 0.0, 0.0, 0, 0.0, tolerance, penalty, True, 0.0, 0.0, 0.0
-        )
+        total, terms, state = reward(value, next_value, 0.0, 0.0, 0, state, settings)
+        term = terms.drawdown_penalty
         assert term == pytest.approx(penalty * deepening / tolerance, abs=1e-12)
         assert total == pytest.approx(math.log(next_value / value) - term, abs=1e-12)
+
+
+def test_the_variance_penalty_charges_the_squared_log_growth_by_hand():
+    # V 1 -> e^0.1 -> e^-0.1: log growth 0.1 then -0.2; penalty 0.5: 0.5 * 0.01 = 0.005, 0.5 * 0.04 = 0.02.
+    settings = RewardSettings.from_config(RewardConfig(drawdown_penalty=0.0, variance_penalty=0.5), 0.35)
+    state = RewardState.start(1.0, 0.0)
+    for value, next_value, term in [(1.0, math.exp(0.1), 0.005), (math.exp(0.1), math.exp(-0.1), 0.02)]:
+        total, terms, state = reward(value, next_value, 0.0, 0.0, 0, state, settings)
+        assert terms.variance_penalty == pytest.approx(term, abs=1e-15)
+        assert total == pytest.approx(terms.log_growth - term, abs=1e-15)
+
+
+def test_the_variance_penalty_is_off_by_default_and_only_adds_its_term(market):
+    plain, penalized = PortfolioEnv(market), PortfolioEnv(market, variance_penalty=2.0)
+    plain.reset(seed=0)
+    penalized.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        action = rng.uniform(-1, 1, 10)
+        _, plain_reward, *_, plain_info = plain.step(action)
+        _, reward_, *_, info = penalized.step(action)
+        assert plain_info["reward_variance_penalty"] == 0.0
+        assert info["reward_log_growth"] == plain_info["reward_log_growth"]  # the same ledger
+        assert info["reward_variance_penalty"] == 2.0 * info["reward_log_growth"] ** 2
+        assert reward_ == pytest.approx(plain_reward - info["reward_variance_penalty"], abs=1e-15)
 
 
 def test_the_differential_sharpe_ratio_of_three_returns_by_hand():
@@ -140,6 +167,7 @@ def test_the_differential_sharpe_objective_replaces_the_log_growth_in_the_reward
         ({"objective": "sortino"}, "objective must be one of log_growth, differential_sharpe"),
         ({"sharpe_decay": 0.0}, r"sharpe_decay must be a finite number in \(0.0, 1.0\]"),
         ({"sharpe_decay": float("nan")}, r"sharpe_decay must be a finite number"),
+        ({"variance_penalty": -0.5}, r"variance_penalty must be a finite number in \[0.0, inf\]"),
     ],
 )
 def test_bad_lever_options_are_refused(market, options, message):

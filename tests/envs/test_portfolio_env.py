@@ -10,6 +10,7 @@ import pytest
 from stable_baselines3.common.env_util import make_vec_env
 
 from cryptofolio.envs import ENV_ID, PortfolioEnv, Splits, synthetic_market
+from cryptofolio.envs.reward import INFO_KEYS as TERM_KEYS
 from tests.helpers import build_market
 
 C = 0.001 + 0.0005  # fee + slippage
@@ -17,7 +18,7 @@ TOLERANCE, DD_PENALTY, TO_PENALTY = 0.02, 0.5, 0.1
 INFO_KEYS = {
     "date", "bar", "portfolio_value", "weights", "drifted_weights", "turnover", "fees", "drawdown",
     "reward_log_growth", "reward_differential_sharpe", "reward_drawdown_penalty", "reward_turnover_penalty",
-    "reward_action_penalty",
+    "reward_action_penalty", *TERM_KEYS,  # every term of RewardTerms
 }  # fmt: skip
 
 
@@ -224,7 +225,9 @@ def test_bad_arguments_are_named(kwargs, message):
 )
 def test_the_profile_sets_the_drawdown_tolerance(profile, tolerance):
     assert (
-        PortfolioEnv(synthetic_market(seed=0, n_bars=300), profile=profile).parameters.drawdown_tolerance
+        PortfolioEnv(
+            synthetic_market(seed=0, n_bars=300), profile=profile
+        ).parameters.reward.drawdown_tolerance
         == tolerance
     )
 

@@ -7,6 +7,7 @@ import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
 from cryptofolio.envs import PortfolioEnv, synthetic_market
+from cryptofolio.envs.reward import INFO_KEYS as TERM_KEYS
 from cryptofolio.envs.vector_env import INFO_MODES, BatchedPortfolioEnv
 
 OPTIONS = {"window": 10, "episode_length": 25, "turnover_penalty": 0.01, "drawdown_tolerance": 0.05}
@@ -27,6 +28,7 @@ KEYS += (
     "reward_turnover_penalty",
 )
 KEYS += ("reward_action_penalty",)
+KEYS += tuple(key for key in TERM_KEYS if key not in KEYS)  # every term of RewardTerms
 
 
 @pytest.fixture(scope="module")
