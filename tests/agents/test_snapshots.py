@@ -40,12 +40,9 @@ class Planted:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A tiny PPO run on the synthetic market, and a copy to tamper with per test."""
-    config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=100)
-    run = RunFolder.create(tmp_path_factory.mktemp("runs"), config)
-    train(config, run)
-    return run.path
+def trained(tiny_runs):
+    """A tiny PPO run on the synthetic market (each test tampers with a copy)."""
+    return tiny_runs[0]
 
 
 @pytest.fixture
@@ -102,7 +99,7 @@ def test_pickles_planted_beside_the_model_are_never_read(run, tmp_path):
     load_policy(run)
     load_policy(run, which="checkpoint")
     train(
-        resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=200), RunFolder(run), resume=True
+        resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=300), RunFolder(run), resume=True
     )
     assert not marker.exists()
 

@@ -2,24 +2,23 @@
 
 import errno
 import json
+import shutil
 
 import pandas as pd
 import pytest
 
 from cryptofolio.cli import main
 from cryptofolio.training import run_folder
-from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder, versions
-from cryptofolio.training.train import train
 from tests.helpers import tiny_overrides
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    config = resolve_config("ppo", overrides=tiny_overrides("ppo"), n_timesteps=100)
-    run = RunFolder.create(tmp_path_factory.mktemp("runs"), config)
-    train(config, run)
-    return run
+def finished(tiny_runs, tmp_path_factory):
+    """A copy of a finished tiny run, shared by this module's tests."""
+    copy = tmp_path_factory.mktemp("finished") / tiny_runs[0].name
+    shutil.copytree(tiny_runs[0], copy)
+    return RunFolder(copy)
 
 
 def test_a_second_trainer_of_a_folder_is_refused_and_told_who_holds_it(finished, capsys):
