@@ -19,7 +19,7 @@ from pathlib import Path
 
 import optuna
 
-from cryptofolio.commands.study import run_workers
+from cryptofolio.training.engine import run_workers
 from cryptofolio.training.optuna_studies import parse_seeds, storage_url
 from cryptofolio.training.study import StudyPlan, open_units
 
@@ -30,7 +30,7 @@ def measure(study: StudyPlan, workers: int, folder: Path) -> float:
     url = storage_url(f"sqlite:///{folder / 'optuna.db'}")
     open_units("bench", url, study)
     start = time.perf_counter()
-    run_workers("bench", url, study, folder / "runs", workers, (), progress=False)
+    run_workers("bench", url, study.units, folder / "runs", workers, (), progress=False)
     return time.perf_counter() - start
 
 
