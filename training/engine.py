@@ -64,7 +64,8 @@ class Unit:
     overrides: tuple[str, ...] = ()
     """``key=value`` settings over the learner's config (a variant's levers, ``--set``, ...)."""
     note: str = ""
-    """What to print when the unit is skipped, resumed or trained (empty: print nothing)."""
+    """The unit's name in what is printed when it is skipped, resumed or trained (``free: training ppo
+    seed 0``; empty: print nothing)."""
 
     def config(self) -> TrainConfig:
         """The unit's training config."""
@@ -95,14 +96,14 @@ def ensure_trained(unit: Unit, root: Path, command: Sequence[str] = (), progress
             )
         progress = run.progress()
         if progress == "complete":
-            _say(unit, "complete, skipped")
+            _say(unit, f"seed {unit.seed} is complete, skipped")
             return path
         if progress == "resumable":
-            _say(unit, "resuming")
+            _say(unit, f"resuming {unit.algo} seed {unit.seed}")
             train(config, run, resume=True, progress_bar=progress_bar, command=command)
             return path
         path.rename(path.with_name(f"{path.name}.abandoned-{dt.datetime.now():%Y%m%d-%H%M%S}"))
-    _say(unit, "training")
+    _say(unit, f"training {unit.algo} seed {unit.seed}")
     train(
         config,
         RunFolder.create(path.parent, config, name=path.name),
