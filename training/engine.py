@@ -119,20 +119,20 @@ def _say(unit: Unit, what: str) -> None:
 
 
 def check_units(units: Sequence[Unit]) -> None:
-    """Load every unit's market and splits once, before any worker starts: assets present, every split
-    inside the data.
+    """Resolve every unit's config and load every market and splits once, before any worker starts:
+    settings known, assets present, every split inside the data.
 
-    :raises ValueError: naming the first unit whose market cannot be loaded, and why.
+    :raises ValueError: naming the first unit at fault, and why.
     """
     seen: set[MarketConfig] = set()
     for unit in units:
-        if unit.market in seen:
-            continue
         try:
-            unit.market.load()
+            unit.config()
+            if unit.market not in seen:
+                unit.market.load()
+                seen.add(unit.market)
         except ValueError as error:
             raise ValueError(f"unit {unit.key}: {error}") from None
-        seen.add(unit.market)
 
 
 # --- the queue ----------------------------------------------------------------------------------
