@@ -254,7 +254,9 @@ def summary_markdown(
     costs, cash = first.costs, first.market.symbols[0]
     source = first.market.source
     data = (
-        "the built-in synthetic market" if source == "synthetic" else f"daily closes of {Path(source).name}"
+        "the built-in synthetic market"
+        if source.startswith("synthetic")
+        else f"daily closes of {Path(source).name}"
     )
     opening: list[Block] = [
         "Command"

@@ -4,7 +4,6 @@ paragraphs, tables as DataFrames and figures) rendered to markdown by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptofolio.evaluation.report import Block, Section, render_markdown
@@ -28,8 +27,3 @@ def render_page(page: Page) -> str:
     return render_markdown(page.title, [Section("", page.opening), *page.sections]).replace(
         untitled, "\n\n", 1
     )
-
-
-def sections(*parts: tuple[str, Sequence[Block]]) -> list[Section]:
-    """Sections from (title, blocks) pairs."""
-    return [Section(title, list(blocks)) for title, blocks in parts]
