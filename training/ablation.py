@@ -241,7 +241,7 @@ def summary_markdown(
         )
         together = together.join(formatted(with_intervals(ensembles, versus_columns)))
         together = together.join(ensembles[["beats_on_both", f"turnover_x_{profile}"]])
-        ensemble_lines: list[Block] = [
+        ensemble_lines = [
             "Each variant's ensemble of its seeds on test: its metrics, its differences to the baseline (95% "
             "paired block-bootstrap interval), whether it beats the baseline's Sharpe with a smaller max "
             "drawdown, and its turnover as a multiple of the rule's:",

@@ -270,9 +270,11 @@ def run_workers(
 ) -> None:
     """Start ``workers`` spawned processes on the queue ``name`` and show the units done, until they stop.
 
-    Each process sizes its thread pools to ``cores // workers`` (one worker keeps the defaults).
+    No more processes start than the plan has units; each sizes its thread pools to ``cores // workers``
+    (one worker keeps the defaults).
     :raises RuntimeError: if a worker stopped with an error (its traceback printed above).
     """
+    workers = max(1, min(workers, len(units)))  # a process without a unit would only take threads
     context = multiprocessing.get_context("spawn")  # a forked child would inherit torch's threads mid-state
     threads = threads_per_worker(workers)
     processes = [

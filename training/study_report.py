@@ -294,7 +294,7 @@ def results_markdown(
         else f"daily closes in USDT of {Path(plan.market).name}, USDT as cash"
     )
     title = f"Results on {'the synthetic market' if synthetic else 'real crypto prices'}: walk-forward"
-    opening = [
+    opening: list[Block] = [
         "Commands: "
         + ", then ".join(f"`{c}`" for c in commands)
         + f". Wall time: {record['seconds'] / 60:.1f} minutes in all on {record['cores']}-core machines "
