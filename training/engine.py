@@ -308,6 +308,7 @@ def train_units(
         for unit in units:
             ensure_trained(unit, root, command, progress_bar)
         return
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the queue's bookkeeping is not the user's news
     with tempfile.TemporaryDirectory(prefix="cryptofolio-queue-") as folder:
         url = storage_url(f"sqlite:///{Path(folder) / 'queue.db'}")
         queue_units(open_study("units", url, retry_stale=True), len(units))
