@@ -25,7 +25,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from cryptofolio.commands.study import run_workers
+from cryptofolio.training.engine import run_workers
 from cryptofolio.training.optuna_studies import parse_seeds, storage_url
 from cryptofolio.training.study import TEST_SPAN, StudyPlan, open_units
 
@@ -82,7 +82,7 @@ def main() -> None:
     url = storage_url(f"sqlite:///{args.root / 'optuna.db'}")
     open_units("budgets", url, plan)
     started = time.perf_counter()
-    run_workers("budgets", url, plan, args.root, args.workers, (), progress=False)
+    run_workers("budgets", url, plan.units, args.root, args.workers, (), progress=False)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {len(plan.units)} units")
     print(f"trained in {time.perf_counter() - started:.0f} s with {args.workers} worker(s)\n")
     pd.set_option("display.width", 120)

@@ -8,30 +8,32 @@ Sharpe ratio (:func:`chosen_variant`), and the test split is read for the report
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cryptofolio.agents.sb3 import METADATA, read_run_config, read_run_metadata, snapshot_folder
+from cryptofolio.agents.sb3 import METADATA, read_run_metadata, snapshot_folder
 from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import MarketConfig
 from cryptofolio.envs.config import from_data
 from cryptofolio.evaluation.evaluate import evaluate
-from cryptofolio.evaluation.report import formatted, markdown_table, with_intervals
+from cryptofolio.evaluation.report import Block, Section, formatted, with_intervals
 from cryptofolio.evaluation.results import Evaluation
-from cryptofolio.training.config import TrainConfig, resolve_config
+from cryptofolio.training.budgets import (
+    ABLATION_QUICK_OVERRIDES,
+    ABLATION_QUICK_SEEDS,
+    ABLATION_QUICK_TIMESTEPS,
+)
+from cryptofolio.training.engine import Unit, check_units, train_units
+from cryptofolio.training.report_pages import Page, render_page
 from cryptofolio.training.run_folder import RunFolder
-from cryptofolio.training.train import train
 
 RECORD = "ablation.json"
 ENSEMBLE = " (ensemble)"
 """The suffix of an ensemble's row: ``<variant> (ensemble)``."""
-QUICK_TIMESTEPS, QUICK_SEEDS, QUICK_OVERRIDES = 512, [0, 1], ["eval_freq=256", "n_envs=2"]
 
 
 def profile_setup(setup: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
@@ -60,59 +62,39 @@ def variant_overrides(setup: dict[str, Any], variant: dict[str, Any]) -> list[st
     return [f"{key}={json.dumps(value)}" for key, value in settings.items()]
 
 
-def unit_config(
-    market_path: str, setup: dict[str, Any], variant: dict[str, Any], seed: int, quick: bool
-) -> TrainConfig:
-    """The config of one run: the variant's algorithm and overrides, its budget (or the setup's), ``seed``."""
-    return resolve_config(
-        variant.get("algo", setup["algo"]),
-        setup["profile"],
-        overrides=[*variant_overrides(setup, variant), *(QUICK_OVERRIDES if quick else [])],
-        market=setup_market(market_path, setup),
-        n_timesteps=QUICK_TIMESTEPS if quick else variant.get("timesteps", setup["timesteps"]),
+def variant_unit(
+    market_path: str, setup: dict[str, Any], name: str, variant: dict[str, Any], seed: int, quick: bool
+) -> Unit:
+    """One run of a variant: its algorithm and overrides, its budget (or the setup's), ``seed``; its run
+    folder ``<name>/<algo>-s<seed>``."""
+    algo = variant.get("algo", setup["algo"])
+    return Unit(
+        key=f"{name}/{algo}-s{seed}",
+        algo=algo,
+        profile=setup["profile"],
         seed=seed,
+        market=setup_market(market_path, setup),
+        timesteps=ABLATION_QUICK_TIMESTEPS if quick else variant.get("timesteps", setup["timesteps"]),
+        overrides=(*variant_overrides(setup, variant), *(ABLATION_QUICK_OVERRIDES if quick else ())),
+        note=name,
     )
+
+
+def ablation_units(
+    market_path: str, setup: dict[str, Any], variants: dict[str, dict[str, Any]], quick: bool = False
+) -> list[Unit]:
+    """Every variant's every seed (``--quick``: its two seeds), variant by variant."""
+    seeds = ABLATION_QUICK_SEEDS if quick else setup["seeds"]
+    return [
+        variant_unit(market_path, setup, name, variant, seed, quick)
+        for name, variant in variants.items()
+        for seed in seeds
+    ]
 
 
 def complete_runs(folder: Path) -> list[Path]:
     """The run folders under ``folder`` that trained all their steps, in name order."""
     return [run for run in _runs(folder) if RunFolder(run).progress() == "complete"]
-
-
-def train_unit(
-    market_path: str,
-    setup: dict[str, Any],
-    name: str,
-    variant: dict[str, Any],
-    seed: int,
-    root: Path,
-    quick: bool = False,
-    progress_bar: bool = False,
-    command: Sequence[str] = (),
-) -> None:
-    """Train one variant's seed into ``root/<name>/``, unless a complete run of it is there.
-
-    A run of it cut short (a killed ablation) resumes from its last checkpoint; one killed before
-    its first checkpoint stays, ignored, beside a new run.
-    """
-    config = unit_config(market_path, setup, variant, seed, quick)
-    started = [RunFolder(run) for run in _runs(root / name) if int(read_run_config(run)["seed"]) == seed]
-    for run in started:
-        if run.read_config() != config:
-            raise ValueError(
-                f"{run.path}: trained with another config than configs/ablation.yaml's {name!r} now sets; "
-                "start a new ablation (without --resume)"
-            )
-    progress = {run.progress(): run for run in started}
-    if "complete" in progress:
-        print(f"{name}: seed {seed} is complete, skipped", flush=True)
-        return
-    if "resumable" in progress:
-        print(f"{name}: resuming {config.algo} seed {seed}", flush=True)
-        train(config, progress["resumable"], resume=True, progress_bar=progress_bar, command=command)
-        return
-    print(f"{name}: training {config.algo} seed {seed}", flush=True)
-    train(config, RunFolder.create(root / name, config), progress_bar=progress_bar, command=command)
 
 
 def _runs(folder: Path) -> list[Path]:
@@ -130,23 +112,14 @@ def train_variants(
     command: Sequence[str] = (),
     workers: int = 1,
 ) -> None:
-    """Train every variant and seed into ``root/<variant>/`` (``command``: recorded in each run).
+    """Train every variant and seed into ``root/<variant>/<algo>-s<seed>`` by the engine's rule (complete:
+    skipped; cut short: resumed), after checking the setup's market and splits load.
 
     :param workers: runs trained at once, each in its own process (1: one after another, here).
     """
-    units = [
-        (market_path, setup, name, variant, seed, root, quick, progress_bar and workers == 1, command)
-        for name, variant in variants.items()
-        for seed in (QUICK_SEEDS if quick else setup["seeds"])
-    ]
-    if workers == 1:
-        for unit in units:
-            train_unit(*unit)
-        return
-    # spawn: a forked child would inherit torch's and numba's threads mid-state.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for done in [pool.submit(train_unit, *unit) for unit in units]:
-            done.result()  # a worker's error stops the ablation here
+    units = ablation_units(market_path, setup, variants, quick)
+    check_units(units)
+    train_units(units, root, workers, command, progress_bar and workers == 1)
 
 
 def evaluate_variants(
@@ -261,7 +234,7 @@ def summary_markdown(
     versus_columns = [c for c in table.columns if "_vs_" in c]
     versus = with_intervals(validated, versus_columns)
     ensembles = table.loc[[n for n in table.index if n.endswith(ENSEMBLE)]]
-    ensemble_lines = ["With one seed per variant, there are no ensembles."]
+    ensemble_lines: list[Block] = ["With one seed per variant, there are no ensembles."]
     if len(ensembles):
         together = formatted(
             ensembles[[c for c in test_columns if not c.endswith(("_std", "_low", "_high"))]]
@@ -272,14 +245,20 @@ def summary_markdown(
             "Each variant's ensemble of its seeds on test: its metrics, its differences to the baseline (95% "
             "paired block-bootstrap interval), whether it beats the baseline's Sharpe with a smaller max "
             "drawdown, and its turnover as a multiple of the rule's:",
-            markdown_table(together),
+            together,
         ]
     picks = per_learner(table, algos, limit)
     row = table.loc[chosen]
     steps, seeds = record.get("timesteps", setup["timesteps"]), record.get("seeds", setup["seeds"])
     commands = record.get("commands", [record["command"]])
-    lines = [
-        "# Ablation: levers for agents that generalize",
+    costs, cash = first.costs, first.market.symbols[0]
+    source = first.market.source
+    data = (
+        "the built-in synthetic market"
+        if source.startswith("synthetic")
+        else f"daily closes of {Path(source).name}"
+    )
+    opening: list[Block] = [
         "Command"
         + ("s" if len(commands) > 1 else "")
         + ": "
@@ -296,14 +275,15 @@ def summary_markdown(
         )
         + ".",
         f"Setup: {setup['algo'].upper()} (unless a variant names another) for the {profile} profile on "
-        f"{', '.join(setup['assets'])} plus USDT "
-        f"as cash (Binance daily closes), fee 0.1% through the ledger; {steps:,} steps per run, "
+        f"{', '.join(setup['assets'])} plus {cash} "
+        f"as cash ({data}), fee {costs.fee:.1%} through the ledger; {steps:,} steps per run, "
         f"seeds {', '.join(map(str, seeds))}; train "
         f"{' to '.join(map(str, setup['splits']['train']))}, validation (model selection, and the choice of "
         f"variant) {' to '.join(map(str, setup['splits']['validation']))}, test "
         f"{' to '.join(map(str, setup['splits']['test']))}, read only for this report. Every run's "
         "candidates include its untrained policy, so validation can keep it.",
-        "## Variants",
+    ]
+    variant_lines: list[Block] = [
         *[
             f"- `{name}`: {variants[name]['what']}"
             + ("" if record.get("quick") else _budget(variants[name], steps))
@@ -312,12 +292,13 @@ def summary_markdown(
         "Each variant's ensemble is the policy whose target weights are the mean of its seeds' "
         "(`cryptofolio evaluate --ensemble`), through the same ledger; it is reported on test beside the "
         "seeds, and plays no part in the choice.",
-        "## Validation (the only basis of choice)",
+    ]
+    validation_lines: list[Block] = [
         f"The {profile} baseline's validation Sharpe ratio: {baseline_validation['sharpe']:.2f}, "
         f"max drawdown {baseline_validation['max_drawdown']:.1%}. Per variant, mean ± std over seeds of the "
         "selected models, their turnover as a multiple of the rule's on validation, and how many runs kept "
         "the untrained policy:",
-        markdown_table(formatted(validation).join(validated[["untrained_selected"]])),
+        formatted(validation).join(validated[["untrained_selected"]]),
         f"The choice: the best mean validation Sharpe ratio among the variants whose validation turnover is "
         f"within {limit:g} times the rule's; one beyond it only if its Sharpe minus its std over seeds still "
         f"beats that (validation pays for the trading). Chosen: `{chosen}` (validation Sharpe "
@@ -327,26 +308,34 @@ def summary_markdown(
             f"- {algo}: `{pick}` (validation Sharpe {table['val_sharpe'].astype(float)[pick]:.2f})"
             for algo, pick in picks.items()
         ],
-        "## Test",
+    ]
+    test_lines: list[Block] = [
         f"The {profile} baseline on test: Sharpe {baseline['sharpe']:.2f}, max drawdown "
         f"{baseline['max_drawdown']:.1%}, return {baseline['total_return']:.1%}. Per variant, mean ± std "
         "[95% interval over seeds]:",
-        markdown_table(formatted(test)),
+        formatted(test),
         f"Differences to the {profile} baseline over the same bars (mean of the seeds minus the baseline, "
         "95% paired block-bootstrap interval), the seeds whose test Sharpe beats the baseline's with a "
         f"smaller max drawdown, and each variant's turnover as a multiple of the {profile} rule's (mean, "
         "and the lowest to highest seed):",
-        markdown_table(formatted(versus.join(validated[["seeds_meeting_target", f"turnover_x_{profile}"]]))),
+        formatted(versus.join(validated[["seeds_meeting_target", f"turnover_x_{profile}"]])),
         *ensemble_lines,
         "Baselines on test:",
-        markdown_table(formatted(baseline_rows(first, setup))),
-        "## Verdict",
+        formatted(baseline_rows(first, setup)),
+    ]
+    verdict_lines: list[Block] = [
         *verdict(table, chosen, profile, first.metrics.loc[setup["baselines"], "sharpe"]),
         "Each learner's variant chosen on validation (among its own variants, by the same rule), on test:",
-        markdown_table(learner_table(table, picks, profile)),
+        learner_table(table, picks, profile),
         *drawdown_verdict(table, profile, baseline),
     ]
-    return "\n\n".join(lines) + "\n"
+    sections = [
+        Section("Variants", variant_lines),
+        Section("Validation (the only basis of choice)", validation_lines),
+        Section("Test", test_lines),
+        Section("Verdict", verdict_lines),
+    ]
+    return render_page(Page("Ablation: levers for agents that generalize", opening, sections))
 
 
 def run_commits(evaluations: dict[str, Evaluation], root: Path) -> dict[str, int]:

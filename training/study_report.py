@@ -8,7 +8,6 @@ fold minus its profile rule's on the same bars. Tasks (the strata of the bootstr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,30 @@ from cryptofolio.evaluation.aggregates import (
 )
 from cryptofolio.evaluation.evaluate import evaluate, paired_comparison
 from cryptofolio.evaluation.overfitting import probability_of_backtest_overfitting
-from cryptofolio.evaluation.report import formatted, markdown_table, with_intervals
+from cryptofolio.evaluation.report import Block, Section, formatted, with_intervals
 from cryptofolio.evaluation.results import Evaluation
-from cryptofolio.evaluation.statistics import returns_of, values_of
-from cryptofolio.training.study import StudyPlan, profile_market
+from cryptofolio.evaluation.statistics import returns_of
+from cryptofolio.training.folds import chains
+from cryptofolio.training.report_pages import Page, render_page
+from cryptofolio.training.study import StudyPlan, profile_market, unit_key
 
 RESAMPLES = 2_000
 PBO_GROUPS = 16
+SCORES = (
+    "Scores: each seed's test Sharpe ratio on a fold minus its profile rule's; tasks: the (profile, "
+    "fold) pairs. IQM: the mean of the middle half of the scores; P(improvement): the probability that "
+    "a seed beats the rule on a fold. Their 95% intervals resample the tasks, then the seeds within each "
+    "(rliable's stratified bootstrap with its task bootstrap: the folds are a sample of half-years, and "
+    "an ensemble has one run per task)."
+)
+"""What the aggregates score, and how their intervals resample."""
+PBO_TEXT = (
+    "The probability of backtest overfitting (Bailey et al., CSCV, {groups} groups) over this "
+    "study's candidates per profile (every learner's seeds and ensemble, every rule), on their chained "
+    "daily returns: the share of half-splits where the best candidate of one half falls to or below the "
+    "median of the other. Near 0.5: choosing by backtest is a coin toss; near 0: the best stays good."
+)
+"""What the probability of backtest overfitting measures (``groups``: the CSCV's)."""
 
 
 @dataclass
@@ -58,35 +74,12 @@ def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
         evaluations = []
         for fold in plan.folds:
             market, splits = profile_market(plan.market, profile, plan.symbols, fold.dates).load()
-            runs = [
-                root / profile / f"fold{fold.index}" / f"{a}-s{s}" for a in plan.algos for s in plan.seeds
-            ]
+            runs = [root / unit_key(profile, fold.index, a, s) for a in plan.algos for s in plan.seeds]
             evaluations.append(evaluate(runs, list(BASELINES), market, splits, "test", ensemble=True))
         results[profile] = ProfileResults(
-            profile, evaluations, chain(evaluations), evaluations[0].market.periods_per_year
+            profile, evaluations, chains(evaluations), evaluations[0].market.periods_per_year
         )
     return results
-
-
-def chain(evaluations: Sequence[Evaluation]) -> dict[str, list[np.ndarray]]:
-    """Each policy's test windows joined into one path from 1 (agents: one path per seed, in seed order)."""
-    first = evaluations[0]
-    rules = [*first.baselines, *([first.reference] if first.reference else [])]
-    names: dict[str, list[list[str]]] = {rule: [[rule] * len(evaluations)] for rule in rules}
-    for g, group in enumerate(first.groups):
-        per_fold = [e.groups[g].runs for e in evaluations]
-        names[group.name] = [[runs[s] for runs in per_fold] for s in range(len(group.runs))]
-    return {
-        policy: [
-            values_of(
-                np.concatenate(
-                    [returns_of(e.results[n].values) for e, n in zip(evaluations, seq, strict=True)]
-                )
-            )
-            for seq in sequences
-        ]
-        for policy, sequences in names.items()
-    }
 
 
 def learner_groups(results: ProfileResults) -> list[str]:
@@ -292,7 +285,7 @@ def results_markdown(
     aggregates = aggregate_table(profiles)
     overfitting = overfitting_table(profiles)
     commands = record.get("commands") or [record["command"]]
-    first, last = plan.folds[0].dates.test[0], plan.folds[-1].dates.test[1]  # type: ignore[index]
+    first, last = plan.folds[0].test[0], plan.folds[-1].test[1]
     synthetic = plan.market == "synthetic"
     costs = next(iter(profiles.values())).evaluations[0].costs  # every policy's, on every fold
     data = (
@@ -300,8 +293,8 @@ def results_markdown(
         if synthetic
         else f"daily closes in USDT of {Path(plan.market).name}, USDT as cash"
     )
-    lines = [
-        f"# Results on {'the synthetic market' if synthetic else 'real crypto prices'}: walk-forward",
+    title = f"Results on {'the synthetic market' if synthetic else 'real crypto prices'}: walk-forward"
+    opening: list[Block] = [
         "Commands: "
         + ", then ".join(f"`{c}`" for c in commands)
         + f". Wall time: {record['seconds'] / 60:.1f} minutes in all on {record['cores']}-core machines "
@@ -314,14 +307,13 @@ def results_markdown(
         + ", ".join(f"{steps:,} steps ({algo})" for algo, steps in plan.timesteps().items())
         + f", seeds {', '.join(map(str, plan.seeds))}; each learner's ensemble averages its"
         " seeds' target weights. Test windows are read for this report only.",
-        "## Verdicts",
     ]
-    figure_paths: dict[str, Path] = {}
+    verdicts: list[Block] = []
     tables = {}
     for profile, results in profiles.items():
         table = chained_table(results)
         tables[profile] = table
-        lines += [f"- **{profile}**: {verdict(results, table, g)}" for g in learner_groups(results)]
+        verdicts += [f"- **{profile}**: {verdict(results, table, g)}" for g in learner_groups(results)]
         rules = table.drop(index=[*learner_groups(results), "reference"], errors="ignore")
         sharpe, drawdown = rules["sharpe"].astype(float), rules["max_drawdown"].astype(float)
         best = str(sharpe.idxmax())
@@ -331,55 +323,57 @@ def results_markdown(
             if "reference" in table.index
             else ""
         )
-        lines.append(
+        verdicts.append(
             f"- **{profile}**: the best rule over the chained test windows was {best} (Sharpe "
             f"{float(sharpe[best]):.2f}, max drawdown {float(drawdown[best]):.1%}) against the {profile} "
             f"rule's {float(sharpe[profile]):.2f} (reported, not chosen: nothing here is chosen on test "
             f"windows).{reference}"
         )
-    lines += [
-        "## Across profiles and folds (rliable-style)",
-        "Scores: each seed's test Sharpe ratio on a fold minus its profile rule's; tasks: the (profile, "
-        "fold) pairs. IQM: the mean of the middle half of the scores; P(improvement): the probability that "
-        "a seed beats the rule on a fold. Their 95% intervals resample the tasks, then the seeds within each "
-        "(rliable's stratified bootstrap with its task bootstrap: the folds are a sample of half-years, and "
-        "an ensemble has one run per task).",
-        markdown_table(
-            formatted(with_intervals(aggregates, ["iqm_excess_sharpe", "p_improvement"])).join(
-                aggregates[["tasks", "runs"]].astype(int)
-            )
+    sections = [
+        Section("Verdicts", verdicts),
+        Section(
+            "Across profiles and folds (rliable-style)",
+            [
+                SCORES,
+                formatted(with_intervals(aggregates, ["iqm_excess_sharpe", "p_improvement"])).join(
+                    aggregates[["tasks", "runs"]].astype(int)
+                ),
+                f"![performance profile]({figures}/performance-profile.png)",
+                "Units whose validation kept the untrained policy (the profile rule with the learner's band, "
+                f"tilts at zero): {untrained_units(profiles)}. There, training did not beat the rule on the "
+                "half-year before the test window.",
+            ],
         ),
-        f"![performance profile]({figures}/performance-profile.png)",
-        "Units whose validation kept the untrained policy (the profile rule with the learner's band, tilts "
-        f"at zero): {untrained_units(profiles)}. There, training did not beat the rule on the half-year "
-        "before the test window.",
-        "## Overfitting",
-        f"The probability of backtest overfitting (Bailey et al., CSCV, {PBO_GROUPS} groups) over this "
-        "study's candidates per profile (every learner's seeds and ensemble, every rule), on their chained "
-        "daily returns: the share of half-splits where the best candidate of one half falls to or below the "
-        "median of the other. Near 0.5: choosing by backtest is a coin toss; near 0: the best stays good.",
-        markdown_table(
-            formatted(overfitting).assign(**overfitting[["candidates", "combinations"]].astype(int))
+        Section(
+            "Overfitting",
+            [
+                PBO_TEXT.format(groups=PBO_GROUPS),
+                formatted(overfitting).assign(**overfitting[["candidates", "combinations"]].astype(int)),
+            ],
         ),
     ]
-    figure_paths["performance-profile.png"] = Path(figures) / "performance-profile.png"
+    figure_paths = {"performance-profile.png": Path(figures) / "performance-profile.png"}
     for profile, results in profiles.items():
         name = f"{profile}-equity.png"
         figure_paths[name] = Path(figures) / name
         groups = learner_groups(results)
         agents, rules = tables[profile].loc[groups], tables[profile].drop(index=groups)
-        lines += [
-            f"## {profile.capitalize()}",
-            "Chained test windows, agents (mean over seeds; differences to the rule with 95% paired "
-            "block-bootstrap intervals over the whole path):",
-            markdown_table(formatted(with_intervals(agents, agents.columns))),
-            "Chained test windows, rules:",
-            markdown_table(formatted(rules[["sharpe", "cagr", "max_drawdown"]])),
-            "Per fold, test Sharpe ratios (agents: mean over seeds):",
-            markdown_table(fold_table(results)),
-            f"![{profile} equity]({figures}/{name})",
-        ]
-    return "\n\n".join(lines) + "\n", figure_paths
+        sections.append(
+            Section(
+                profile.capitalize(),
+                [
+                    "Chained test windows, agents (mean over seeds; differences to the rule with 95% paired "
+                    "block-bootstrap intervals over the whole path):",
+                    formatted(with_intervals(agents, agents.columns)),
+                    "Chained test windows, rules:",
+                    formatted(rules[["sharpe", "cagr", "max_drawdown"]]),
+                    "Per fold, test Sharpe ratios (agents: mean over seeds):",
+                    fold_table(results),
+                    f"![{profile} equity]({figures}/{name})",
+                ],
+            )
+        )
+    return render_page(Page(title, opening, sections)), figure_paths
 
 
 def write_results(

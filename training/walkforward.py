@@ -1,11 +1,14 @@
-"""Walk-forward: train, select and test on rolling folds, then aggregate the test folds.
+"""Walk-forward (``cryptofolio walkforward``): train, select and test on rolling folds, then aggregate
+the test folds; a plan of units fed to the experiment engine.
 
 Fold k trains on ``train-days`` of bars, selects on the next ``val-days`` and tests on the
-``test-days`` after them; the next fold starts ``step-days`` later (default: the test
-length, so the test folds tile the period). Each fold is evaluated like ``cryptofolio
-evaluate`` (agents against their profile baseline, equal weight and BTC). The test folds are
-then chained, each starting from 1 and fresh cash, into one out-of-sample path per policy
-(per seed for agents), whose metrics the report gives with the per-fold ones.
+``test-days`` after them (:func:`~cryptofolio.training.folds.rolling_folds`); the next fold starts
+``step-days`` later (default: the test length, so the test folds tile the period). Each unit (fold,
+seed) trains into ``<checkpoints>/fold<k>/<algo>-s<seed>/`` by the engine's rule (complete: kept;
+cut short: resumed). Each fold is evaluated like ``cryptofolio evaluate`` (agents against their
+profile baseline, equal weight and BTC). The test folds are then chained, each starting from 1 and
+fresh cash, into one out-of-sample path per policy (per seed for agents), whose metrics the report
+gives with the per-fold ones.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptofolio.envs import MarketData, SplitDates, Splits
+from cryptofolio.envs import MarketConfig, MarketData
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.report import (
@@ -28,81 +31,69 @@ from cryptofolio.evaluation.report import (
     with_intervals,
 )
 from cryptofolio.evaluation.results import Evaluation
-from cryptofolio.evaluation.statistics import returns_of, seed_interval, values_of
-from cryptofolio.training.config import TrainConfig
-from cryptofolio.training.run_folder import RunFolder
-from cryptofolio.training.train import train
+from cryptofolio.evaluation.statistics import seed_interval
+from cryptofolio.training.engine import Unit, check_units, train_units
+from cryptofolio.training.folds import Fold, chains
 
 CONTEXT_BASELINES = ("equal_weight", "btc_only")
 
 
 @dataclass(frozen=True)
-class Fold:
-    """Bar ranges of one fold."""
+class WalkForwardPlan:
+    """What a walk-forward trains: one learner's seeds on every fold of one market."""
 
-    index: int
-    splits: Splits
+    algo: str
+    """The learner, with its configs/<algo>.yaml defaults."""
+    profile: str
+    """The risk profile."""
+    market: MarketConfig
+    """The market (its splits: each fold's)."""
+    folds: tuple[Fold, ...]
+    """The rolling folds, in time order."""
+    seeds: tuple[int, ...]
+    """The seeds trained on every fold."""
+    timesteps: int
+    """Training steps per fold and seed."""
+    overrides: tuple[str, ...] = ()
+    """``key=value`` settings over the learner's config (``--set``, the cost options)."""
 
-    def dates(self, market: MarketData) -> SplitDates:
-        """Inclusive dates of the fold's splits, as a market config takes them."""
-        dates = {name: span for name, span in self.splits.dates(market).items() if span is not None}
-        return SplitDates(**{name: (start[:10], end[:10]) for name, (start, end) in dates.items()})
-
-
-def make_folds(
-    market: MarketData, train_days: int, val_days: int, test_days: int, step_days: int | None = None
-) -> list[Fold]:
-    """Rolling folds over the whole market, in time order."""
-    per_day = pd.Timedelta(days=1) / market.freq
-    train, val, test = (max(2, round(d * per_day)) for d in (train_days, val_days, test_days))
-    step = max(1, round((step_days or test_days) * per_day))
-    folds: list[Fold] = []
-    start = 0
-    while start + train + val + test <= market.n_bars:
-        t, v = start + train, start + train + val
-        folds.append(Fold(len(folds), Splits(range(start, t), range(t, v), range(v, v + test))))
-        start += step
-    if not folds:
-        raise ValueError(
-            f"{market.n_bars} bars of {market.source} hold no fold of {train_days} + {val_days} + "
-            f"{test_days} days"
-        )
-    return folds
-
-
-def chained(evaluations: Sequence[Evaluation], name_of: dict[int, str]) -> np.ndarray:
-    """(n+1,) value path of one policy across the test folds; ``name_of`` maps fold index to its result."""
-    returns = [returns_of(e.results[name_of[i]].values) for i, e in enumerate(evaluations)]
-    return values_of(np.concatenate(returns))
+    @property
+    def units(self) -> list[Unit]:
+        """Every fold's seeds, fold by fold in time order."""
+        units = []
+        for fold in self.folds:
+            train, test = " to ".join(fold.dates.train), " to ".join(fold.test)
+            for seed in self.seeds:
+                units.append(
+                    Unit(
+                        key=f"fold{fold.index}/{self.algo}-s{seed}",
+                        algo=self.algo,
+                        profile=self.profile,
+                        seed=seed,
+                        market=replace(self.market, splits=fold.dates),
+                        timesteps=self.timesteps,
+                        overrides=self.overrides,
+                        note=f"fold {fold.index + 1}/{len(self.folds)} (train {train}, test {test})",
+                    )
+                )
+        return units
 
 
 def walk_forward(
-    config: TrainConfig,
-    folds: Sequence[Fold],
-    seeds: Sequence[int],
-    checkpoints: Path,
-    progress_bar: bool = False,
-    command: Sequence[str] = (),
+    plan: WalkForwardPlan, checkpoints: Path, progress_bar: bool = False, command: Sequence[str] = ()
 ) -> list[Evaluation]:
-    """Train ``config`` on every fold and seed, and evaluate each fold's test split; the per-fold evaluations.
-
-    Each run is ``config`` with the fold's split dates and the seed; every policy of a fold's
-    test pays ``config``'s costs.
-    """
-    market, _ = replace(config.market, splits=None).load()
+    """Train every unit of ``plan`` (after checking every fold's market loads) and evaluate each fold's
+    test split; the per-fold evaluations. Every policy of a fold's test pays the runs' costs."""
+    units = plan.units
+    check_units(units)
+    train_units(units, checkpoints, command=command, progress_bar=progress_bar)
+    costs = units[0].config().env.costs
     evaluations = []
-    for fold in folds:
-        runs = []
-        dates = fold.dates(market)
-        for seed in seeds:
-            run_config = replace(config, seed=seed, market=replace(config.market, splits=dates))
-            train_dates, test_dates = " to ".join(dates.train), " to ".join(dates.test or ())
-            print(f"fold {fold.index + 1}/{len(folds)}, seed {seed}: train {train_dates}, test {test_dates}")
-            run = RunFolder.create(checkpoints / f"fold{fold.index}", run_config)
-            train(run_config, run, progress_bar=progress_bar, command=command)
-            runs.append(run.path)
-        baselines = [config.profile, *CONTEXT_BASELINES]
-        evaluations.append(evaluate(runs, baselines, market, fold.splits, "test", config.env.costs))
+    for fold in plan.folds:
+        market, splits = replace(plan.market, splits=fold.dates).load()
+        runs = [checkpoints / unit.key for unit in units if unit.market.splits == fold.dates]
+        baselines = [plan.profile, *CONTEXT_BASELINES]
+        evaluations.append(evaluate(runs, baselines, market, splits, "test", costs))
     return evaluations
 
 
@@ -112,7 +103,7 @@ def summarize_folds(
     """(per-fold table, chained table): Sharpe and return per fold; every metric of the chained paths."""
     per_fold = []
     for fold, evaluation in zip(folds, evaluations, strict=True):
-        test = fold.dates(market).test or ("", "")
+        test = fold.test
         row = {"fold": fold.index + 1, "test": f"{test[0]} to {test[1]}"}
         for group in evaluation.groups:
             row[f"{group.name} sharpe (mean of seeds)"] = evaluation.metrics.loc[group.runs, "sharpe"].mean()
@@ -124,16 +115,12 @@ def summarize_folds(
             row[f"{name} return"] = evaluation.metrics.loc[name, "total_return"]
         per_fold.append(row)
     ppy = market.periods_per_year
+    paths = chains(evaluations)
     rows = {}
     for name in (profile, *CONTEXT_BASELINES):
-        rows[name] = _chained_metrics(chained(evaluations, dict.fromkeys(range(len(folds)), name)), ppy)
-    for g, group in enumerate(evaluations[0].groups):
-        per_seed = [
-            _chained_metrics(
-                chained(evaluations, {i: e.groups[g].runs[s] for i, e in enumerate(evaluations)}), ppy
-            )
-            for s in range(len(group.runs))
-        ]
+        rows[name] = _chained_metrics(paths[name][0], ppy)
+    for group in evaluations[0].groups:
+        per_seed = [_chained_metrics(path, ppy) for path in paths[group.name]]
         for metric in per_seed[0]:
             interval = seed_interval(np.array([p[metric] for p in per_seed]))
             rows.setdefault(group.name, {})[metric] = interval.estimate

@@ -29,14 +29,13 @@ from cryptofolio import configs
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import command_argv, command_parser, whole_number
 from cryptofolio.training.ablation import (
-    QUICK_SEEDS,
-    QUICK_TIMESTEPS,
     RECORD,
     evaluate_variants,
     profile_setup,
     summary_markdown,
     train_variants,
 )
+from cryptofolio.training.budgets import ABLATION_QUICK_SEEDS, ABLATION_QUICK_TIMESTEPS
 from cryptofolio.training.run_folder import versions, work_record
 
 
@@ -95,7 +94,11 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         train_variants(
             args.market, setup, variants, root, args.quick, not args.no_progress_bar, command, args.workers
         )
-        seeds, steps = (QUICK_SEEDS, QUICK_TIMESTEPS) if args.quick else (setup["seeds"], setup["timesteps"])
+        seeds, steps = (
+            (list(ABLATION_QUICK_SEEDS), ABLATION_QUICK_TIMESTEPS)
+            if args.quick
+            else (setup["seeds"], setup["timesteps"])
+        )
         elapsed = time.perf_counter() - started + earlier.get("seconds", 0.0)
         commands = [*earlier.get("commands", [earlier["command"]] if earlier else []), shlex.join(command)]
         record = work_record(

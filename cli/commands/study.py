@@ -13,7 +13,7 @@ A killed study started again skips finished units and resumes the unfinished one
 unit is done, the report step evaluates each fold's test window (agents, their ensembles, every
 rule), chains the windows, and writes ``<out>/results.md`` (``--publish DIR``: also
 ``DIR/results.md``); ``--report-only`` runs just that step. Budgets are the configs' except
-PPO's and SAC's (``BUDGETS`` in training/study.py says why); ``--timesteps`` sets them.
+PPO's and SAC's (``STUDY_BUDGETS`` in training/budgets.py says why); ``--timesteps`` sets them.
 ``--quick`` is a smoke test: one profile, PPO, two seeds, two folds, tiny budgets.
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import shlex
 import shutil
@@ -31,24 +30,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import optuna
-from tqdm import tqdm
 
 from cryptofolio.agents.sb3 import ALGOS
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import command_argv, command_parser, whole_number
 from cryptofolio.envs import PROFILE_NAMES
-from cryptofolio.training.optuna_studies import open_study, parse_seeds, storage_url
+from cryptofolio.training.budgets import STUDY_BUDGETS
+from cryptofolio.training.engine import run_workers, unit_states
+from cryptofolio.training.optuna_studies import parse_seeds, storage_url
 from cryptofolio.training.run_folder import versions, work_record
-from cryptofolio.training.study import (
-    BUDGETS,
-    TEST_SPAN,
-    StudyPlan,
-    describe,
-    open_units,
-    study_name,
-    unit_states,
-    work,
-)
+from cryptofolio.training.study import TEST_SPAN, StudyPlan, describe, open_units, study_name
 from cryptofolio.training.study_report import evaluate_folds, write_results
 
 RECORD = "study.json"
@@ -75,7 +66,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--timesteps",
         metavar="ALGO=N,...",
         help="budgets per learner, e.g. ppo=200000,sac=50000 (default: "
-        + ",".join(f"{a}={n}" for a, n in BUDGETS.items())
+        + ",".join(f"{a}={n}" for a, n in STUDY_BUDGETS.items())
         + "; other learners: their configs')",
     )
     parser.add_argument(
@@ -109,7 +100,7 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
     seeds = parse_seeds(args.seeds)
     if args.quick:
         profiles, algos, seeds = profiles if args.profiles else ["moderate"], ["ppo"], seeds[:2]
-    budgets = {**BUDGETS, **_budgets(args.timesteps)}
+    budgets = {**STUDY_BUDGETS, **_budgets(args.timesteps)}
     return StudyPlan.on_market(args.market, profiles, algos, seeds, span, budgets, args.quick)
 
 
@@ -141,38 +132,10 @@ def _names(text: str, option: str, known: Sequence[str]) -> list[str]:
     return names
 
 
-def _worker(name: str, url: str, plan: StudyPlan, root: Path, command: Sequence[str]) -> None:
-    """One worker process: join the study and train units until none is left."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    work(open_study(name, url, retry_stale=True), plan, root, command)
-
-
-def run_workers(
-    name: str, url: str, plan: StudyPlan, root: Path, workers: int, command: Sequence[str], progress: bool
-) -> None:
-    """Start ``workers`` processes on the study and show the units done, until they all stop."""
-    context = multiprocessing.get_context("spawn")  # a forked child would inherit torch's threads mid-state
-    processes = [
-        context.Process(target=_worker, args=(name, url, plan, root, command), daemon=False)
-        for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    study = open_study(name, url, retry_stale=True)
-    total = len(plan.units)
-    with tqdm(total=total, desc="units", unit="unit", disable=not progress) as bar:
-        while any(p.is_alive() for p in processes):
-            bar.update(unit_states(study)["complete"] - bar.n)
-            time.sleep(2.0)
-        bar.update(unit_states(study)["complete"] - bar.n)
-    failed = [p.exitcode for p in processes if p.exitcode]
-    if failed:
-        raise RuntimeError(f"{len(failed)} worker(s) stopped with an error (exit codes {failed}); see above")
-
-
 def run(args: argparse.Namespace, command: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     plan = make_plan(args)
+    plan.check()  # every unit's market and splits, before a worker starts
     name = args.study or study_name(plan)
     url = storage_url(args.storage)
     root = args.root or Path("checkpoints") / "study" / name
@@ -184,7 +147,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     if workers:
         found = versions()  # the code that runs, before anything can change it
         started = time.perf_counter()
-        run_workers(name, url, plan, root, workers, command, not args.no_progress_bar)
+        run_workers(name, url, plan.units, root, workers, command, not args.no_progress_bar)
         commands = [*record.get("commands", []), shlex.join(command)]
         seconds = record.get("seconds", 0.0) + time.perf_counter() - started
         record = work_record(

@@ -32,10 +32,11 @@ from cryptofolio.commands.options import (
 )
 from cryptofolio.envs import PROFILE_NAMES
 from cryptofolio.evaluation.report import formatted, label, markdown_table
-from cryptofolio.training.config import resolve_config
+from cryptofolio.training.budgets import WALKFORWARD_TIMESTEPS
+from cryptofolio.training.folds import rolling_folds
 from cryptofolio.training.optuna_studies import parse_seeds
 from cryptofolio.training.walkforward import (
-    make_folds,
+    WalkForwardPlan,
     summarize_folds,
     walk_forward,
     write_walkforward_report,
@@ -57,7 +58,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         )
     parser.add_argument("--step-days", type=whole_number(1), help="days between folds (default: --test-days)")
     parser.add_argument(
-        "--timesteps", type=whole_number(1), default=20_000, help="training steps per fold and seed (20000)"
+        "--timesteps",
+        type=whole_number(1),
+        default=WALKFORWARD_TIMESTEPS,
+        help=f"training steps per fold and seed ({WALKFORWARD_TIMESTEPS})",
     )
     parser.add_argument("--seeds", default="0", help="seeds, e.g. 0,1 or 0-4 (0)")
     parser.add_argument(
@@ -77,18 +81,19 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 
 def run(args: argparse.Namespace, command: list[str]) -> int:
-    config = resolve_config(
-        args.algo,
-        args.profile,
-        overrides=[*args.set, *cost_overrides(args)],
-        market=market_config(args),
-        n_timesteps=args.timesteps,
+    source = market_config(args)
+    market, _ = source.load()
+    plan = WalkForwardPlan(
+        algo=args.algo,
+        profile=args.profile,
+        market=source,
+        folds=tuple(rolling_folds(market, args.train_days, args.val_days, args.test_days, args.step_days)),
+        seeds=tuple(parse_seeds(args.seeds)),
+        timesteps=args.timesteps,
+        overrides=(*args.set, *cost_overrides(args)),
     )
-    seeds = parse_seeds(args.seeds)
-    market, _ = config.market.load()
-    folds = make_folds(market, args.train_days, args.val_days, args.test_days, args.step_days)
-    progress_bar = not args.no_progress_bar
-    evaluations = walk_forward(config, folds, seeds, args.checkpoints, progress_bar, command)
+    folds = plan.folds
+    evaluations = walk_forward(plan, args.checkpoints, not args.no_progress_bar, command)
     report = write_walkforward_report(market, folds, evaluations, args.profile, args.out, shlex.join(command))
     _, chain = summarize_folds(market, folds, evaluations, args.profile)
     columns = ["total_return", "cagr", "sharpe", "max_drawdown"]

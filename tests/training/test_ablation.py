@@ -7,8 +7,9 @@ import pytest
 
 from cryptofolio import configs
 from cryptofolio.cli import main
-from cryptofolio.training.ablation import chosen_variant, profile_setup, train_unit, variant_overrides
+from cryptofolio.training.ablation import chosen_variant, profile_setup, variant_overrides, variant_unit
 from cryptofolio.training.config import resolve_config
+from cryptofolio.training.engine import ensure_trained
 
 
 def validation_table(sharpe, std, turnover, test_sharpe=None):
@@ -79,6 +80,34 @@ def test_the_tiny_ablation_runs_end_to_end(shared_data, tmp_path, capsys):
     assert re.search(r"\| ppo \| `residual_band` \|", text)  # PPO's variant chosen on validation
 
 
+def test_the_tiny_ablation_on_the_synthetic_market_reads_its_fee_and_cash(tmp_path, capsys):
+    args = [
+        "ablation", "--market", "synthetic", "--quick", "--variants", "free", "--out", str(tmp_path / "out"),
+        "--checkpoints", str(tmp_path / "runs"), "--no-progress-bar",
+    ]  # fmt: skip
+    assert main(args) == 0
+    text = (tmp_path / "out" / "summary.md").read_text()
+    assert "plus USDC as cash (the built-in synthetic market), fee 0.1% through the ledger" in text
+    assert "Binance" not in text
+    (root,) = (tmp_path / "runs").iterdir()
+    assert sorted(p.name for p in (root / "free").iterdir()) == ["ppo-s0", "ppo-s1"]
+
+
+def test_an_ablation_whose_splits_fall_outside_the_data_is_one_line_before_training(
+    tmp_path, capsys, monkeypatch
+):
+    document = configs.read("ablation")
+    late = {**document["setup"]["splits"], "test": ["2025-01-01", "2025-06-30"]}
+    patched, read = {**document, "setup": {**document["setup"], "splits": late}}, configs.read
+    monkeypatch.setattr(configs, "read", lambda name: patched if name == "ablation" else read(name))
+    args = ["ablation", "--market", "synthetic", "--quick", "--variants", "free"]
+    args += ["--checkpoints", str(tmp_path)]
+    assert main(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert "unit free/ppo-s0: split 'test' from 2025-01-01 to 2025-06-30 holds 0 bar(s)" in error
+    assert len(error.splitlines()) == 1 and not any(tmp_path.glob("*/free"))
+
+
 def test_a_resume_names_a_folder_of_an_ablation(tmp_path, capsys):
     assert main(["ablation", "--quick", "--resume", str(tmp_path)]) == 2
     assert f"--resume {tmp_path}: no ablation.json there" in capsys.readouterr().err
@@ -104,9 +133,9 @@ def test_a_resume_refuses_runs_trained_with_another_config(shared_data, tmp_path
     document = configs.read("ablation")
     setup, variant = profile_setup(document["setup"]), document["variants"]["residual_band"]
     market = str(shared_data / "binance-daily")
-    train_unit(market, setup, "residual_band", variant, 0, tmp_path, quick=True)
+    ensure_trained(variant_unit(market, setup, "residual_band", variant, 0, quick=True), tmp_path)
     changed = {**variant, "set": {**variant["set"], "env.actions.trade_band": 0.1}}
     with pytest.raises(
-        ValueError, match=r"trained with another config than configs/ablation\.yaml's 'residual_band'"
+        ValueError, match=r"residual_band/ppo-s0: trained with another config than this plan's"
     ):
-        train_unit(market, setup, "residual_band", changed, 0, tmp_path, quick=True)
+        ensure_trained(variant_unit(market, setup, "residual_band", changed, 0, quick=True), tmp_path)

@@ -10,20 +10,15 @@ import pytest
 from cryptofolio.cli import main
 from cryptofolio.envs import load_csv_dir
 from cryptofolio.envs.profiles import profile_assets
-from cryptofolio.training import study as study_module
-from cryptofolio.training.study import (
-    BUDGETS,
-    StudyPlan,
-    open_units,
-    study_folds,
-    study_name,
-    unit_states,
-    work,
-)
+from cryptofolio.training import engine
+from cryptofolio.training.budgets import STUDY_BUDGETS
+from cryptofolio.training.engine import unit_states, work
+from cryptofolio.training.folds import calendar_folds
+from cryptofolio.training.study import StudyPlan, open_units, study_name
 
 
 def test_the_default_span_is_six_half_years_each_selected_on_the_one_before():
-    folds = study_folds(("2021-07-01", "2024-06-30"), "2017-08-17")
+    folds = calendar_folds(("2021-07-01", "2024-06-30"), "2017-08-17")
     assert len(folds) == 6
     first, last = folds[0].dates, folds[-1].dates
     assert first.train == ("2017-08-17", "2020-12-31")
@@ -42,11 +37,11 @@ def test_the_default_span_is_six_half_years_each_selected_on_the_one_before():
 )
 def test_a_span_that_does_not_fit_is_refused(span, message):
     with pytest.raises(ValueError, match=message):
-        study_folds(span, "2017-08-17")
+        calendar_folds(span, "2017-08-17")
 
 
 def plan(seeds=(0, 1), quick=True, budgets=None):
-    folds = tuple(study_folds(("2023-07-01", "2024-06-30"), "2017-08-17"))
+    folds = tuple(calendar_folds(("2023-07-01", "2024-06-30"), "2017-08-17"))
     return StudyPlan(
         "unused",
         ("BTC", "ETH"),
@@ -55,7 +50,7 @@ def plan(seeds=(0, 1), quick=True, budgets=None):
         ("ppo",),
         seeds,
         folds,
-        budgets or tuple(BUDGETS.items()),
+        budgets or tuple(STUDY_BUDGETS.items()),
         quick=quick,
     )
 
@@ -80,7 +75,7 @@ def test_a_study_refuses_another_plan(storage):
 
 def test_the_study_trains_with_its_budgets_and_refuses_to_mix_others(storage):
     default, longer = plan(quick=False), plan(quick=False, budgets=(("ppo", 200_000),))
-    assert default.timesteps() == {"ppo": BUDGETS["ppo"]} and longer.timesteps() == {"ppo": 200_000}
+    assert default.timesteps() == {"ppo": STUDY_BUDGETS["ppo"]} and longer.timesteps() == {"ppo": 200_000}
     assert study_name(longer) == study_name(default) + "-ppo200000"
     open_units("s", storage, default)
     with pytest.raises(ValueError, match="study s trains with other budgets"):
@@ -89,13 +84,12 @@ def test_the_study_trains_with_its_budgets_and_refuses_to_mix_others(storage):
 
 def test_workers_sharing_a_study_train_each_unit_once(storage, tmp_path, monkeypatch):
     trained = []
-    monkeypatch.setattr(
-        study_module, "train_unit", lambda plan, unit, root, command: trained.append(unit.key)
-    )
+    monkeypatch.setattr(engine, "ensure_trained", lambda unit, *args: trained.append(unit.key))
     study = open_units("s", storage, plan())
     study.enqueue_trial({"unit": 0})  # two workers that started at once both queued unit 0
-    assert work(study, plan(), tmp_path) == 5  # four units and the duplicate, found surplus
-    assert work(optuna.load_study(study_name="s", storage=storage), plan(), tmp_path) == 0  # nothing left
+    assert work(study, plan().units, tmp_path) == 5  # four units and the duplicate, found surplus
+    units = plan().units
+    assert work(optuna.load_study(study_name="s", storage=storage), units, tmp_path) == 0  # nothing left
     assert sorted(trained) == sorted(u.key for u in plan().units)
     assert unit_states(study) == {"complete": 4, "running": 0, "waiting": 0, "failed": 0}
 
@@ -160,6 +154,28 @@ def test_bad_options_are_one_line_and_exit_code_2(shared_data, capsys, option, m
     assert main(["study", "--market", str(shared_data / "binance-daily"), *option]) == 2
     error = capsys.readouterr().err
     assert message in error and len(error.strip().splitlines()) == 1
+
+
+def test_a_test_span_past_the_data_is_one_line_before_any_worker_starts(capsys, tmp_path):
+    args = ["study", "--market", "synthetic", "--test-span", "2024-01-01:2025-06-30", "--quick"]
+    assert main([*args, "--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--root", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith(
+        "--test-span 2024-01-01:2025-06-30: ends after the data's last day, 2024-12-29 (synthetic)"
+    )
+    assert len(error.splitlines()) == 1 and not (tmp_path / "optuna.db").exists()
+
+
+def test_the_quick_study_on_the_synthetic_market_reports_the_reference(tmp_path):
+    args = [
+        "study", "--market", "synthetic", "--quick", "--seeds", "0", "--workers", "1",
+        "--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--root", str(tmp_path / "runs"),
+        "--out", str(tmp_path / "out"), "--no-progress-bar",
+    ]  # fmt: skip
+    assert main(args) == 0
+    text = (tmp_path / "out" / "results.md").read_text()
+    assert text.startswith("# Results on the synthetic market: walk-forward\n\nCommands: `")
+    assert "The known-parameter reference, which knows the true regime" in text
 
 
 def test_each_profile_trades_its_own_assets(shared_data):

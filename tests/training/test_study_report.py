@@ -5,8 +5,8 @@ import numpy as np
 from cryptofolio.envs import calibrated_model
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.statistics import returns_of
+from cryptofolio.training.folds import chains
 from cryptofolio.training.study import StudyPlan, profile_market
-from cryptofolio.training.study_report import chain
 
 
 def synthetic_plan():
@@ -24,9 +24,9 @@ def test_chained_paths_join_the_folds_test_returns_and_include_the_reference_on_
     for fold in plan.folds:
         market, splits = profile_market("synthetic", "conservative", plan.symbols, fold.dates).load()
         evaluations.append(evaluate([], ["conservative"], market, splits, "test"))
-    chains = chain(evaluations)
-    assert set(chains) == {"conservative", "reference"}
-    for policy, (path,) in chains.items():
+    paths = chains(evaluations)
+    assert set(paths) == {"conservative", "reference"}
+    for policy, (path,) in paths.items():
         folds = [returns_of(e.results[policy].values) for e in evaluations]
         np.testing.assert_allclose(returns_of(path), np.concatenate(folds), rtol=1e-12)
         assert path[0] == 1.0 and len(path) == 1 + 184 + 182  # 2023 H2 and 2024 H1, daily
