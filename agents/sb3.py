@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 from stable_baselines3.common.vec_env import VecEnv
 
-from cryptofolio.agents.learners import LEARNERS, Model, learner
+from cryptofolio.agents.learners import Model, learner
 from cryptofolio.agents.snapshots import NORMALIZATION, SNAPSHOTS, check_manifest, frozen_normalizer
 from cryptofolio.envs import (
     Costs,
@@ -42,9 +42,6 @@ from cryptofolio.envs import (
 from cryptofolio.envs.config import from_data
 from cryptofolio.envs.errors import RunFolderError
 
-ALGOS: dict[str, type[Any]] = {name: entry.algorithm for name, entry in LEARNERS.items()}
-"""The built-in learners' model classes, for the modules that do not read the registry
-(:mod:`cryptofolio.agents.learners`) yet; it misses learners registered later."""
 CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
 Section = TypeVar("Section")
 

@@ -24,8 +24,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from cryptofolio.agents.hyperparameters import algo_kwargs
-from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.agents.learners import learner
 from cryptofolio.envs import PortfolioEnv, calibrated_model, split_by_fractions, synthetic_market
 from cryptofolio.envs.vector_env import BatchedPortfolioEnv
 from cryptofolio.training.config import resolve_config
@@ -82,8 +81,7 @@ def training_rate(algo: str, steps: int) -> tuple[float, float]:
     market = synthetic_market(seed=0)
     torch.set_num_threads(config.torch_threads)
     venv = make_training_env(config, market, split_by_fractions(market), seed=0)
-    kwargs = algo_kwargs(config.hyperparams, len(market.symbols))
-    model = ALGOS[algo](config.policy, venv, seed=0, device="cpu", **kwargs)
+    model = learner(algo).make(config, venv, 0)
     inner = venv.unwrapped
     step_wait, in_env = inner.step_wait, [0.0]
 

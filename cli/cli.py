@@ -21,7 +21,7 @@ COMMANDS: dict[str, str] = {
     "diagnose": "diversification and risk checks of your holdings",
     "walkforward": "train, select and test on rolling folds; aggregate the tests",
     "ablation": "which generalization levers help agents out of sample (configs/ablation.yaml)",
-    "study": "the results study on real daily prices: 3 profiles, PPO and SAC, 3 seeds",
+    "study": "the walk-forward results study: every profile, learner and seed, on workers sharing a queue",
 }
 """command -> one-line help. Command ``name`` is the module ``cryptofolio.commands.<name>``, loaded lazily."""
 

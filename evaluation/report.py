@@ -24,7 +24,6 @@ from cryptofolio.evaluation.figures import featured_baselines
 from cryptofolio.evaluation.rendering import (
     Image,
     Section,
-    markdown_table,  # noqa: F401  # imported from here by ablation, study_report and walkforward, for now
     render_html,
     render_markdown,
 )

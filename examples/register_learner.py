@@ -23,7 +23,7 @@ from cryptofolio.agents.learners import Budgets, register, sb3_learner
 from cryptofolio.envs import MarketConfig
 from cryptofolio.evaluation.backtest import format_table
 from cryptofolio.evaluation.evaluate import evaluate
-from cryptofolio.evaluation.report import label
+from cryptofolio.evaluation.tables import label
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train

@@ -19,9 +19,11 @@ from cryptofolio.agents.sb3 import METADATA, read_run_metadata, snapshot_folder
 from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import MarketConfig
 from cryptofolio.envs.config import from_data
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.evaluate import evaluate
-from cryptofolio.evaluation.report import Block, Section, formatted, with_intervals
+from cryptofolio.evaluation.rendering import Block, Section
 from cryptofolio.evaluation.results import Evaluation
+from cryptofolio.evaluation.tables import formatted, with_intervals
 from cryptofolio.training.budgets import (
     ABLATION_QUICK_OVERRIDES,
     ABLATION_QUICK_SEEDS,
@@ -41,7 +43,7 @@ def profile_setup(setup: dict[str, Any], profile: str | None = None) -> dict[str
     assets, and its baselines (``{profile}`` in a baseline's name is the profile's)."""
     profile = profile or setup["profile"]
     if profile not in setup["assets"]:
-        raise ValueError(
+        raise ConfigError(
             f"--profile: configs/ablation.yaml lists assets for {', '.join(setup['assets'])}, not {profile!r}"
         )
     baselines = [name.format(profile=profile) for name in setup["baselines"]]

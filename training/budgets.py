@@ -1,26 +1,22 @@
-"""Every training budget the experiment plans (study, ablation, walk-forward) depart to: one place.
+"""The budgets of the experiment plans (study, ablation, walk-forward): one place.
 
-The learners' own budgets are ``n_timesteps`` of configs/<algo>.yaml; these constants are where a
-plan trains for another number of steps, and the tiny budgets of each command's ``--quick``.
+A learner's own budgets are its registry entry's (:class:`~cryptofolio.agents.learners.Budgets`: the
+study's, the demo's, ``--quick``'s) or ``n_timesteps`` of its config file; the constants here are the
+plans' own (the ablation's and walk-forward's), whatever the learner.
 """
 
 from __future__ import annotations
 
-STUDY_BUDGETS = {"ppo": 100_000, "sac": 20_000}
-"""Timesteps per unit where the study departs from configs/<algo>.yaml, so that the full study trains
-within an hour on two cores. ``benchmarks/study_budgets.py`` (moderate, six folds, two seeds) found
-that the model a budget ends with scores no better on validation than the untrained policy, at any
-budget up to the configs' (PPO 200,000, SAC 50,000); a longer budget raises only the best of more
-checkpoints. ``cryptofolio study --timesteps ppo=200000,sac=50000`` runs the configs' budgets."""
-STUDY_QUICK_BUDGETS = {
-    "ppo": 1_024,
-    "sac": 400,
-    "td3": 400,
-    "a2c": 1_024,
-    "direct": 1_024,
-    "recurrent_ppo": 512,
-}
-"""Timesteps per unit of ``cryptofolio study --quick``, per learner."""
+from cryptofolio.agents.learners import learner, names
+
+
+def study_budgets() -> dict[str, int]:
+    """Each learner's timesteps per study unit where its registry entry departs from its config's
+    ``n_timesteps`` (``Budgets.study``: PPO 100,000 and SAC 20,000, so that the full study trains within
+    an hour on two cores; the registry entry says why)."""
+    return {name: steps for name in names() if (steps := learner(name).budgets.study) is not None}
+
+
 STUDY_QUICK_OVERRIDES = ("eval_freq=512", "n_envs=2")
 """Settings of ``cryptofolio study --quick``: validate twice a unit, on two envs."""
 ABLATION_QUICK_TIMESTEPS = 512

@@ -32,6 +32,7 @@ from optuna.trial import TrialState
 from tqdm import tqdm
 
 from cryptofolio.envs import MarketConfig
+from cryptofolio.envs.errors import PlanError, RunFolderError, UserError
 from cryptofolio.training.config import TrainConfig, resolve_config
 from cryptofolio.training.optuna_studies import open_study, storage_url
 from cryptofolio.training.run_folder import RunFolder
@@ -83,7 +84,7 @@ def ensure_trained(unit: Unit, root: Path, command: Sequence[str] = (), progress
     """Train ``unit`` into ``root/<unit.key>`` unless it is complete there; resume it if it was cut short.
 
     A folder left before its first checkpoint is moved aside (``<name>.abandoned-<time>``).
-    :raises ValueError: if the folder holds a run of another config.
+    :raises RunFolderError: if the folder holds a run of another config.
     :return: the run folder.
     """
     config = unit.config()
@@ -91,7 +92,7 @@ def ensure_trained(unit: Unit, root: Path, command: Sequence[str] = (), progress
     if path.exists():
         run = RunFolder(path)
         if run.read_config() != config:
-            raise ValueError(
+            raise RunFolderError(
                 f"{path}: trained with another config than this plan's; train it into another folder"
             )
         progress = run.progress()
@@ -122,7 +123,7 @@ def check_units(units: Sequence[Unit]) -> None:
     """Resolve every unit's config and load every market and splits once, before any worker starts:
     settings known, assets present, every split inside the data.
 
-    :raises ValueError: naming the first unit at fault, and why.
+    :raises PlanError: naming the first unit at fault, and why.
     """
     seen: set[MarketConfig] = set()
     for unit in units:
@@ -131,8 +132,8 @@ def check_units(units: Sequence[Unit]) -> None:
             if unit.market not in seen:
                 unit.market.load()
                 seen.add(unit.market)
-        except ValueError as error:
-            raise ValueError(f"unit {unit.key}: {error}") from None
+        except UserError as error:
+            raise PlanError(f"unit {unit.key}: {error}") from None
 
 
 # --- the queue ----------------------------------------------------------------------------------

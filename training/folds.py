@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.envs import MarketData, SplitDates, Splits
+from cryptofolio.envs.errors import PlanError
 from cryptofolio.evaluation.results import Evaluation
 from cryptofolio.evaluation.statistics import returns_of, values_of
 
@@ -51,7 +52,7 @@ def calendar_folds(test_span: tuple[str, str], first_day: str, months: int = 6) 
         stop = start + pd.DateOffset(months=months)
         validation_start = start - pd.DateOffset(months=months)
         if validation_start <= pd.Timestamp(first_day) + pd.DateOffset(months=months):
-            raise ValueError(
+            raise PlanError(
                 f"--test-span {test_span[0]}:{test_span[1]}: the fold testing from {start:%Y-%m-%d} would "
                 f"train on less than {months} months after the data's first day, {first_day}"
             )
@@ -68,7 +69,7 @@ def calendar_folds(test_span: tuple[str, str], first_day: str, months: int = 6) 
         )
         start = stop
     if not folds or pd.Timestamp(folds[-1].test[1]) != end:
-        raise ValueError(
+        raise PlanError(
             f"--test-span {test_span[0]}:{test_span[1]}: not a whole number of {months}-month test windows"
         )
     return folds
@@ -92,7 +93,7 @@ def rolling_folds(
         folds.append(Fold(len(folds), SplitDates(**{n: (a[:10], b[:10]) for n, (a, b) in dates.items()})))
         start += step
     if not folds:
-        raise ValueError(
+        raise PlanError(
             f"{market.n_bars} bars of {market.source} hold no fold of {train_days} + {val_days} + "
             f"{test_days} days"
         )

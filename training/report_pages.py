@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cryptofolio.evaluation.report import Block, Section, render_markdown
+from cryptofolio.evaluation.rendering import Block, Section, render_markdown
 
 
 @dataclass

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import optuna
 import pandas as pd
 
+from cryptofolio.agents.learners import learner
 from cryptofolio.envs import MarketConfig, SplitDates, calibrated_model
+from cryptofolio.envs.errors import PlanError, StorageError
 from cryptofolio.envs.profiles import profile_assets
-from cryptofolio.training.budgets import STUDY_BUDGETS, STUDY_QUICK_BUDGETS, STUDY_QUICK_OVERRIDES
+from cryptofolio.training.budgets import STUDY_QUICK_OVERRIDES, study_budgets
 from cryptofolio.training.engine import Unit, check_units, queue_units
 from cryptofolio.training.folds import Fold, calendar_folds
 from cryptofolio.training.optuna_studies import open_study, recorded, storage_url
@@ -59,8 +61,8 @@ class StudyPlan:
     """The seeds of every learner."""
     folds: tuple[Fold, ...]
     """The walk-forward's folds."""
-    budgets: tuple[tuple[str, int], ...] = tuple(STUDY_BUDGETS.items())
-    """(learner, timesteps) pairs overriding the learners' configs' budgets."""
+    budgets: tuple[tuple[str, int], ...] = field(default_factory=lambda: tuple(study_budgets().items()))
+    """(learner, timesteps) pairs overriding the learners' configs' budgets (:func:`study_budgets`)."""
     quick: bool = False
     """Tiny budgets: a smoke test (``budgets`` unused)."""
 
@@ -72,7 +74,7 @@ class StudyPlan:
         algos: Sequence[str],
         seeds: Sequence[int],
         test_span: tuple[str, str],
-        budgets: dict[str, int] = STUDY_BUDGETS,
+        budgets: dict[str, int] | None = None,
         quick: bool = False,
     ) -> StudyPlan:
         """The plan of a study on ``market``, whose folds tile ``test_span``; the market is opened to
@@ -87,7 +89,7 @@ class StudyPlan:
         data = MarketConfig(source=market, assets=assets).load_market()
         first_day, last_day = (f"{data.timestamps[i]:%Y-%m-%d}" for i in (0, -1))
         if pd.Timestamp(test_span[1]) > pd.Timestamp(last_day):
-            raise ValueError(
+            raise PlanError(
                 f"--test-span {test_span[0]}:{test_span[1]}: ends after the data's last day, {last_day} "
                 f"({market})"
             )
@@ -99,7 +101,7 @@ class StudyPlan:
             algos=tuple(algos),
             seeds=tuple(seeds),
             folds=tuple(calendar_folds(test_span, first_day)),
-            budgets=tuple(budgets.items()),
+            budgets=tuple((study_budgets() if budgets is None else budgets).items()),
             quick=quick,
         )
 
@@ -113,7 +115,7 @@ class StudyPlan:
                 profile=profile,
                 seed=seed,
                 market=profile_market(self.market, profile, self.symbols, fold.dates),
-                timesteps=STUDY_QUICK_BUDGETS[algo] if self.quick else dict(self.budgets).get(algo),
+                timesteps=learner(algo).budgets.quick if self.quick else dict(self.budgets).get(algo),
                 overrides=STUDY_QUICK_OVERRIDES if self.quick else (),
             )
             for fold in self.folds
@@ -142,13 +144,13 @@ def open_units(name: str, storage: str | None, plan: StudyPlan) -> optuna.Study:
     study = open_study(name, storage_url(storage), retry_stale=True)
     keys = [unit.key for unit in plan.units]
     if (earlier := recorded(study, "units", keys)) != keys:
-        raise ValueError(
+        raise StorageError(
             f"study {name} holds another plan ({len(earlier)} units); run it with the same options or "
             "choose a new --study"
         )
     budgets = plan.timesteps()
     if (earlier_budgets := recorded(study, "timesteps", budgets)) != budgets:
-        raise ValueError(
+        raise StorageError(
             f"study {name} trains with other budgets ({earlier_budgets}, not {budgets}); run it with the "
             "same --timesteps or choose a new --study"
         )
@@ -162,7 +164,7 @@ def study_name(plan: StudyPlan) -> str:
     name = f"study-{span}-{'-'.join(plan.algos)}-{len(plan.seeds)}seeds"
     if plan.quick:
         return name + "-quick"
-    other = [f"{algo}{steps}" for algo, steps in plan.budgets if STUDY_BUDGETS.get(algo) != steps]
+    other = [f"{algo}{steps}" for algo, steps in plan.budgets if study_budgets().get(algo) != steps]
     return "-".join([name, *other])
 
 

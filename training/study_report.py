@@ -29,9 +29,10 @@ from cryptofolio.evaluation.aggregates import (
 )
 from cryptofolio.evaluation.evaluate import evaluate, paired_comparison
 from cryptofolio.evaluation.overfitting import probability_of_backtest_overfitting
-from cryptofolio.evaluation.report import Block, Section, formatted, with_intervals
+from cryptofolio.evaluation.rendering import Block, Section
 from cryptofolio.evaluation.results import Evaluation
 from cryptofolio.evaluation.statistics import returns_of
+from cryptofolio.evaluation.tables import formatted, with_intervals
 from cryptofolio.training.folds import chains
 from cryptofolio.training.report_pages import Page, render_page
 from cryptofolio.training.study import StudyPlan, profile_market, unit_key

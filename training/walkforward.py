@@ -23,15 +23,10 @@ import pandas as pd
 from cryptofolio.envs import MarketConfig, MarketData
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.evaluate import evaluate
-from cryptofolio.evaluation.report import (
-    Section,
-    formatted,
-    render_html,
-    render_markdown,
-    with_intervals,
-)
+from cryptofolio.evaluation.rendering import Section, render_html, render_markdown
 from cryptofolio.evaluation.results import Evaluation
 from cryptofolio.evaluation.statistics import seed_interval
+from cryptofolio.evaluation.tables import formatted, with_intervals
 from cryptofolio.training.engine import Unit, check_units, train_units
 from cryptofolio.training.folds import Fold, chains
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from cryptofolio import configs
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import command_argv, command_parser, whole_number
+from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.training.ablation import (
     RECORD,
     evaluate_variants,
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         names = [v.strip() for v in args.variants.split(",") if v.strip()]
         unknown = [n for n in names if n not in variants]
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"--variants: unknown variant(s) {', '.join(unknown)}; configs/ablation.yaml has "
                 f"{', '.join(variants)}"
             )
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
 def read_file(path: Path, option: str) -> str:
     """The text of ``path``, or one line naming it and the option that pointed there."""
     if not path.is_file():
-        raise ValueError(f"{option} {path.parent}: no {path.name} there (not a folder of an ablation)")
+        raise RunFolderError(f"{option} {path.parent}: no {path.name} there (not a folder of an ablation)")
     return path.read_text()
 
 

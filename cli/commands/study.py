@@ -13,7 +13,7 @@ A killed study started again skips finished units and resumes the unfinished one
 unit is done, the report step evaluates each fold's test window (agents, their ensembles, every
 rule), chains the windows, and writes ``<out>/results.md`` (``--publish DIR``: also
 ``DIR/results.md``); ``--report-only`` runs just that step. Budgets are the configs' except
-PPO's and SAC's (``STUDY_BUDGETS`` in training/budgets.py says why); ``--timesteps`` sets them.
+PPO's and SAC's (``Budgets.study`` in agents/learners.py says why); ``--timesteps`` sets them.
 ``--quick`` is a smoke test: one profile, PPO, two seeds, two folds, tiny budgets.
 """
 
@@ -31,11 +31,12 @@ from pathlib import Path
 
 import optuna
 
-from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.agents.learners import names
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import command_argv, command_parser, whole_number
 from cryptofolio.envs import PROFILE_NAMES
-from cryptofolio.training.budgets import STUDY_BUDGETS
+from cryptofolio.envs.errors import ConfigError, RunFolderError
+from cryptofolio.training.budgets import study_budgets
 from cryptofolio.training.engine import run_workers, unit_states
 from cryptofolio.training.optuna_studies import parse_seeds, storage_url
 from cryptofolio.training.run_folder import versions, work_record
@@ -66,7 +67,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--timesteps",
         metavar="ALGO=N,...",
         help="budgets per learner, e.g. ppo=200000,sac=50000 (default: "
-        + ",".join(f"{a}={n}" for a, n in STUDY_BUDGETS.items())
+        + ",".join(f"{a}={n}" for a, n in study_budgets().items())
         + "; other learners: their configs')",
     )
     parser.add_argument(
@@ -96,11 +97,11 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
     """The study's plan from the command line (the market is opened to learn its assets and first day)."""
     span = QUICK_SPAN if args.quick and args.test_span == ":".join(TEST_SPAN) else _span(args.test_span)
     profiles = _names(args.profiles, "--profiles", PROFILE_NAMES) if args.profiles else list(PROFILE_NAMES)
-    algos = _names(args.algos, "--algos", list(ALGOS))
+    algos = _names(args.algos, "--algos", names())
     seeds = parse_seeds(args.seeds)
     if args.quick:
         profiles, algos, seeds = profiles if args.profiles else ["moderate"], ["ppo"], seeds[:2]
-    budgets = {**STUDY_BUDGETS, **_budgets(args.timesteps)}
+    budgets = {**study_budgets(), **_budgets(args.timesteps)}
     return StudyPlan.on_market(args.market, profiles, algos, seeds, span, budgets, args.quick)
 
 
@@ -109,10 +110,10 @@ def _budgets(text: str | None) -> dict[str, int]:
     budgets: dict[str, int] = {}
     for part in filter(None, (text or "").replace(" ", "").split(",")):
         algo, _, steps = part.partition("=")
-        if algo not in ALGOS or not steps.isdigit() or int(steps) < 1 or algo in budgets:
-            raise ValueError(
+        if algo not in names() or not steps.isdigit() or int(steps) < 1 or algo in budgets:
+            raise ConfigError(
                 f"--timesteps {text!r}: expected learner=steps pairs such as ppo=200000,sac=50000, each "
-                f"learner once, among {', '.join(ALGOS)}"
+                f"learner once, among {', '.join(names())}"
             )
         budgets[algo] = int(steps)
     return budgets
@@ -121,14 +122,14 @@ def _budgets(text: str | None) -> dict[str, int]:
 def _span(text: str) -> tuple[str, str]:
     parts = text.split(":")
     if len(parts) != 2 or not all(parts):
-        raise ValueError(f"--test-span {text!r}: give START:END, e.g. {':'.join(TEST_SPAN)}")
+        raise ConfigError(f"--test-span {text!r}: give START:END, e.g. {':'.join(TEST_SPAN)}")
     return parts[0], parts[1]
 
 
 def _names(text: str, option: str, known: Sequence[str]) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names or any(n not in known for n in names):
-        raise ValueError(f"{option} {text!r}: expected names among {', '.join(known)}")
+        raise ConfigError(f"{option} {text!r}: expected names among {', '.join(known)}")
     return names
 
 
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         )
         return 0
     if not record:
-        raise ValueError(
+        raise RunFolderError(
             f"{record_path}: no record of the study's training here; run it without --report-only"
         )
     path = write_results(plan, evaluate_folds(plan, root), record, args.out)

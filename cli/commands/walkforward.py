@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cryptofolio.agents.sb3 import ALGOS
+from cryptofolio.agents.learners import names
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_cost_arguments,
@@ -31,7 +31,8 @@ from cryptofolio.commands.options import (
     whole_number,
 )
 from cryptofolio.envs import PROFILE_NAMES
-from cryptofolio.evaluation.report import formatted, label, markdown_table
+from cryptofolio.evaluation.rendering import markdown_table
+from cryptofolio.evaluation.tables import formatted, label
 from cryptofolio.training.budgets import WALKFORWARD_TIMESTEPS
 from cryptofolio.training.folds import rolling_folds
 from cryptofolio.training.optuna_studies import parse_seeds
@@ -45,7 +46,7 @@ from cryptofolio.training.walkforward import (
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
-    parser.add_argument("--algo", required=True, choices=sorted(ALGOS))
+    parser.add_argument("--algo", required=True, choices=sorted(names()))
     parser.add_argument("--profile", default="moderate", choices=PROFILE_NAMES)
     add_market_arguments(parser, splits=False)
     add_cost_arguments(parser, "default: the hyperparameter file's, else the config's")

@@ -52,6 +52,7 @@ def test_every_variant_sets_options_the_trainer_knows():
         resolve_config(variant.get("algo", "ppo"), overrides=variant_overrides(setup, variant))
 
 
+@pytest.mark.slow  # several processes
 def test_the_tiny_ablation_runs_end_to_end(shared_data, tmp_path, capsys):
     args = [
         "ablation", "--market", str(shared_data / "binance-daily"), "--quick", "--out", str(tmp_path / "out"),

@@ -73,6 +73,7 @@ def test_the_thread_variables_are_set_while_workers_start_then_restored(monkeypa
     assert os.environ["OMP_NUM_THREADS"] == "7" and "NUMBA_NUM_THREADS" not in os.environ
 
 
+@pytest.mark.slow  # several processes
 def test_two_worker_processes_train_every_unit_once(tmp_path):
     units = [tiny_unit(f"moderate/ppo-s{seed}", seed) for seed in (0, 1)]
     train_units(units, tmp_path, workers=2)

@@ -17,6 +17,7 @@ def pop(url: str, out: Path, trials: int) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # ask() without optimize(), as a worker pops
+@pytest.mark.slow  # several processes
 def test_processes_popping_at_once_never_get_the_same_waiting_trial(tmp_path):
     url = f"sqlite:///{tmp_path / 'optuna.db'}"
     study = open_study("queue", url)

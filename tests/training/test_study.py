@@ -11,7 +11,7 @@ from cryptofolio.cli import main
 from cryptofolio.envs import load_csv_dir
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.training import engine
-from cryptofolio.training.budgets import STUDY_BUDGETS
+from cryptofolio.training.budgets import study_budgets
 from cryptofolio.training.engine import unit_states, work
 from cryptofolio.training.folds import calendar_folds
 from cryptofolio.training.study import StudyPlan, open_units, study_name
@@ -50,7 +50,7 @@ def plan(seeds=(0, 1), quick=True, budgets=None):
         ("ppo",),
         seeds,
         folds,
-        budgets or tuple(STUDY_BUDGETS.items()),
+        budgets or tuple(study_budgets().items()),
         quick=quick,
     )
 
@@ -75,7 +75,7 @@ def test_a_study_refuses_another_plan(storage):
 
 def test_the_study_trains_with_its_budgets_and_refuses_to_mix_others(storage):
     default, longer = plan(quick=False), plan(quick=False, budgets=(("ppo", 200_000),))
-    assert default.timesteps() == {"ppo": STUDY_BUDGETS["ppo"]} and longer.timesteps() == {"ppo": 200_000}
+    assert default.timesteps() == {"ppo": study_budgets()["ppo"]} and longer.timesteps() == {"ppo": 200_000}
     assert study_name(longer) == study_name(default) + "-ppo200000"
     open_units("s", storage, default)
     with pytest.raises(ValueError, match="study s trains with other budgets"):
@@ -107,6 +107,7 @@ def test_a_failed_unit_is_queued_again_when_the_study_is_opened(storage):
     }
 
 
+@pytest.mark.slow  # several processes
 def test_the_tiny_study_runs_end_to_end_on_two_workers_and_resumes_without_training(
     shared_data, tmp_path, capsys
 ):
