@@ -46,7 +46,9 @@ class TrainConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     """Costs, reward, action mapping, observation and episode of the training and validation envs."""
     n_timesteps: int = 100_000
-    """Environment steps to train for, over all parallel envs."""
+    """Environment steps to train for, over all parallel envs. Every learner's config file sets its own
+    (``resolve_config``), and the study and demo take theirs from the learner registry's ``Budgets``:
+    this default holds only for a ``TrainConfig`` built by hand."""
     n_envs: int = 8
     """Parallel training envs."""
     bootstrap_block: int = 0

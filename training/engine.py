@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import multiprocessing
+import multiprocessing.connection
 import os
 import tempfile
 import time
@@ -42,8 +43,9 @@ UNIT = "unit"
 """The trial parameter holding a unit's index in its plan."""
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 """The thread pools a worker process sizes, through its environment, before numpy or torch import."""
-POLL_SECONDS = 5.0
-"""How often an idle worker looks for units queued again (a dead worker's)."""
+POLL_SECONDS = 1.0
+"""How often an idle worker looks for units queued again (a dead worker's) or for the others' end: a
+read of the study, cheap beside the seconds a worker would otherwise idle after the last unit."""
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ def run_workers(
     with tqdm(total=len(units), desc="units", unit="unit", disable=not progress) as bar:
         while any(p.is_alive() for p in processes):
             bar.update(unit_states(study)["complete"] - bar.n)
-            time.sleep(2.0)
+            multiprocessing.connection.wait([p.sentinel for p in processes if p.is_alive()], timeout=2.0)
         bar.update(unit_states(study)["complete"] - bar.n)
     failed = [p.exitcode for p in processes if p.exitcode]
     if failed:
