@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cryptofolio.envs.errors import DataError
-from cryptofolio.envs.market import MarketData, time_bounds
+from cryptofolio.envs.market import MarketData, time_bounds, utc
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -80,6 +80,11 @@ def split_by_dates(
         lo, hi = time_bounds(start, end)
         if lo is None or hi is None:
             raise DataError(f"split {name!r} needs a start and an end date, got ({start}, {end})")
+        if utc(end) > market.timestamps[-1]:  # (a date alone ends at its midnight: its day may be partial)
+            raise DataError(
+                f"split {name!r} from {start} to {end} ends after the market's last bar, "
+                f"{market.timestamps[-1]:%Y-%m-%d %H:%M} ({market.source}): a split is never cut to the data"
+            )
         first = int(market.timestamps.searchsorted(lo))
         stop = int(market.timestamps.searchsorted(hi))
         if stop - first < 2:

@@ -3,6 +3,7 @@
 import pytest
 
 from cryptofolio.envs import Splits, split_by_dates, split_by_fractions
+from cryptofolio.envs.errors import DataError
 from tests.helpers import build_market
 
 
@@ -33,13 +34,34 @@ def test_date_splits_may_leave_gaps_between_them():
 
 def test_an_empty_date_split_is_named():
     market = build_market({"BTC": [1.0] * 30})
-    with pytest.raises(ValueError, match=r"split 'test' from 2025-01-01 to 2025-02-01 holds 0 bar\(s\)"):
+    with pytest.raises(ValueError, match=r"split 'train' from 2023-01-01 to 2023-02-01 holds 0 bar\(s\)"):
+        split_by_dates(
+            market,
+            train=("2023-01-01", "2023-02-01"),
+            validation=("2024-01-11", "2024-01-20"),
+            test=("2024-01-21", "2024-01-30"),
+        )
+
+
+@pytest.mark.parametrize("end", ["2024-01-31", "2025-02-01", "2024-01-30 01:00"])
+def test_a_split_past_the_markets_last_bar_is_refused_not_cut(end):
+    market = build_market({"BTC": [1.0] * 30})  # daily bars from 2024-01-01 to 2024-01-30
+    with pytest.raises(
+        DataError, match=r"split 'test' from 2024-01-21 to .* ends after the market's last bar, 2024-01-30"
+    ):
         split_by_dates(
             market,
             train=("2024-01-01", "2024-01-10"),
             validation=("2024-01-11", "2024-01-20"),
-            test=("2025-01-01", "2025-02-01"),
+            test=("2024-01-21", end),
         )
+    last_day = split_by_dates(
+        market,
+        train=("2024-01-01", "2024-01-10"),
+        validation=("2024-01-11", "2024-01-20"),
+        test=("2024-01-21", "2024-01-30"),
+    )
+    assert last_day.test == range(20, 30)
 
 
 def test_overlapping_splits_are_refused():

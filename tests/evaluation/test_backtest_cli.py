@@ -56,7 +56,7 @@ MODERATE_ASSETS = "BTC,ETH,SOL,AVAX,ATOM,LINK,AAVE,ARB,GRT"
     [
         (["--policies", "moderate,yolo"], "unknown baseline 'yolo'"),
         (["--assets", "BTC,FOO"], "no synthetic parameters for FOO"),
-        ([*TRAIN_VAL, "--test", "2030-01-01:2030-02-01"], "split 'test' from 2030-01-01 to 2030-02-01 holds"),
+        ([*TRAIN_VAL, "--test", "2030-01-01:2030-02-01"], "split 'test' from 2030-01-01 to 2030-02-01 ends"),
         (["--train", "2019-01-01:2020-12-31"], "give --train and --val together"),
         (["--market", "/no/such/place"], "no such folder or file"),
     ],

@@ -105,7 +105,9 @@ def test_an_ablation_whose_splits_fall_outside_the_data_is_one_line_before_train
     args += ["--checkpoints", str(tmp_path)]
     assert main(args) == 2
     error = capsys.readouterr().err.strip()
-    assert "unit free/ppo-s0: split 'test' from 2025-01-01 to 2025-06-30 holds 0 bar(s)" in error
+    assert (
+        "unit free/ppo-s0: split 'test' from 2025-01-01 to 2025-06-30 ends after the market's last" in error
+    )
     assert len(error.splitlines()) == 1 and not any(tmp_path.glob("*/free"))
 
 
