@@ -40,7 +40,7 @@ from cryptofolio.envs import (
     split_by_fractions,
 )
 from cryptofolio.envs.config import from_data
-from cryptofolio.envs.errors import RunFolderError
+from cryptofolio.envs.errors import RunFolderError, UserError
 
 CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
 Section = TypeVar("Section")
@@ -168,7 +168,7 @@ def run_env(
 def _run_section(run_folder: str | Path, key: str, kind: type[Section]) -> Section:
     try:
         return from_data(kind, read_run_config(run_folder).get(key) or {}, key)
-    except ValueError as error:
+    except UserError as error:
         raise RunFolderError(f"{Path(run_folder) / CONFIG}: {error}") from None
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cryptofolio.envs.errors import ConfigError, DataError
+from cryptofolio.envs.errors import ConfigError, DataError, UserError
 from cryptofolio.envs.features import KINDS
 from cryptofolio.envs.loaders import load_csv_dir, load_wide_table
 from cryptofolio.envs.market import MarketData
@@ -353,7 +353,7 @@ def from_data(cls: type[Config], data: Any, path: str = "") -> Config:
         raise ConfigError(f"{_dotted(path, missing[0])}: missing; it has no default")
     try:
         return cls(**values)
-    except ValueError as error:
+    except UserError as error:  # a check of the section's own (a bug's ValueError keeps its traceback)
         raise ConfigError(f"{path}.{error}" if path else str(error)) from None
 
 

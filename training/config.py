@@ -24,7 +24,7 @@ from cryptofolio.agents.hyperparameters import check_hyperparameters
 from cryptofolio.agents.learners import learner
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
 from cryptofolio.envs.config import check_choice, from_data
-from cryptofolio.envs.errors import ConfigError
+from cryptofolio.envs.errors import ConfigError, UserError
 
 VEC_ENVS = ("batched", "dummy", "subproc")
 SELECTION_METRICS = ("sharpe", "sortino", "calmar", "total_return", "cagr")
@@ -162,7 +162,7 @@ def _build(
     run.update({k: v for k, v in explicit.items() if v is not None})
     try:
         return from_data(TrainConfig, {"algo": algo, "profile": profile, **run, "hyperparams": hyperparams})
-    except ValueError as error:
+    except UserError as error:
         raise ConfigError(f"{blame}: {error}") from None
 
 

@@ -32,7 +32,7 @@ from cryptofolio.commands.options import (
     command_parser,
     train_config,
 )
-from cryptofolio.envs.errors import ConfigError
+from cryptofolio.envs.errors import ConfigError, UserError
 from cryptofolio.training.optuna_studies import (
     Interrupted,
     open_study,
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         for value in values:
             try:
                 train_config(args, overrides=[f"{key}={json.dumps(value)}"])
-            except ValueError as error:
+            except UserError as error:
                 raise ConfigError(
                     f"{source}: {config.algo}.{key}={value!r} cannot be trained: {error}"
                 ) from None
