@@ -38,6 +38,7 @@ from cryptofolio.training.optuna_studies import (
     summary,
     train_trial,
 )
+from cryptofolio.training.train import check_trainable
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     seeds = parse_seeds(args.seeds)
     config = train_config(args)  # fails now, naming the option, rather than in every trial
+    check_trainable(config)  # the market, its splits and assets load, the model builds: before any trial
     name = args.study or f"{config.algo}-{config.profile}-seeds"
     study = open_study(name, storage_url(args.storage), sampler=optuna.samplers.RandomSampler())
     record_seeds(study, seeds)

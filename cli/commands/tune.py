@@ -41,6 +41,7 @@ from cryptofolio.training.optuna_studies import (
     summary,
     train_trial,
 )
+from cryptofolio.training.train import check_trainable
 from cryptofolio.training.tune import export_best, read_space, sample_settings, space_values
 
 
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     if args.trials < 0:
         raise ConfigError(f"--trials must be 0 or more, got {args.trials}")
     config = train_config(args)  # fails now, naming the option, rather than in every trial
+    check_trainable(config)  # the market, its splits and assets load, the model builds: before any trial
     space = read_space(config.algo, args.space)
     source = args.space or "configs/search.yaml"
     for key, values in space_values(space).items():  # every edge of the space must make a valid run

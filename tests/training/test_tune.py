@@ -199,3 +199,14 @@ def test_a_search_space_is_checked_before_any_trial(text, message, tmp_path, cap
     args = ["tune", "--algo", "ppo", "--space", str(path), "--storage", storage, "--out", str(tmp_path)]
     assert main(args) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "optuna.db").exists()
+
+
+@pytest.mark.parametrize("command", [["tune", "--trials", "2"], ["sweep", "--seeds", "0-1"]])
+def test_a_plan_that_cannot_train_is_one_line_before_the_study_is_opened(command, tmp_path, capsys):
+    storage = tmp_path / "study.db"
+    args = [*command, "--algo", "ppo", "--assets", "BTC,NOPE", "--storage", f"sqlite:///{storage}",
+            "--out", str(tmp_path / "runs")]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "NOPE" in err and len(err.splitlines()) == 1
+    assert not storage.exists() and not (tmp_path / "runs").exists()
