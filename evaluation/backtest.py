@@ -177,7 +177,7 @@ def format_table(table: pd.DataFrame) -> str:
     for column in table.columns:
         if column in PERCENT:
             shown[column] = table[column].map(lambda v: f"{v:.1%}")
-        elif column == "max_drawdown_days":
+        elif column in ("max_drawdown_span_days", "underwater_days"):
             shown[column] = table[column].map(lambda v: f"{v:.0f}")
         else:
             shown[column] = table[column].map(lambda v: f"{v:.2f}")

@@ -30,7 +30,8 @@ METRICS = (
     "sortino",
     "calmar",
     "max_drawdown",
-    "max_drawdown_days",
+    "max_drawdown_span_days",
+    "underwater_days",
     "turnover",
     "fees",
     "time_invested",
@@ -91,14 +92,29 @@ def max_drawdown(values: np.ndarray) -> float:
     return float(drawdowns(values).max())
 
 
-def max_drawdown_duration(values: np.ndarray) -> int:
+def _underwater_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, stops) of the runs of bars below a previous peak: bars ``starts[k]:stops[k]``."""
+    edges = np.diff(np.concatenate([[0], (drawdowns(values) > 0).astype(np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def longest_underwater(values: np.ndarray) -> int:
     """Longest time below a previous peak, in bars (to the recovery, or to the end if none)."""
-    under = drawdowns(values) > 0
-    longest = run = 0
-    for below in under:
-        run = run + 1 if below else 0
-        longest = max(longest, run)
-    return longest
+    starts, stops = _underwater_runs(values)
+    return int((stops - starts).max()) if len(starts) else 0
+
+
+def max_drawdown_span(values: np.ndarray) -> int:
+    """Length of the maximum drawdown, in bars: from its peak to its recovery (or to the end if none).
+
+    Not :func:`longest_underwater`: a shallow fall can last longer than the deepest one.
+    """
+    starts, stops = _underwater_runs(values)
+    if not len(starts):
+        return 0
+    trough = int(np.argmax(drawdowns(values)))
+    (run,) = np.flatnonzero((starts <= trough) & (trough < stops))
+    return int(stops[run] - starts[run])
 
 
 def worst_drawdowns(values: np.ndarray, timestamps: pd.DatetimeIndex, count: int = 5) -> pd.DataFrame:
@@ -201,7 +217,8 @@ def summarize(result: BacktestResult) -> dict[str, float]:
         "sortino": sortino_ratio(values, ppy),
         "calmar": calmar_ratio(values, ppy),
         "max_drawdown": max_drawdown(values),
-        "max_drawdown_days": max_drawdown_duration(values) * 365.0 / ppy,
+        "max_drawdown_span_days": max_drawdown_span(values) * 365.0 / ppy,
+        "underwater_days": longest_underwater(values) * 365.0 / ppy,
         "turnover": annualized_turnover(result.turnover[steps], ppy),
         "fees": float(result.fees.sum() / values[0]),
         "time_invested": time_invested(result.weights_after[steps]),

@@ -52,8 +52,18 @@ def test_ratios_of_a_flat_series_are_undefined():
 def test_max_drawdown_and_its_duration():
     values = np.array([100, 120, 90, 100, 110, 125, 100, 130])
     assert metrics.max_drawdown(values) == pytest.approx(0.25)  # 120 -> 90
-    assert metrics.max_drawdown_duration(values) == 3  # bars 2-4 below 120; bar 6 below 125
+    assert metrics.longest_underwater(values) == 3  # bars 2-4 below 120; bar 6 below 125
+    assert metrics.max_drawdown_span(values) == 3  # the deepest fall is that stretch
     np.testing.assert_allclose(metrics.drawdowns(values)[:3], [0, 0, 0.25])
+
+
+def test_the_maximum_drawdowns_span_is_not_the_longest_time_under_water():
+    values = np.array([100, 95, 94, 93, 92, 100, 60, 100, 99])  # a long shallow fall, a short deep one
+    assert metrics.max_drawdown(values) == pytest.approx(0.4)
+    assert metrics.longest_underwater(values) == 4  # bars 1-4 below 100
+    assert metrics.max_drawdown_span(values) == 1  # bar 6, recovered at bar 7
+    assert metrics.max_drawdown_span(np.array([100, 120, 60, 70])) == 2  # never recovered: to the end
+    assert metrics.max_drawdown_span(np.array([1.0, 2.0, 3.0])) == metrics.longest_underwater([1, 2]) == 0
 
 
 def test_calmar_ratio():
