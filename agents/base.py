@@ -52,6 +52,18 @@ class Rule(ABC):
         Returning ``weights`` itself means: do not trade.
         """
 
+    def target(self, view: MarketView) -> np.ndarray:
+        """(N+1,) the allocation the rule aims for at the view's bar, before its trading schedule
+        (what overlays scale and learners are anchored on).
+
+        :raises ConfigError: for a rule whose decision is not a standing target (it depends on
+            the weights held).
+        """
+        raise ConfigError(
+            f"{self.name} has no standing target (its trades depend on the weights held): overlays and "
+            "anchors take a profile, its regime variant, cash, btc_only, equal_weight or an estimated rule"
+        )
+
 
 class RulePolicy:
     """A :class:`Rule` answering ``predict`` for one env, whose current bar it reads.

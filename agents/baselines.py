@@ -3,7 +3,9 @@
 A spec is a name, optionally with options: ``moderate``, ``moderate:calendar=monthly``,
 ``equal_weight:calendar=weekly``, ``moderate:band=0.1,adaptive_band=false``. Options are the
 rule's constructor arguments (see :mod:`cryptofolio.agents.risk_profiles` and
-:mod:`cryptofolio.agents.classic`).
+:mod:`cryptofolio.agents.classic`). Risk overlays follow the base after ``+``, each with its
+own options: ``moderate+voltarget+ddbrake``, ``equal_weight+voltarget:vol=0.4+ddbrake:profile=moderate``
+(see :mod:`cryptofolio.agents.overlays`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from cryptofolio.agents.classic import (
     Olmar,
     RiskParity,
 )
+from cryptofolio.agents.overlays import OVERLAYS
 from cryptofolio.agents.risk_profiles import ProfileRule
 from cryptofolio.envs import PROFILE_NAMES
 from cryptofolio.envs.config import from_data
@@ -45,28 +48,51 @@ BASELINES: dict[str, tuple[type[Rule], dict[str, Any]]] = {
 
 def make_baseline(spec: str) -> Rule:
     """The rule a spec names (see the module docstring); its ``name`` is the spec, made file-safe."""
-    name, _, options = spec.strip().partition(":")
-    if name not in BASELINES:
-        raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)} (or all)")
+    base, *overlays = spec.strip().split("+")
+    options_given = False
+    try:
+        name, kwargs = _parse(base, spec)
+        if name not in BASELINES:
+            raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)} (or all)")
+        rule_class, fixed = BASELINES[name]
+        rule = _build(name, rule_class, fixed, kwargs)
+        options_given = bool(kwargs)
+        for part in overlays:
+            name, kwargs = _parse(part, spec)
+            if name not in OVERLAYS:
+                raise ConfigError(f"unknown overlay {name!r} after '+'; choose from {', '.join(OVERLAYS)}")
+            rule = _build(name, OVERLAYS[name], {"base": rule}, kwargs)
+            options_given = options_given or bool(kwargs)
+    except ConfigError as error:
+        raise ConfigError(f"baseline {spec.strip()!r}: {error}") from None
+    if options_given:
+        rule.name = re.sub(r"[^A-Za-z0-9.+]+", "_", spec.strip())
+    return rule
+
+
+def _parse(part: str, spec: str) -> tuple[str, dict[str, Any]]:
+    """``name:key=value,...`` as the name and its options."""
+    name, _, options = part.strip().partition(":")
     kwargs = {}
     for option in filter(None, options.split(",")):
         key, sep, value = option.partition("=")
         if not sep:
-            raise ConfigError(f"baseline option {option!r} in {spec!r} must be key=value")
+            raise ConfigError(f"option {option!r} must be key=value")
         kwargs[key.strip()] = _value(value.strip())
-    rule_class, fixed = BASELINES[name]
+    return name.strip(), kwargs
+
+
+def _build(name: str, rule_class: type[Rule], fixed: dict[str, Any], kwargs: dict[str, Any]) -> Rule:
     allowed = set(inspect.signature(rule_class).parameters) - set(fixed) - {"name"}
     unknown = set(kwargs) - allowed
     if unknown:
         raise ConfigError(
             f"{name} has no option {', '.join(sorted(unknown))}; options: {', '.join(sorted(allowed))}"
         )
-    try:
-        rule = from_data(rule_class, {**fixed, **kwargs})
-    except ConfigError as error:
-        raise ConfigError(f"baseline {spec.strip()!r}: {error}") from None
-    rule.name = re.sub(r"[^A-Za-z0-9.]+", "_", spec.strip()) if kwargs else name
-    return rule
+    if "base" in fixed:  # an overlay: its options are typed on a stand-in base, then built on the real one
+        typed = from_data(rule_class, kwargs)
+        return rule_class(**fixed, **{key: getattr(typed, key) for key in kwargs})
+    return from_data(rule_class, {**fixed, **kwargs})
 
 
 def _value(text: str) -> bool | int | float | str | None:

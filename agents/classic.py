@@ -33,6 +33,9 @@ class Cash(Rule):
     name: str = "cash"
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
+        return self.target(view)
+
+    def target(self, view: MarketView) -> np.ndarray:
         return all_cash(len(view.symbols))
 
 
@@ -43,6 +46,9 @@ class BtcOnly(Rule):
     name: str = "btc_only"
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
+        return self.target(view)
+
+    def target(self, view: MarketView) -> np.ndarray:
         if "BTC" not in view.symbols:
             raise DataError(f"btc_only needs BTC in the market, which has {', '.join(view.symbols)}")
         column = view.symbols.index("BTC")
@@ -75,6 +81,9 @@ class PeriodicRule(Rule):
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
         return self.allocate(view) if first or period_started(view, self.calendar) else weights
+
+    def target(self, view: MarketView) -> np.ndarray:
+        return self.allocate(view)
 
     @abstractmethod
     def allocate(self, view: MarketView) -> np.ndarray:

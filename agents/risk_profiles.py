@@ -89,11 +89,9 @@ class ProfileRule(Rule):
 
     def check(self, view: MarketView, weights: np.ndarray, first: bool = False) -> DriftCheck:
         """How far ``weights`` are from the target at the view's bar, and whether the rule trades."""
-        target = profile_targets(self._profile, view)
         needs_regime = self.regime_aware or self.adaptive_band
         regime = detect_regime(view) if needs_regime else NEUTRAL
-        if self.regime_aware:
-            target = tilt(target, regime, view.symbols)
+        target = self._target(view, regime)
         drift = weights - target
         high_volatility = self.adaptive_band and regime == "high_volatility"
         if self.calendar is not None:
@@ -103,3 +101,10 @@ class ProfileRule(Rule):
         band = self.high_volatility_band if high_volatility else self.band
         crossed = bool(np.max(np.abs(drift)) >= band - BAND_TOLERANCE)
         return DriftCheck(target, regime, band, drift, first or crossed)
+
+    def target(self, view: MarketView) -> np.ndarray:
+        return self._target(view, detect_regime(view) if self.regime_aware else NEUTRAL)
+
+    def _target(self, view: MarketView, regime: str) -> np.ndarray:
+        target = profile_targets(self._profile, view)
+        return tilt(target, regime, view.symbols) if self.regime_aware else target
