@@ -70,6 +70,16 @@ def make_baseline(spec: str) -> Rule:
     return rule
 
 
+def anchor_rule_spec(anchor: str | None, profile: str) -> str:
+    """The rule spec a residual learner is anchored on: ``anchor`` (``EnvConfig.actions.anchor``) with
+    the word ``profile`` as its base replaced by ``profile``; None: the profile itself."""
+    if anchor is None:
+        return profile
+    base, plus, overlays = anchor.strip().partition("+")
+    name, colon, options = base.partition(":")
+    return (profile if name == "profile" else name) + colon + options + plus + overlays
+
+
 def _parse(part: str, spec: str) -> tuple[str, dict[str, Any]]:
     """``name:key=value,...`` as the name and its options."""
     name, _, options = part.strip().partition(":")

@@ -6,7 +6,7 @@ multiplies the base target's risky weights by an exposure in [0, 1] and puts the
 the base's mix of risky assets is kept. Every exposure is a pure function of the market up to
 the current bar (the base's target at that bar and past closes), so a composed rule's target
 never depends on where a backtest started, ``recommend`` needs no history of the user's
-portfolio, and a learner anchored on it sees the same target (:func:`anchor_weights`).
+portfolio, and a learner anchored on it sees the same target (:mod:`cryptofolio.agents.anchors`).
 
 Overlays (``w`` the base's (N+1,) target, ``m = w[1:] / sum(w[1:])`` its risky mix):
 
@@ -50,7 +50,7 @@ import numpy as np
 from cryptofolio.agents.base import Rule
 from cryptofolio.agents.regimes import detect_regime, tilt
 from cryptofolio.agents.risk_profiles import BAND_TOLERANCE, DRIFT_BAND, ProfileRule
-from cryptofolio.envs import MarketData, MarketView, risk_profile
+from cryptofolio.envs import MarketView, risk_profile
 from cryptofolio.envs.errors import ConfigError
 
 VOLATILITY_DAYS = 30
@@ -101,6 +101,11 @@ class Overlay(Rule):
     def __post_init__(self) -> None:
         if not 0 < self.band <= 1:
             raise ConfigError(f"band must be in (0, 1] (a weight: 0.05 is 5 points), got {self.band}")
+        if type(self.base).target is Rule.target:
+            raise ConfigError(
+                f"{self.base.name} has no standing target (its trades depend on the weights held); overlays "
+                "take a profile, its regime variant, cash, btc_only, equal_weight or an estimated rule"
+            )
         if self.profile is None:
             self.profile = profile_of(self.base)
         self.name = f"{self.base.name}+{self.label}"
@@ -277,12 +282,3 @@ def _held_returns(view: MarketView, target: np.ndarray, bars: int) -> tuple[np.n
     returns = view.log_returns(bars)[:, 1:]
     held = np.flatnonzero((target[1:] > 0) & np.isfinite(returns).all(axis=0))
     return returns[:, held], target[1:][held]
-
-
-def anchor_weights(rule: Rule, market: MarketData) -> np.ndarray:
-    """(T, N+1) the rule's target at every bar of ``market``: a residual learner's anchor, whose
-    zero action then holds this rule's allocation (traded with the env's band)."""
-    out = np.empty(market.close.shape)
-    for t in range(market.n_bars):
-        out[t] = rule.target(market.view(t))
-    return out

@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 from stable_baselines3.common.vec_env import VecEnv
 
+from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.agents.learners import Model, learner
 from cryptofolio.agents.snapshots import NORMALIZATION, SNAPSHOTS, check_manifest, frozen_normalizer
 from cryptofolio.envs import (
@@ -162,7 +163,7 @@ def run_env(
     if costs is not None:
         config = replace(config, costs=costs)
     profile = read_run_config(run_folder)["profile"]
-    return PortfolioEnv(market, split=split, splits=splits, profile=profile, config=config)
+    return anchored_env(market, split=split, splits=splits, profile=profile, config=config)
 
 
 def _run_section(run_folder: str | Path, key: str, kind: type[Section]) -> Section:

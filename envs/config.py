@@ -195,6 +195,9 @@ class ActionConfig:
 
     residual: bool = False
     """Actions tilt the profile's model portfolio (the zero action holds it) instead of choosing weights."""
+    anchor: str | None = None
+    """With residual: the rule tilted instead of the model portfolio, a baseline spec in which ``profile``
+    stands for the run's profile (``profile+voltarget+ddbrake``); None: the model portfolio."""
     tilt: float = 1.0
     """Strength of a residual tilt: each weight scales by at most ``e^tilt``."""
     risk_dial: bool = False
@@ -212,6 +215,10 @@ class ActionConfig:
         check_range("risk_cap", self.risk_cap, 1.0, 10.0)
         if self.risk_dial and not self.residual:
             raise ConfigError("risk_dial scales the profile's risky share: it needs residual actions")
+        if self.anchor is not None and not (self.residual and self.anchor.strip()):
+            raise ConfigError(
+                f"anchor {self.anchor!r} names the rule residual actions tilt: it needs residual"
+            )
         check_range("trade_band", self.trade_band, 0.0, 1.0)
         if self.decision_every < 1:
             raise ConfigError(

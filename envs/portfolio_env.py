@@ -198,6 +198,8 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     :param render_mode: None, or ``rgb_array`` for :meth:`render`'s picture of the weights.
     :param config: costs, reward, action mapping, observation and episode
         (:class:`~cryptofolio.envs.config.EnvConfig`, every default documented there).
+    :param anchor: (T, N+1) weights per bar of the rule ``config.actions.anchor`` names (the env knows
+        no policy: :func:`cryptofolio.agents.anchors.anchored_env` computes them).
     :param options: fields of ``config``'s sections by name, as ``gym.make`` passes them
         (``fee=0.002, window=60, residual=True``): :meth:`EnvConfig.with_options`.
 
@@ -221,6 +223,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         splits: Splits | None = None,
         profile: str = "moderate",
         config: EnvConfig | None = None,
+        anchor: np.ndarray | None = None,
         render_mode: str | None = None,
         **options: Any,
     ) -> None:
@@ -263,9 +266,9 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         """(T,) bar times as ``numpy.datetime64`` (UTC)."""
 
         n_columns = self.market.n_assets + 1
-        residual = self.config.actions.residual
-        self.anchor = model_portfolios(self.profile, self.market) if residual else np.empty((0, n_columns))
-        """(T, N+1) the residual anchor: the profile's model portfolio per bar ((0, N+1) if not residual)."""
+        self.anchor = self._anchor(anchor)
+        """(T, N+1) the residual anchor per bar: the profile's model portfolio, or the weights of the rule
+        ``config.actions.anchor`` names; (0, N+1) without residual actions."""
         self.action_space = action_space(n_columns)
         self.observation_space = self.features.observation_space()
         self._cash_only = np.zeros(n_columns)
@@ -276,6 +279,29 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         self._state = as_record(RewardState.start(self._value, 0.0))
         """The reward's state after the last step, a (1,) record of :class:`RewardState`."""
         self._drifted = self._cash_only.reshape(1, -1).copy()
+
+    def _anchor(self, anchor: np.ndarray | None) -> np.ndarray:
+        actions, market = self.config.actions, self.market
+        if not actions.residual:
+            return np.empty((0, market.n_assets + 1))
+        if actions.anchor is None:
+            return model_portfolios(self.profile, market)
+        if anchor is None:
+            raise ConfigError(
+                f"anchor {actions.anchor!r} is a rule: build the env with its weights "
+                "(cryptofolio.agents.anchors.anchored_env)"
+            )
+        anchor = np.asarray(anchor, dtype=np.float64)
+        if anchor.shape != market.close.shape:
+            raise ValueError(f"anchor has shape {anchor.shape}, expected {market.close.shape} (bars, assets)")
+        unlisted = np.where(market.available, 0.0, anchor)
+        if not (np.isfinite(anchor).all() and (anchor >= 0).all() and not unlisted.any()):
+            raise ValueError(
+                "anchor weights must be finite, non-negative and zero where an asset is not listed"
+            )
+        if np.abs(anchor.sum(axis=1) - 1.0).max() > 1e-9:
+            raise ValueError("anchor weights must sum to 1 at every bar")
+        return anchor
 
     @property
     def symbols(self) -> tuple[str, ...]:

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.agents import Policy, ProfileRule, Rule
+from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.agents.ensemble import EnsemblePolicy
-from cryptofolio.envs import EnvConfig, MarketData, PortfolioEnv, ledger_step
+from cryptofolio.envs import EnvConfig, MarketData, ledger_step
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.diagnostics import (
     WINDOW,
@@ -149,7 +150,7 @@ def recommend(
     weights, value = held.weights, held.value
     drawdown = 0.0 if peak is None else max(0.0, 1.0 - value / peak)
     # The env's split plays no part here: it lends its features, action mapping and costs.
-    env = PortfolioEnv(market, split="test", profile=agent_profile or profile, config=config)
+    env = anchored_env(market, split="test", profile=agent_profile or profile, config=config)
     name = name or str(getattr(policy, "name", type(policy).__name__))
     check_spaces = getattr(policy, "check_spaces", None)  # a trained agent must fit these assets
     if check_spaces is not None:

@@ -21,6 +21,8 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor, VecNormalize
 
 from cryptofolio.agents import make_baseline
+from cryptofolio.agents.anchors import anchor_of, anchored_env
+from cryptofolio.agents.baselines import anchor_rule_spec
 from cryptofolio.agents.learners import Model, learner
 from cryptofolio.agents.sb3 import load_snapshot_model, read_run_config, snapshot_folder
 from cryptofolio.agents.snapshots import (
@@ -133,10 +135,11 @@ def _train(
     set_random_seed(seed)
     torch.set_num_threads(config.torch_threads)
     venv = make_training_env(config, market, splits, seed, checkpoint)
-    on_validation = partial(PortfolioEnv, market, split="validation", splits=splits, profile=config.profile)
+    on_validation = partial(anchored_env, market, split="validation", splits=splits, profile=config.profile)
     validation = on_validation(config=config.env)
     rule_env = on_validation(config=config.env.for_rules())
-    baseline = metrics.summarize(run_backtest(make_baseline(config.profile), rule_env))
+    rule = make_baseline(anchor_rule_spec(config.env.actions.anchor, config.profile))
+    baseline = metrics.summarize(run_backtest(rule, rule_env))
 
     entry = learner(config.algo)
     if checkpoint:
@@ -205,6 +208,7 @@ def make_training_env(
         "splits": splits,
         "profile": config.profile,
         "config": config.env,
+        "anchor": anchor_of(config.env, config.profile, market),
     }
     if learner(config.algo).trains_on == "portfolio_env":
         return PortfolioEnv(market, **options)
@@ -254,7 +258,7 @@ def check_trainable(config: TrainConfig) -> None:
     venv = make_training_env(config, market, splits, config.seed)
     try:
         new_model(config, venv, config.seed)
-        PortfolioEnv(market, split="validation", splits=splits, profile=config.profile, config=config.env)
+        anchored_env(market, split="validation", splits=splits, profile=config.profile, config=config.env)
     finally:
         venv.close()
 

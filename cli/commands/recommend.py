@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptofolio.agents import BASELINES, Policy, ProfileRule, Rule, make_baseline
+from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_cost_arguments,
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         from cryptofolio.agents.ensemble import EnsemblePolicy
 
         def env(config: EnvConfig) -> PortfolioEnv:  # lends its action mapping; its split plays no part
-            return PortfolioEnv(market, split="test", profile=choice.agent_profile, config=config)
+            return anchored_env(market, split="test", profile=choice.agent_profile, config=config)
 
         members = [member for member, _ in choice.members]
         policy = EnsemblePolicy(members, [env(c) for _, c in choice.members], env(choice.config))  # type: ignore[arg-type]
