@@ -2,7 +2,9 @@
 file and its budgets, so that nothing else in the project names one.
 
 Built in: stable-baselines3's ``ppo``, ``sac``, ``a2c``, ``td3``, sb3-contrib's ``recurrent_ppo``
-and the gradient agent ``direct`` (:mod:`cryptofolio.agents.direct`). Add your own from Python::
+and the gradient agent ``direct`` (:mod:`cryptofolio.agents.direct`); ``ppo_budget`` and
+``direct_budget`` are PPO and the gradient agent anchored on the profile's budget-keeping rule
+(their config files). Add your own from Python::
 
     from stable_baselines3 import DDPG
     from cryptofolio.agents.learners import Budgets, register, sb3_learner
@@ -274,6 +276,17 @@ BUILT_IN: tuple[Learner, ...] = (
     sb3_learner("recurrent_ppo", RecurrentPPO, budgets=Budgets(quick=512)),
     Learner(
         name="direct",
+        algorithm=DirectAgent,
+        make=make_direct,
+        save=save_direct,
+        load=load_direct,
+        trains_on="portfolio_env",
+        budgets=Budgets(quick=1_024),
+    ),
+    # On the risk budget: the same learners anchored on <profile>+voltarget+ddbrake (their YAML files)
+    sb3_learner("ppo_budget", PPO, budgets=Budgets(quick=1_024, study=100_000)),
+    Learner(
+        name="direct_budget",
         algorithm=DirectAgent,
         make=make_direct,
         save=save_direct,

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from cryptofolio.agents.baselines import anchor_rule_spec
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import add_training_arguments, command_argv, command_parser, train_config
 from cryptofolio.envs.errors import ConfigError
@@ -80,7 +81,8 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         return 0
     metric = config.selection_metric
     print(f"trained {outcome.timesteps:,} steps; best validation {metric} {outcome.best:.3f} "
-          f"(the {config.profile} baseline: {outcome.baseline[metric]:.3f})")  # fmt: skip
+          f"(the {anchor_rule_spec(config.env.actions.anchor, config.profile)} rule: "
+          f"{outcome.baseline[metric]:.3f})")  # fmt: skip
     if outcome.timesteps > config.n_timesteps:
         print(
             f"{outcome.timesteps - config.n_timesteps:,} steps more than the {config.n_timesteps:,} asked "

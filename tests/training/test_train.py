@@ -38,13 +38,13 @@ def test_each_algo_writes_a_complete_run_folder(trained, algo):
     for name in ("config.yaml", "metadata.json", "progress.csv", "evaluations.csv"):
         assert (folder / name).stat().st_size > 0, name
     assert list(folder.glob("events.out.tfevents.*"))
-    model = "model.npz" if algo == "direct" else "model.zip"
+    model = "model.npz" if learner(algo).trains_on == "portfolio_env" else "model.zip"
     plain = {model, "normalization.json", "spaces.json", "state.json", "manifest.json"}
     for snapshot in ("best", "final", "checkpoint"):
         names = {p.name for p in (folder / snapshot).iterdir()}
         assert names - {"replay_buffer.npz", "optimizer.npz"} == plain, snapshot
     assert (folder / "checkpoint" / "replay_buffer.npz").is_file() == learner(algo).replay_buffer
-    assert (folder / "checkpoint" / "optimizer.npz").is_file() == (algo == "direct")
+    assert (folder / "checkpoint" / "optimizer.npz").is_file() == (learner(algo).trains_on == "portfolio_env")
     for snapshot in ("best", "final"):  # only a checkpoint resumes
         assert not {"replay_buffer.npz", "optimizer.npz"} & {p.name for p in (folder / snapshot).iterdir()}
     metadata = json.loads((folder / "metadata.json").read_text())
