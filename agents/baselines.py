@@ -70,6 +70,19 @@ def make_baseline(spec: str) -> Rule:
     return rule
 
 
+def split_specs(text: str) -> list[str]:
+    """Comma-separated specs as a list; a comma inside a spec's options stays in it
+    (``moderate:band=0.1,adaptive_band=false,equal_weight`` is two specs)."""
+    specs: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        head = piece.split("+")[0]
+        if specs and "=" in head and ":" not in head:  # key=value: the previous spec's next option
+            specs[-1] += "," + piece
+        elif piece:
+            specs.append(piece)
+    return specs
+
+
 def anchor_rule_spec(anchor: str | None, profile: str) -> str:
     """The rule spec a residual learner is anchored on: ``anchor`` (``EnvConfig.actions.anchor``) with
     the word ``profile`` as its base replaced by ``profile``; None: the profile itself."""

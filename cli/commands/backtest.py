@@ -31,7 +31,10 @@ from cryptofolio.evaluation.backtest import format_table, metrics_table, run_bac
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
     parser.add_argument(
-        "--policies", default="all", help=f"comma-separated baselines, or all: {', '.join(BASELINES)}"
+        "--policies",
+        default="all",
+        help=f"comma-separated baselines, or all: {', '.join(BASELINES)}; risk overlays follow a "
+        "base after + (moderate+voltarget+ddbrake; see the README's risk budgets)",
     )
     add_market_arguments(parser)
     add_cost_arguments(parser)

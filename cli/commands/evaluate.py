@@ -48,7 +48,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--runs", nargs="*", default=[], metavar="RUN", help="run folders or globs (quote globs)"
     )
     parser.add_argument(
-        "--baselines", default="all", help=f"comma-separated baselines, or all: {', '.join(BASELINES)}"
+        "--baselines",
+        default="all",
+        help=f"comma-separated baselines, or all: {', '.join(BASELINES)}; risk overlays follow a "
+        "base after + (moderate+voltarget+ddbrake; see the README's risk budgets)",
     )
     parser.add_argument(
         "--split", default="test", choices=SPLIT_NAMES, help="split to report on (default test)"

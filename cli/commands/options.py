@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptofolio.agents import BASELINES
+from cryptofolio.agents.baselines import split_specs
 from cryptofolio.agents.learners import names
 from cryptofolio.envs import PROFILE_NAMES, Costs, MarketConfig, SplitDates
 from cryptofolio.envs.errors import ConfigError
@@ -297,7 +298,7 @@ def baseline_names(text: str, option: str) -> list[str]:
     """``all`` or comma-separated baseline specs, as a list (``option`` names the option in errors)."""
     if text.strip() == "all":
         return list(BASELINES)
-    specs = [s.strip() for s in text.split(",") if s.strip()]
+    specs = split_specs(text)
     if not specs:
         raise ConfigError(f"{option} names no policy")
     return specs

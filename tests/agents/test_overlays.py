@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from cryptofolio.agents import make_baseline
 from cryptofolio.agents.anchors import anchor_of, anchor_weights, anchored_env
-from cryptofolio.agents.baselines import anchor_rule_spec
+from cryptofolio.agents.baselines import anchor_rule_spec, split_specs
 from cryptofolio.agents.classic import BtcOnly, BuyAndHold
 from cryptofolio.agents.overlays import (
     DrawdownBrake,
@@ -165,3 +165,12 @@ def test_an_env_told_of_an_anchor_rule_without_its_weights_says_how_to_build_it(
 def test_an_anchor_without_residual_actions_is_refused():
     with pytest.raises(ConfigError, match="needs residual"):
         EnvConfig().with_options(anchor="profile+ddbrake")
+
+
+def test_a_comma_inside_a_specs_options_stays_in_it():
+    text = "moderate+voltarget:vol=0.4,window_days=60+ddbrake, moderate:band=0.1,adaptive_band=false,cash"
+    assert split_specs(text) == [
+        "moderate+voltarget:vol=0.4,window_days=60+ddbrake",
+        "moderate:band=0.1,adaptive_band=false",
+        "cash",
+    ]
