@@ -84,6 +84,8 @@ class MarketConfig:
             raise ConfigError(
                 f"ffill_limit must be 0 (gaps are errors) or a number of bars, got {self.ffill_limit}"
             )
+        if self.assets is not None and not self.assets:
+            raise ConfigError("assets names no asset; give at least one risky asset, or None for all")
         if self.assets is not None and len(set(self.assets)) != len(self.assets):
             raise ConfigError(f"assets names an asset twice: {', '.join(self.assets)}")
 

@@ -347,6 +347,8 @@ def _assemble(
         raise ConfigError(f"ffill_limit must be >= 0, got {ffill_limit}")
     if cash in {a.symbol for a in assets}:
         raise DataError(f"{source}: {cash} is the cash asset and cannot also be a risky asset")
+    if not assets:
+        raise DataError(f"{source}: no risky asset to load")
     everyone = [*assets, *([cash_asset] if cash_asset else [])]
     freq = _common_frequency(everyone)
     lo, hi = time_bounds(start, end)

@@ -130,3 +130,8 @@ def test_rules_keep_the_costs_and_drop_the_action_mapping():
     rules = config.for_rules()
     assert rules.costs == config.costs and rules.actions.free and not config.actions.free
     assert dataclasses.replace(rules, actions=config.actions) == config
+
+
+def test_an_empty_asset_list_is_refused_before_any_file_is_read():
+    with pytest.raises(ValueError, match="assets names no asset"):
+        MarketConfig(source="no/such/folder", assets=())
