@@ -11,6 +11,11 @@ The drawdown in an agent's observation is ``1 - value / peak`` (0 without a peak
 treats the bar as its first decision (trade to target whatever the band or calendar) when the
 holdings are all cash or when asked to rebalance now; otherwise its bands and calendar apply
 as in a backtest.
+
+A rule with risk overlays (``moderate+voltarget+ddbrake``), followed or a run's residual anchor
+(``env.actions.anchor``), comes with its risk budget (:class:`RiskBudget`): each overlay's
+exposure today and, for a drawdown brake, the budget, the drawdown of the mix's index below its
+peak over the brake's window, the cushion left above the floor and a warning when it runs low.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cryptofolio.agents import Policy, ProfileRule, Rule
+from cryptofolio.agents import Policy, ProfileRule, Rule, make_baseline
 from cryptofolio.agents.anchors import anchored_env
+from cryptofolio.agents.baselines import anchor_rule_spec
 from cryptofolio.agents.ensemble import EnsemblePolicy
-from cryptofolio.envs import EnvConfig, MarketData, ledger_step
+from cryptofolio.agents.overlays import Overlay, budget_of, exposures, mix_index
+from cryptofolio.envs import EnvConfig, MarketData, MarketView, ledger_step
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.diagnostics import (
     WINDOW,
@@ -34,6 +41,125 @@ from cryptofolio.evaluation.diagnostics import (
     format_diagnostics,
 )
 from cryptofolio.evaluation.holdings import Holdings, value_holdings
+
+AT_RISK = 0.5
+"""Cushion below which the budget is said to be at risk."""
+
+
+@dataclass(frozen=True)
+class RiskBudget:
+    """Where a rule with risk overlays stands at one bar. Brake fields are None without a brake.
+
+    :param rule: the rule's name (``moderate+voltarget+ddbrake``).
+    :param exposures: each overlay's factor in [0, 1] on its base's risky weights, innermost first.
+    :param budget: the drawdown brake's budget (0.35 is 35%).
+    :param floor: the index drawdown at which the brake is all cash (its level).
+    :param drawdown: the drawdown of the index of the base's risky mix below its peak over the
+        brake's window (``window_days``), in [0, 1].
+    :param cushion: share of the way from the floor to the peak left: 1 at the peak, 0 at the floor.
+    :param window_days: days after which the index's peak is forgotten.
+    :param peak_date: the bar of that peak; :param forgotten_on: the first bar whose window leaves it out.
+    """
+
+    rule: str
+    exposures: dict[str, float]
+    budget: float | None = None
+    floor: float | None = None
+    drawdown: float | None = None
+    cushion: float | None = None
+    window_days: float | None = None
+    peak_date: pd.Timestamp | None = None
+    forgotten_on: pd.Timestamp | None = None
+
+    @property
+    def status(self) -> str | None:
+        """``at the floor`` (cushion 0), ``at risk`` (below :data:`AT_RISK`), ``kept``; None without a brake."""
+        if self.cushion is None:
+            return None
+        if self.cushion <= 0.0:
+            return "at the floor"
+        return "at risk" if self.cushion < AT_RISK else "kept"
+
+    @property
+    def warning(self) -> str | None:
+        """The line that says the budget is at risk or spent, or None."""
+        if self.status == "at the floor":
+            return (
+                f"at the floor: all cash until the index recovers or its peak is forgotten on "
+                f"{self.forgotten_on:%Y-%m-%d}"
+            )
+        if self.status == "at risk":
+            assert self.drawdown is not None and self.floor is not None
+            further = 1.0 - (1.0 - self.floor) / (1.0 - self.drawdown)
+            return (
+                f"budget at risk: {self.cushion:.0%} of the cushion left; a further {further:.1%} fall "
+                "of the index puts the portfolio all in cash"
+            )
+        return None
+
+    def lines(self) -> list[str]:
+        """The budget as text: exposures, the brake's state, and the warning if any."""
+        shown = ", ".join(f"{name} {value:.1%}" for name, value in self.exposures.items())
+        out = [f"{self.rule}: exposure {shown}"]
+        if self.cushion is not None:
+            out.append(
+                f"risk budget {self.budget:.0%}: the mix's index is {self.drawdown:.1%} below its "
+                f"{self.window_days:g}-day peak of {self.peak_date:%Y-%m-%d} (all cash at {self.floor:.1%}); "
+                f"cushion left {self.cushion:.0%}"
+            )
+        if self.warning is not None:
+            out.append(self.warning)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--format json``; dates as ISO strings."""
+        return {
+            "rule": self.rule,
+            "exposures": self.exposures,
+            "budget": self.budget,
+            "floor": self.floor,
+            "drawdown": self.drawdown,
+            "cushion": self.cushion,
+            "window_days": self.window_days,
+            "peak_date": None if self.peak_date is None else f"{self.peak_date:%Y-%m-%dT%H:%M:%SZ}",
+            "forgotten_on": None if self.forgotten_on is None else f"{self.forgotten_on:%Y-%m-%dT%H:%M:%SZ}",
+            "status": self.status,
+            "warning": self.warning,
+        }
+
+
+def risk_budget(rule: Rule, view: MarketView) -> RiskBudget | None:
+    """The risk budget of ``rule`` at the view's bar, or None for a rule without overlays."""
+    if not isinstance(rule, Overlay):
+        return None
+    brake = budget_of(rule)
+    if brake is None:
+        return RiskBudget(rule.name, exposures(rule, view))
+    base = brake.base.target(view)
+    bars = view.bars(brake.window_days)
+    index = mix_index(view, base, bars)
+    peak = view.t - (len(index) - 1) + (len(index) - 1 - int(np.argmax(index[::-1])))  # its last bar
+    return RiskBudget(
+        rule=rule.name,
+        exposures=exposures(rule, view),
+        budget=brake.budget,
+        floor=brake.level,
+        drawdown=brake.drawdown(view, base),
+        cushion=brake.cushion(view),
+        window_days=brake.window_days,
+        peak_date=view.timestamps[peak],
+        forgotten_on=view.timestamps[peak] + (bars + 1) * view.freq,
+    )
+
+
+def followed_rule(policy: Policy | Rule, config: EnvConfig | None, profile: str) -> Rule | None:
+    """The rule whose budget a recommendation reports: the policy if it is a rule, else the residual
+    anchor its env names (``config.actions.anchor``, ``profile`` standing for the run's); None if neither."""
+    if isinstance(policy, Rule):
+        return policy
+    if config is None or not config.actions.residual:
+        return None
+    return make_baseline(anchor_rule_spec(config.actions.anchor, profile))
 
 
 @dataclass(frozen=True)
@@ -55,6 +181,7 @@ class Recommendation:
     :param value_after: value after trading, ``value - fees``.
     :param observation: the env's observation at the bar for these weights (what an agent reads).
     :param diagnostics: ``current`` and ``target`` portfolio diagnostics.
+    :param risk: the risk budget of the rule followed, or of a run's anchor rule (None without overlays).
     """
 
     policy: str
@@ -79,6 +206,7 @@ class Recommendation:
     value_after: float
     observation: np.ndarray
     diagnostics: dict[str, PortfolioDiagnostics]
+    risk: RiskBudget | None = None
 
     def table(self) -> pd.DataFrame:
         """One row per asset: price, held, value, weight, model, drift, target, order, order value."""
@@ -115,6 +243,7 @@ class Recommendation:
             "turnover": self.turnover,
             "value_after": self.value_after,
             "diagnostics": {name: d.to_dict() for name, d in self.diagnostics.items()},
+            "risk": None if self.risk is None else self.risk.to_dict(),
         }
 
 
@@ -166,6 +295,7 @@ def recommend(
         action, _ = policy.predict(observation, deterministic=True)
         target = env.target_weights(np.asarray(action).reshape(-1), bar, weights)
     check = (policy if isinstance(policy, ProfileRule) else ProfileRule(profile)).check(view, weights, first)
+    followed = followed_rule(policy, env.config, env.profile)
     rate = env.config.costs.rate
     fees, turnover, value_after, _ = ledger_step(value, weights, target, np.ones_like(weights), rate)
     order_values = value_after * target - value * weights
@@ -196,6 +326,7 @@ def recommend(
             kind: diagnose_weights(market, bar, w, diagnostics_window, profile)
             for kind, w in (("current", weights), ("target", target))
         },
+        risk=None if followed is None else risk_budget(followed, view),
     )
 
 
@@ -229,6 +360,7 @@ def format_recommendation(rec: Recommendation, source: str) -> str:
                 if trades
                 else f"no trade: {rec.policy} keeps the current weights"
             ),
+            *([] if rec.risk is None else ["", *rec.risk.lines()]),
             "",
             format_diagnostics(rec.diagnostics),
         ]

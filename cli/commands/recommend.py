@@ -16,6 +16,12 @@ The drawdown in an agent's observation is ``1 - value / --peak`` (0 without ``--
 A rule treats the bar as its first decision (trade to target whatever the band or calendar)
 when the holdings are all cash or with ``--rebalance-now``; otherwise its bands and calendar
 apply as in a backtest.
+
+A rule with risk overlays (``--policy moderate+voltarget+ddbrake``), or a run anchored on one
+(its ``env.actions.anchor``), also prints each overlay's exposure today and, for a drawdown
+brake, the budget, how far the mix's index is below its peak, the cushion left above the floor,
+and a warning when the budget is at risk (less than half the cushion left) or spent (all cash
+until the index recovers or its peak is forgotten); ``--format json`` has them under ``risk``.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptofolio.agents import BASELINES, Policy, ProfileRule, Rule, make_baseline
+from cryptofolio.agents import BASELINES, Policy, Rule, make_baseline
 from cryptofolio.agents.anchors import anchored_env
+from cryptofolio.agents.baselines import split_specs
+from cryptofolio.agents.overlays import profile_of
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_cost_arguments,
@@ -76,7 +84,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--policy",
         required=True,
         help="a run folder from `train`; several (comma-separated, or a quoted glob): their ensemble, "
-        f"the mean of their target weights; or a baseline: {', '.join(BASELINES)}",
+        f"the mean of their target weights; or a baseline: {', '.join(BASELINES)}; risk overlays follow "
+        "a base after + (moderate+voltarget+ddbrake: the output then says how much of the budget is left)",
     )
     add_holdings_arguments(parser)
     add_cost_arguments(parser, "default: a run's own, else the config's")
@@ -130,8 +139,9 @@ def run(args: argparse.Namespace) -> int:
 def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
     """The policy ``--policy`` names: a run folder's agent, or a baseline."""
     assets = [s.strip().upper() for s in args.assets.split(",") if s.strip()] if args.assets else None
-    if "," in args.policy or glob.has_magic(args.policy):
-        return _ensemble(args, find_runs([p.strip() for p in args.policy.split(",") if p.strip()]), holdings)
+    specs = split_specs(args.policy)  # a rule's options keep their commas
+    if len(specs) > 1 or glob.has_magic(args.policy):
+        return _ensemble(args, find_runs(specs), holdings)
     if Path(args.policy).is_dir():
         from cryptofolio.agents.sb3 import (
             load_policy,
@@ -160,7 +170,7 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
         )
     market = market_config(args)
     rule = make_baseline(args.policy)
-    profile = args.profile or (rule.profile if isinstance(rule, ProfileRule) else "moderate")
+    profile = args.profile or profile_of(rule) or "moderate"
     config = EnvConfig(costs=costs_from(args))
     if assets is not None:
         return Choice(rule, assets, profile, profile, config, market, "--assets")
