@@ -1,9 +1,11 @@
 """`recommend`: orders and fees by hand, the env's own observation, every baseline, trained runs."""
 
 import json
+import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cryptofolio.agents import BASELINES, make_baseline
@@ -11,7 +13,7 @@ from cryptofolio.cli import main
 from cryptofolio.envs import EnvConfig, MarketConfig, PortfolioEnv, action_to_weights, synthetic_market
 from cryptofolio.evaluation.backtest import run_backtest
 from cryptofolio.evaluation.holdings import read_holdings
-from cryptofolio.evaluation.recommend import recommend
+from cryptofolio.evaluation.recommend import format_recommendation, recommend
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
@@ -65,6 +67,76 @@ def test_within_the_band_the_profile_keeps_the_holdings(tmp_path):
     )
     np.testing.assert_allclose(forced.target, [0.30, 0.35, 0.35], atol=1e-12)
     assert forced.fees > 0
+
+
+def falling_market(low: float):
+    """BTC and ETH in lockstep (so any mix's index is BTC's price over 100): flat at 100 for 20 days,
+    120 on 2024-01-21 (bar 20), then a straight fall to ``low`` on 2024-02-09 (bar 39)."""
+    path = [100.0] * 20 + list(np.linspace(120.0, low, 20))
+    return build_market({"BTC": path, "ETH": [p / 10 for p in path]})
+
+
+MODERATE_FLOOR = 0.355560
+"""The brake's level for moderate's 35% at margin 0.6: the root b of -ln(1 - b) / b - 1 = -ln(1 - 0.21)."""
+
+
+def test_the_brakes_floor_is_the_root_of_its_loss_bound():
+    rule = make_baseline("moderate+ddbrake")
+    b = rule.level
+    assert b == pytest.approx(MODERATE_FLOOR, abs=1e-6)
+    assert -math.log(1 - b) / b - 1 == pytest.approx(-math.log(1 - 0.21), abs=1e-9)
+
+
+def test_a_falling_index_leaves_a_hand_computed_cushion_and_a_warning(tmp_path):
+    market = falling_market(90.0)  # 25% below the peak of 120
+    holdings = holdings_file(tmp_path, {"USDT": 1000})
+    rec = recommend(make_baseline("moderate+voltarget+ddbrake"), holdings, market, 39, diagnostics_window=20)
+    risk, b = rec.risk, MODERATE_FLOOR
+    assert risk.rule == "moderate+voltarget+ddbrake" and risk.budget == 0.35
+    assert risk.floor == pytest.approx(b, abs=1e-6)
+    assert risk.drawdown == pytest.approx(0.25, abs=1e-12)
+    assert risk.cushion == pytest.approx((b - 0.25) / b, abs=1e-5)  # 0.2969
+    assert list(risk.exposures) == ["voltarget", "ddbrake"]
+    assert risk.exposures["ddbrake"] == pytest.approx((b - 0.25) / (b * 0.75), abs=1e-5)  # 0.3958
+    assert risk.peak_date == pd.Timestamp("2024-01-21", tz="UTC")
+    assert risk.forgotten_on == pd.Timestamp("2024-07-20", tz="UTC")  # 181 days on: out of the window
+    assert risk.status == "at risk"
+    # all cash once the index is b below 120: 120 (1 - b) = 77.33, a further 14.1% below 90
+    assert risk.warning == (
+        "budget at risk: 30% of the cushion left; a further 14.1% fall of the index puts the portfolio all in cash"
+    )
+    text = format_recommendation(rec, "test")
+    assert "moderate+voltarget+ddbrake: exposure voltarget" in text
+    assert "risk budget 35%: the mix's index is 25.0% below its 180-day peak of 2024-01-21" in text
+    assert risk.warning in text
+    assert rec.to_dict()["risk"]["cushion"] == risk.cushion
+
+
+def test_at_the_floor_the_rule_is_all_cash_until_its_peak_is_forgotten(tmp_path):
+    market = falling_market(60.0)  # 50% below the peak: past the floor
+    holdings = holdings_file(tmp_path, {"BTC": 5, "USDT": 500})
+    rec = recommend(make_baseline("moderate+ddbrake"), holdings, market, 39, diagnostics_window=20)
+    assert rec.risk.cushion == 0.0 and rec.risk.exposures == {"ddbrake": 0.0}
+    np.testing.assert_array_equal(rec.target, [1.0, 0.0, 0.0])
+    assert rec.risk.warning == (
+        "at the floor: all cash until the index recovers or its peak is forgotten on 2024-07-20"
+    )
+
+
+def test_at_its_peak_the_budget_is_kept_without_warning(tmp_path):
+    market = falling_market(150.0)  # rising: the last bar is the peak
+    holdings = holdings_file(tmp_path, {"USDT": 1000})
+    rec = recommend(make_baseline("moderate+ddbrake"), holdings, market, 39, diagnostics_window=20)
+    assert rec.risk.drawdown == 0.0 and rec.risk.cushion == 1.0
+    assert rec.risk.status == "kept" and rec.risk.warning is None
+    assert recommend(make_baseline("moderate"), holdings, market, 39, diagnostics_window=20).risk is None
+
+
+def test_overlays_without_a_brake_report_their_exposure_only(tmp_path):
+    holdings = holdings_file(tmp_path, {"USDT": 1000})
+    rec = recommend(make_baseline("moderate+voltarget"), holdings, falling_market(90.0), 39, diagnostics_window=20)
+    assert list(rec.risk.exposures) == ["voltarget"] and rec.risk.cushion is None
+    assert rec.risk.status is None and rec.risk.lines()[1:] == []
 
 
 class Recording:
@@ -209,6 +281,34 @@ def test_an_agents_env_options_map_its_action_as_in_training(tmp_path):
     banded = EnvConfig().with_options(residual=True, trade_band=0.05)
     held = recommend(zero, at_model, market, 1500, config=banded)
     assert held.turnover == 0.0 and held.fees == 0.0
+
+
+def test_an_agent_anchored_on_a_rule_reports_the_rules_budget(tmp_path):
+    """No run needed: any policy on an env whose residual actions are anchored on a rule."""
+    market = falling_market(90.0)
+    holdings = holdings_file(tmp_path, {"USDT": 1000})
+    zero = Recording(np.zeros(len(market.symbols), dtype=np.float32))
+    config = EnvConfig().with_options(residual=True, anchor="profile+voltarget+ddbrake")
+    anchored = recommend(zero, holdings, market, 39, config=config, diagnostics_window=20)
+    followed = recommend(make_baseline("moderate+voltarget+ddbrake"), holdings, market, 39, diagnostics_window=20)
+    assert anchored.risk == followed.risk and anchored.risk.status == "at risk"
+    np.testing.assert_allclose(anchored.target, followed.target, atol=1e-12)  # the zero action is the rule
+    assert "\n".join(followed.risk.lines()) in format_recommendation(anchored, "test")
+    unanchored = EnvConfig().with_options(residual=True)
+    assert recommend(zero, holdings, market, 39, config=unanchored, diagnostics_window=20).risk is None
+
+
+def test_an_overlay_rule_with_options_recommends_through_the_command(tmp_path, capsys):
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.2\nETH,3\nUSDC,5000\n")
+    spec = "conservative+voltarget:vol=0.3,window_days=60+ddbrake"  # its comma is not a list of runs
+    assert main(["recommend", "--policy", spec, "--holdings", str(holdings), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["profile"] == "conservative" and out["risk"]["budget"] == 0.20
+    assert set(out["risk"]["exposures"]) == {"voltarget", "ddbrake"}
+    assert 0.0 <= out["risk"]["cushion"] <= 1.0
+    assert main(["recommend", "--policy", spec, "--holdings", str(holdings)]) == 0
+    assert "risk budget 20%: the mix's index is" in capsys.readouterr().out
 
 
 def test_a_run_on_files_is_priced_on_its_own_files_without_market(tmp_path, capsys):
