@@ -205,6 +205,14 @@ def time_invested(weights: np.ndarray) -> float:
     return float(np.mean(weights[:, 1:].sum(axis=1) > INVESTED))
 
 
+def mean_exposure(weights: np.ndarray) -> float:
+    """Mean risky share, ``1 -`` the mean cash weight.
+
+    :param weights: (n, N+1) weights after trading, cash first.
+    """
+    return float(1.0 - np.mean(weights[:, 0]))
+
+
 def summarize(result: BacktestResult) -> dict[str, float]:
     """Every metric of :data:`METRICS` for one backtest (fees as a fraction of the initial value)."""
     values, ppy = result.values, result.periods_per_year

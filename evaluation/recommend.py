@@ -32,7 +32,7 @@ from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.agents.baselines import anchor_rule_spec
 from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.agents.overlays import Overlay, budget_of, exposures, mix_index
-from cryptofolio.envs import EnvConfig, MarketData, MarketView, ledger_step
+from cryptofolio.envs import EnvConfig, MarketData, MarketView, PortfolioEnv, ledger_step
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.diagnostics import (
     WINDOW,
@@ -73,7 +73,7 @@ class RiskBudget:
 
     @property
     def status(self) -> str | None:
-        """``at the floor`` (cushion 0), ``at risk`` (below :data:`AT_RISK`), ``kept``; None without a brake."""
+        """``at the floor`` (cushion 0), ``at risk`` (below :data:`AT_RISK`), ``kept``; None without brake."""
         if self.cushion is None:
             return None
         if self.cushion <= 0.0:
@@ -152,14 +152,17 @@ def risk_budget(rule: Rule, view: MarketView) -> RiskBudget | None:
     )
 
 
-def followed_rule(policy: Policy | Rule, config: EnvConfig | None, profile: str) -> Rule | None:
+def followed_rule(policy: Policy | Rule, env: PortfolioEnv) -> Rule | None:
     """The rule whose budget a recommendation reports: the policy if it is a rule, else the residual
-    anchor its env names (``config.actions.anchor``, ``profile`` standing for the run's); None if neither."""
+    anchor its env names (``actions.anchor``, ``profile`` standing for the env's), that of every
+    run of an ensemble if they share one; None if none."""
     if isinstance(policy, Rule):
         return policy
-    if config is None or not config.actions.residual:
+    envs = policy.mappings if isinstance(policy, EnsemblePolicy) else [env]
+    specs = {anchor_rule_spec(e.config.actions.anchor, e.profile) for e in envs if e.config.actions.residual}
+    if len(specs) != 1 or not all(e.config.actions.residual for e in envs):
         return None
-    return make_baseline(anchor_rule_spec(config.actions.anchor, profile))
+    return make_baseline(specs.pop())
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,7 @@ def recommend(
         action, _ = policy.predict(observation, deterministic=True)
         target = env.target_weights(np.asarray(action).reshape(-1), bar, weights)
     check = (policy if isinstance(policy, ProfileRule) else ProfileRule(profile)).check(view, weights, first)
-    followed = followed_rule(policy, env.config, env.profile)
+    followed = followed_rule(policy, env)
     rate = env.config.costs.rate
     fees, turnover, value_after, _ = ledger_step(value, weights, target, np.ones_like(weights), rate)
     order_values = value_after * target - value * weights

@@ -16,6 +16,10 @@ TensorBoard keys, beside stable-baselines3's ``rollout/`` and ``train/``:
   way) and ``eval/excess_<metric>``, the agent's minus its profile baseline's on that split.
 - ``best/``: the same for the model kept in ``best/`` (the selected one), and ``best/timesteps``,
   the step it was saved at; TensorBoard's HPARAMS tab reports these.
+- ``risk/``: the same validation run against the profile's risk budget: ``max_drawdown``,
+  ``budget_kept`` (1 if that drawdown is within the profile's tolerance, its ``max_drawdown``,
+  else 0), ``cushion`` (``1 - max_drawdown / tolerance``: 1 without a loss, 0 at the tolerance,
+  negative past it) and ``exposure`` (the mean risky share, 1 minus the mean cash weight).
 
 Metrics come from :mod:`cryptofolio.evaluation.metrics`; nothing here recomputes them.
 """
@@ -42,11 +46,11 @@ from cryptofolio.agents.hyperparameters import hyperparameter_names
 from cryptofolio.agents.learners import learner, names
 from cryptofolio.agents.sb3 import TrainedPolicy
 from cryptofolio.agents.snapshots import STATE
-from cryptofolio.envs import PortfolioEnv
+from cryptofolio.envs import PortfolioEnv, risk_profile
 from cryptofolio.envs.config import to_data
 from cryptofolio.envs.vector_env import BatchedPortfolioEnv
 from cryptofolio.evaluation import metrics
-from cryptofolio.evaluation.backtest import run_backtest
+from cryptofolio.evaluation.backtest import BacktestResult, run_backtest
 from cryptofolio.training.config import RUN_FIELDS, TrainConfig
 from cryptofolio.training.run_folder import RunFolder, write_text
 
@@ -234,10 +238,13 @@ class ValidationCallback(BaseCallback):
         """Backtest the current model on validation, log, and keep it if it is the best so far."""
         normalizer = self.model.get_vec_normalize_env()
         policy = TrainedPolicy(self.model, normalizer, name=self.run.path.name)
-        summary = metrics.summarize(run_backtest(policy, self.env))
+        result = run_backtest(policy, self.env)
+        summary = metrics.summarize(result)
         evaluated = self._with_excess(summary)
         for key, value in evaluated.items():
             self.logger.record(f"eval/{key}", value)
+        for key, value in self._risk(result, summary).items():
+            self.logger.record(f"risk/{key}", value)
         self._append_row({"timesteps": self.num_timesteps, **evaluated})
         score = summary[self.config.selection_metric]
         if np.isfinite(score) and score > self.best:
@@ -250,6 +257,17 @@ class ValidationCallback(BaseCallback):
         self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
         self.logger.dump(self.num_timesteps)
         return summary
+
+    def _risk(self, result: BacktestResult, summary: dict[str, float]) -> dict[str, float]:
+        """The validation run against the profile's drawdown tolerance (the module docstring's ``risk/``)."""
+        tolerance = risk_profile(self.env.profile).max_drawdown
+        drawdown = summary["max_drawdown"]
+        return {
+            "max_drawdown": drawdown,
+            "budget_kept": float(drawdown <= tolerance),
+            "cushion": 1.0 - drawdown / tolerance,
+            "exposure": metrics.mean_exposure(result.weights_after[:-1]),  # the bars where it traded
+        }
 
     def _with_excess(self, summary: dict[str, float]) -> dict[str, float]:
         """``summary`` and, for :data:`EXCESS`, ``excess_<metric>``: the agent's minus the baseline's."""

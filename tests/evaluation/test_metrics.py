@@ -76,6 +76,11 @@ def test_turnover_and_time_invested():
     assert metrics.time_invested(weights) == 0.5
 
 
+def test_mean_exposure_is_one_minus_the_mean_cash_weight():
+    weights = np.array([[1.0, 0.0, 0.0], [0.4, 0.3, 0.3], [0.1, 0.9, 0.0]])
+    assert metrics.mean_exposure(weights) == pytest.approx(0.5, abs=1e-15)  # 1 - (1 + 0.4 + 0.1) / 3
+
+
 def _daily(values, first):
     return np.asarray(values, dtype=float), pd.date_range(first, periods=len(values), freq="D", tz="UTC")
 

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from cryptofolio.agents import BASELINES, make_baseline
+from cryptofolio.agents.anchors import anchored_env
+from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.cli import main
 from cryptofolio.envs import EnvConfig, MarketConfig, PortfolioEnv, action_to_weights, synthetic_market
 from cryptofolio.evaluation.backtest import run_backtest
@@ -103,7 +105,8 @@ def test_a_falling_index_leaves_a_hand_computed_cushion_and_a_warning(tmp_path):
     assert risk.status == "at risk"
     # all cash once the index is b below 120: 120 (1 - b) = 77.33, a further 14.1% below 90
     assert risk.warning == (
-        "budget at risk: 30% of the cushion left; a further 14.1% fall of the index puts the portfolio all in cash"
+        "budget at risk: 30% of the cushion left; "
+        "a further 14.1% fall of the index puts the portfolio all in cash"
     )
     text = format_recommendation(rec, "test")
     assert "moderate+voltarget+ddbrake: exposure voltarget" in text
@@ -134,7 +137,9 @@ def test_at_its_peak_the_budget_is_kept_without_warning(tmp_path):
 
 def test_overlays_without_a_brake_report_their_exposure_only(tmp_path):
     holdings = holdings_file(tmp_path, {"USDT": 1000})
-    rec = recommend(make_baseline("moderate+voltarget"), holdings, falling_market(90.0), 39, diagnostics_window=20)
+    rec = recommend(
+        make_baseline("moderate+voltarget"), holdings, falling_market(90.0), 39, diagnostics_window=20
+    )
     assert list(rec.risk.exposures) == ["voltarget"] and rec.risk.cushion is None
     assert rec.risk.status is None and rec.risk.lines()[1:] == []
 
@@ -290,12 +295,40 @@ def test_an_agent_anchored_on_a_rule_reports_the_rules_budget(tmp_path):
     zero = Recording(np.zeros(len(market.symbols), dtype=np.float32))
     config = EnvConfig().with_options(residual=True, anchor="profile+voltarget+ddbrake")
     anchored = recommend(zero, holdings, market, 39, config=config, diagnostics_window=20)
-    followed = recommend(make_baseline("moderate+voltarget+ddbrake"), holdings, market, 39, diagnostics_window=20)
+    followed = recommend(
+        make_baseline("moderate+voltarget+ddbrake"), holdings, market, 39, diagnostics_window=20
+    )
     assert anchored.risk == followed.risk and anchored.risk.status == "at risk"
     np.testing.assert_allclose(anchored.target, followed.target, atol=1e-12)  # the zero action is the rule
     assert "\n".join(followed.risk.lines()) in format_recommendation(anchored, "test")
     unanchored = EnvConfig().with_options(residual=True)
     assert recommend(zero, holdings, market, 39, config=unanchored, diagnostics_window=20).risk is None
+
+
+class Member(Recording):
+    """A run's stand-in in an ensemble: any observation fits it."""
+
+    name = "member"
+
+    def check_spaces(self, observation_space, action_space, described_as):
+        pass
+
+
+def test_an_ensemble_anchored_on_one_rule_reports_its_budget(tmp_path):
+    market = falling_market(90.0)
+    holdings = holdings_file(tmp_path, {"USDT": 1000})
+    anchored = EnvConfig().with_options(residual=True, anchor="profile+ddbrake")
+
+    def ensemble(*configs):
+        members = [Member(np.zeros(len(market.symbols), dtype=np.float32)) for _ in configs]
+        mappings = [anchored_env(market, split="test", config=c) for c in configs]
+        return EnsemblePolicy(members, mappings, anchored_env(market, split="test"))
+
+    both = recommend(ensemble(anchored, anchored), holdings, market, 39, diagnostics_window=20)
+    followed = recommend(make_baseline("moderate+ddbrake"), holdings, market, 39, diagnostics_window=20)
+    assert both.risk == followed.risk
+    mixed = ensemble(anchored, EnvConfig().with_options(residual=True))  # one on the plain profile
+    assert recommend(mixed, holdings, market, 39, diagnostics_window=20).risk is None
 
 
 def test_an_overlay_rule_with_options_recommends_through_the_command(tmp_path, capsys):

@@ -91,8 +91,12 @@ def test_portfolio_metrics_of_a_batched_env_equal_those_of_a_dummy_vec_env(marke
 # --- the selected model's metrics -----------------------------------------------------------------
 
 
-def summary(sharpe: float) -> dict[str, float]:
-    return {"sharpe": sharpe, "total_return": sharpe / 10, "cagr": sharpe / 5, "max_drawdown": 0.2}
+def summary(sharpe: float, max_drawdown: float = 0.2) -> dict[str, float]:
+    return {"sharpe": sharpe, "total_return": sharpe / 10, "cagr": sharpe / 5, "max_drawdown": max_drawdown}
+
+
+WEIGHTS_AFTER = np.array([[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]])
+"""The scripted validation run's weights: cash 25% then 50% on the bars it trades (the last only marks)."""
 
 
 @pytest.fixture
@@ -102,11 +106,15 @@ def validation(tmp_path, tiny_config, market, monkeypatch):
     run = RunFolder.create(tmp_path, config)
     env = partial(PortfolioEnv, market, **OPTIONS)
     model = PPO("MlpPolicy", DummyVecEnv([env]), n_steps=16, batch_size=16, device="cpu")
-    monkeypatch.setattr(callbacks, "run_backtest", lambda policy, env: None)
+    monkeypatch.setattr(
+        callbacks, "run_backtest", lambda policy, env: SimpleNamespace(weights_after=WEIGHTS_AFTER)
+    )
 
-    def make(sharpes: list[float]) -> tuple[ValidationCallback, Recorder]:
-        scripted = iter(sharpes)
-        monkeypatch.setattr(callbacks.metrics, "summarize", lambda result: summary(next(scripted)))
+    def make(
+        sharpes: list[float], drawdowns: list[float] | None = None
+    ) -> tuple[ValidationCallback, Recorder]:
+        scripted = iter(zip(sharpes, drawdowns or [0.2] * len(sharpes), strict=True))
+        monkeypatch.setattr(callbacks.metrics, "summarize", lambda result: summary(*next(scripted)))
         recorder = Recorder()
         model.set_logger(Logger(None, [recorder]))
         callback = ValidationCallback(run, env(split="validation"), summary(0.5), config)
@@ -138,6 +146,19 @@ def test_a_resumed_run_reports_its_saved_best_models_metrics(validation):
     model.num_timesteps = 100
     resumed.on_step()
     assert recorder.dumps[-1]["best/sharpe"] == 1.5 and recorder.dumps[-1]["best/timesteps"] == 0
+
+
+def test_each_evaluation_logs_the_risk_budget_of_the_validation_run(validation):
+    _, make = validation
+    callback, recorder = make([1.5, 0.9], drawdowns=[0.28, 0.42])  # moderate's tolerance: 35%
+    callback.evaluate()
+    callback.evaluate()
+    kept, broken = recorder.dumps
+    assert kept["risk/max_drawdown"] == 0.28 and kept["risk/budget_kept"] == 1.0
+    assert kept["risk/cushion"] == pytest.approx(0.2, abs=1e-12)  # 1 - 0.28 / 0.35
+    assert broken["risk/max_drawdown"] == 0.42 and broken["risk/budget_kept"] == 0.0
+    assert broken["risk/cushion"] == pytest.approx(-0.2, abs=1e-12)  # 1 - 0.42 / 0.35
+    assert kept["risk/exposure"] == broken["risk/exposure"] == pytest.approx(0.625, abs=1e-12)  # 1 - 0.375
 
 
 # --- HPARAMS ------------------------------------------------------------------------------------

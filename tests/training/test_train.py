@@ -90,6 +90,7 @@ def test_tensorboard_shows_portfolio_and_eval_metrics(trained):
     portfolio = {"log_return", "sharpe", "max_drawdown", "turnover", "fees", "cash_weight", "concentration"}
     assert {f"portfolio/{t}" for t in portfolio | {"action_saturation"}} <= tags
     assert {"eval/sharpe", "eval/max_drawdown", "eval/excess_sharpe", "rollout/ep_rew_mean"} <= tags
+    assert {f"risk/{t}" for t in ("max_drawdown", "budget_kept", "cushion", "exposure")} <= tags
     events_file = next(trained["ppo"].run.path.glob("events.out.tfevents.*")).read_bytes()
     assert b"_hparams_/session_start_info" in events_file and b"learning_rate" in events_file
 
