@@ -16,12 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from cryptofolio.agents import make_baseline
+from cryptofolio.agents.overlays import profile_of
 from cryptofolio.agents.risk_profiles import DRIFT_BAND
 from cryptofolio.envs import Costs
 from cryptofolio.evaluation import figures
+from cryptofolio.evaluation.budget import Budget, budget_table, kept_sentence
 from cryptofolio.evaluation.evaluate import CLAIMED_DRAWDOWN_REDUCTION
 from cryptofolio.evaluation.figures import featured_baselines
 from cryptofolio.evaluation.rendering import (
+    Block,
     Image,
     Section,
     render_html,
@@ -95,6 +99,35 @@ def seed_caveats(groups: Sequence[AgentGroup]) -> list[str]:
             "Train more seeds before reading it as a confidence interval."
         )
     return lines
+
+
+def budget_section(evaluation: Evaluation) -> Section:
+    """Every policy's drawdown and volatility against the promise of each profile in the evaluation."""
+    profiles = [g.profile for g in evaluation.groups if g.profile]
+    profiles += [profile_of(make_baseline(spec)) or "" for spec in evaluation.baselines]
+    in_groups = {run for g in evaluation.groups for run in g.runs}
+    paths = {g.name: [evaluation.results[r].values for r in g.runs] for g in evaluation.groups}
+    paths |= {name: [r.values] for name, r in evaluation.results.items() if name not in in_groups}
+    paths.pop("reference", None)
+    blocks: list[Block] = [
+        "Each profile promises a maximum drawdown and an expected volatility (configs/profiles.yaml). Per "
+        "policy over this split: max drawdown, its excess over the tolerance (positive: broken), conditional "
+        "drawdown at risk (mean of the worst 5% of bars' drawdowns), volatility against the expected one, "
+        "the longest time under water (agent groups: mean over seeds)."
+    ]
+    for profile in dict.fromkeys(p for p in profiles if p):
+        budget = Budget.of(profile)
+        table = budget_table(paths, evaluation.market.periods_per_year, budget)
+        shown = table.drop(columns=["tolerance"])
+        blocks += [
+            kept_sentence(table, budget),
+            formatted(
+                shown.assign(kept=shown["kept"].astype(bool), seeds_kept=shown["seeds_kept"].astype(int))
+            ),
+        ]
+    if len(blocks) == 1:
+        blocks.append("No policy here belongs to a risk profile, so no budget applies.")
+    return Section("Risk budget", blocks)
 
 
 def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
@@ -224,4 +257,19 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
             "per-bar results in results/.",
         ],
     )
-    return [summary, claims, table, versus, curves, monthly, tails, weights, rolling, costs, diversity, made]
+    budget = budget_section(evaluation)
+    return [
+        summary,
+        budget,
+        claims,
+        table,
+        versus,
+        curves,
+        monthly,
+        tails,
+        weights,
+        rolling,
+        costs,
+        diversity,
+        made,
+    ]

@@ -16,7 +16,20 @@ import pandas as pd
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.results import Evaluation
 
-PERCENT_WORDS = ("return", "cagr", "volatility", "drawdown", "fees", "invested", "share", "reduction", "var_")
+PERCENT_WORDS = (
+    "return",
+    "cagr",
+    "volatility",
+    "drawdown",
+    "fees",
+    "invested",
+    "share",
+    "reduction",
+    "var_",
+    "cdar",
+    "tolerance",
+    "excess_points",
+)
 COUNT_WORDS = ("seeds", "steps", "step", "positions")  # columns of whole numbers
 VAR_LEVEL = 0.95
 

@@ -25,6 +25,8 @@ TINY = {
     "sac": ["learning_starts=50", "buffer_size=2000", "batch_size=32"],
     "td3": ["learning_starts=50", "buffer_size=2000", "batch_size=32"],
     "direct": ["n_steps=16"],
+    "ppo_budget": ["n_steps=32", "batch_size=32", "n_epochs=2"],
+    "direct_budget": ["n_steps=16"],
 }
 """Per learner, the settings that make a run of a few hundred steps learn at all."""
 COMMON = [

@@ -221,7 +221,7 @@ class ValidationCallback(BaseCallback):
         best_state = self.run.path / "best" / STATE
         if best_state.exists():  # a resumed run keeps its best model's score and metrics
             state = json.loads(best_state.read_text())
-            self.best = float(state["score"])
+            self.best = _rank(float(state["score"]))
             self.selected = {"timesteps": state["timesteps"], **self._with_excess(state["validation"])}
         self._next = (self.num_timesteps // self.config.eval_freq + 1) * self.config.eval_freq
 
@@ -247,8 +247,8 @@ class ValidationCallback(BaseCallback):
             self.logger.record(f"risk/{key}", value)
         self._append_row({"timesteps": self.num_timesteps, **evaluated})
         score = summary[self.config.selection_metric]
-        if np.isfinite(score) and score > self.best:
-            self.best = score
+        if _rank(score) > self.best or not self.selected:  # the first evaluation is kept whatever its score
+            self.best = _rank(score)
             state = {"timesteps": self.num_timesteps, "metric": self.config.selection_metric, "score": score}
             self.run.save_snapshot("best", self.model, normalizer, {**state, "validation": summary})
             self.selected = {"timesteps": self.num_timesteps, **evaluated}
@@ -433,3 +433,9 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def _rank(score: float) -> float:
+    """A validation score as selection compares it: an undefined one (the Sharpe ratio of a path that never
+    moves, such as a policy held in cash by its anchor rule) ranks below every defined one."""
+    return score if np.isfinite(score) else -np.inf

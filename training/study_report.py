@@ -1,8 +1,11 @@
 """The results study's report: per fold evaluations, chained out-of-sample paths, aggregates in
 rliable's style, the probability of backtest overfitting, and ``results.md``.
 
+The risk budget comes first: per profile, every policy's max drawdown over the chained test
+windows against the profile's tolerance (:mod:`cryptofolio.evaluation.budget`), per fold too.
 Scores of the aggregates are fold-level excess Sharpe ratios: a seed's test Sharpe ratio on a
-fold minus its profile rule's on the same bars. Tasks (the strata of the bootstrap) are the
+fold minus the rule it is anchored on (the profile rule, or the budget rule of the ``_budget``
+learners) on the same bars. Tasks (the strata of the bootstrap) are the
 (profile, fold) pairs, runs the seeds.
 """
 
@@ -19,7 +22,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from cryptofolio.agents import BASELINES
+from cryptofolio.agents import BASELINES, make_baseline
+from cryptofolio.agents.baselines import anchor_rule_spec
+from cryptofolio.agents.sb3 import read_run_config
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.aggregates import (
     interquartile_mean,
@@ -27,6 +32,7 @@ from cryptofolio.evaluation.aggregates import (
     probability_of_improvement_interval,
     stratified_bootstrap,
 )
+from cryptofolio.evaluation.budget import Budget, budget_table, kept_sentence, target_sentence
 from cryptofolio.evaluation.evaluate import evaluate, paired_comparison
 from cryptofolio.evaluation.overfitting import probability_of_backtest_overfitting
 from cryptofolio.evaluation.rendering import Block, Section
@@ -39,8 +45,11 @@ from cryptofolio.training.study import StudyPlan, profile_market, unit_key
 
 RESAMPLES = 2_000
 PBO_GROUPS = 16
+BUDGET_RULES = ("{p}+voltarget", "{p}+ddbrake", "{p}+voltarget+ddbrake", "{p}_regime+voltarget+ddbrake")
+"""The rules on the risk budget every fold evaluates beside the baselines (``{p}``: the profile)."""
 SCORES = (
-    "Scores: each seed's test Sharpe ratio on a fold minus its profile rule's; tasks: the (profile, "
+    "Scores: each seed's test Sharpe ratio on a fold minus the rule it is anchored on (the profile rule; "
+    "for the _budget learners, <profile>+voltarget+ddbrake); tasks: the (profile, "
     "fold) pairs. IQM: the mean of the middle half of the scores; P(improvement): the probability that "
     "a seed beats the rule on a fold. Their 95% intervals resample the tasks, then the seeds within each "
     "(rliable's stratified bootstrap with its task bootstrap: the folds are a sample of half-years, and "
@@ -66,6 +75,8 @@ class ProfileResults:
     chains: dict[str, list[np.ndarray]]
     """Per policy (a learner, its ensemble, a rule): its chained value paths, one per seed (rules: one)."""
     periods_per_year: float
+    anchors: dict[str, str]
+    """Per learner: the name of the rule its residual actions are anchored on (by default the profile's)."""
 
 
 def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
@@ -73,14 +84,32 @@ def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
     results = {}
     for profile in plan.profiles:
         evaluations = []
+        anchors = {
+            algo: anchor_rule(root / unit_key(profile, plan.folds[0].index, algo, plan.seeds[0]), profile)
+            for algo in plan.algos
+        }
+        rules = list(
+            dict.fromkeys([*BASELINES, *(r.format(p=profile) for r in BUDGET_RULES), *anchors.values()])
+        )
         for fold in plan.folds:
             market, splits = profile_market(plan.market, profile, plan.symbols, fold.dates).load()
             runs = [root / unit_key(profile, fold.index, a, s) for a in plan.algos for s in plan.seeds]
-            evaluations.append(evaluate(runs, list(BASELINES), market, splits, "test", ensemble=True))
+            evaluations.append(evaluate(runs, rules, market, splits, "test", ensemble=True))
         results[profile] = ProfileResults(
-            profile, evaluations, chains(evaluations), evaluations[0].market.periods_per_year
+            profile, evaluations, chains(evaluations), evaluations[0].market.periods_per_year, anchors
         )
     return results
+
+
+def anchor_rule(run: Path, profile: str) -> str:
+    """The name of the rule a run's residual actions are anchored on (``env.actions.anchor``)."""
+    anchor = ((read_run_config(run).get("env") or {}).get("actions") or {}).get("anchor")
+    return make_baseline(anchor_rule_spec(anchor, profile)).name
+
+
+def rule_of(results: ProfileResults, group: str) -> str:
+    """The rule a learner group is compared with: the one its runs are anchored on."""
+    return results.anchors[learner_of(group, results.profile).removesuffix("-ensemble")]
 
 
 def learner_groups(results: ProfileResults) -> list[str]:
@@ -95,8 +124,8 @@ def learner_of(group: str, profile: str) -> str:
 
 def chained_table(results: ProfileResults) -> pd.DataFrame:
     """Metrics of every chained path (agents: mean over seeds), and for agents the paired differences to
-    the profile rule over the whole path with 95% block-bootstrap intervals."""
-    ppy, rule = results.periods_per_year, results.chains[results.profile][0]
+    the rule they are anchored on over the whole path with 95% block-bootstrap intervals."""
+    ppy = results.periods_per_year
     agents = learner_groups(results)
     rows = {}
     for policy, paths in results.chains.items():
@@ -106,19 +135,24 @@ def chained_table(results: ProfileResults) -> pd.DataFrame:
             "max_drawdown": float(np.mean([metrics.max_drawdown(v) for v in paths])),
         }
         if policy in agents:
+            rule = results.chains[rule_of(results, policy)][0]
             compared = paired_comparison(paths, rule, ppy, RESAMPLES)
-            row |= {k: v for k, v in compared.items() if k.startswith(("sharpe_diff", "drawdown_red"))}
+            row |= {
+                k: v
+                for k, v in compared.items()
+                if k.startswith(("sharpe_diff", "cagr_diff", "drawdown_red"))
+            }
         rows[policy] = row
     return pd.DataFrame(rows).T
 
 
 def excess_scores(results: ProfileResults, group: str) -> np.ndarray:
-    """(seeds, folds) test Sharpe ratio of each seed of ``group`` minus its profile rule's, per fold."""
+    """(seeds, folds) test Sharpe ratio of each seed of ``group`` minus its anchor rule's, per fold."""
     columns = []
     for evaluation in results.evaluations:
         runs = next(g.runs for g in evaluation.groups if g.name == group)
         sharpe = evaluation.metrics["sharpe"].astype(float)
-        columns.append(sharpe.loc[runs].to_numpy() - sharpe.loc[results.profile])
+        columns.append(sharpe.loc[runs].to_numpy() - sharpe.loc[rule_of(results, group)])
     return np.column_stack(columns)
 
 
@@ -231,7 +265,8 @@ def untrained_units(profiles: dict[str, ProfileResults]) -> str:
 def shown_rules(results: ProfileResults) -> list[str]:
     """The rules the figures and fold tables show: the profile's, its regime-aware variant, BTC alone,
     equal weights, and the known-parameter reference on a synthetic market."""
-    rules = [results.profile, f"{results.profile}_regime", "btc_only", "equal_weight", "reference"]
+    p = results.profile
+    rules = [p, f"{p}_regime", f"{p}+voltarget+ddbrake", "btc_only", "equal_weight", "reference"]
     return [rule for rule in rules if rule in results.chains]
 
 
@@ -245,8 +280,9 @@ def chained_dates(results: ProfileResults) -> pd.DatetimeIndex:
 
 
 def verdict(results: ProfileResults, table: pd.DataFrame, group: str) -> str:
-    """One sentence: the learner's chained Sharpe and drawdown against its profile rule, with intervals."""
-    row, rule = table.loc[group], table.loc[results.profile]
+    """One sentence: the learner's chained Sharpe and drawdown against its anchor rule, with intervals."""
+    name = rule_of(results, group)
+    row, rule = table.loc[group], table.loc[name]
     low, high = row["sharpe_difference_low"], row["sharpe_difference_high"]
     sharpe_words = "beats" if low > 0 else "trails" if high < 0 else "cannot be told apart from"
     reduction, r_low, r_high = (
@@ -255,10 +291,51 @@ def verdict(results: ProfileResults, table: pd.DataFrame, group: str) -> str:
         row["drawdown_reduction_high"],
     )
     return (
-        f"{learner_of(group, results.profile)} {sharpe_words} the {results.profile} rule over the chained "
+        f"{learner_of(group, results.profile)} {sharpe_words} the {name} rule over the chained "
         f"test windows: Sharpe {row['sharpe']:.2f} against {rule['sharpe']:.2f} (difference "
         f"{row['sharpe_difference']:+.2f} [{low:+.2f}, {high:+.2f}]), max drawdown {row['max_drawdown']:.1%} "
         f"against {rule['max_drawdown']:.1%} (reduction {reduction:.0%} [{r_low:.0%}, {r_high:.0%}])."
+    )
+
+
+def budget_rules_of(results: ProfileResults) -> list[str]:
+    """The rules the budget's verdict weighs: the profile's and its regime variant, and the budget rules."""
+    p = results.profile
+    return [r for r in [p, f"{p}_regime", *(r.format(p=p) for r in BUDGET_RULES)] if r in results.chains]
+
+
+def fold_budget_table(results: ProfileResults) -> pd.DataFrame:
+    """Per fold: each budget rule's and learner's test max drawdown (learners: mean over seeds), marked
+    ``broken`` beyond the profile's tolerance."""
+    tolerance = Budget.of(results.profile).tolerance
+    rows = []
+    for evaluation in results.evaluations:
+        drawdown = evaluation.metrics["max_drawdown"].astype(float)
+        cells = {rule: drawdown.loc[rule] for rule in budget_rules_of(results)}
+        cells |= {learner_of(g.name, results.profile): drawdown.loc[g.runs].mean() for g in evaluation.groups}
+        rows.append({name: f"{dd:.1%}" + (" broken" if dd > tolerance else "") for name, dd in cells.items()})
+    return pd.DataFrame(rows, index=pd.Index(range(1, len(rows) + 1), name="fold"))
+
+
+def budget_learner_sentence(
+    results: ProfileResults, budget: pd.DataFrame, chained: pd.DataFrame, group: str
+) -> str:
+    """A learner anchored on a rule other than the profile's: did it keep the budget, and did it beat its
+    rule's Sharpe ratio or growth with a 95% interval above zero?"""
+    rule = rule_of(results, group)
+    row = {str(k): float(v) for k, v in chained.T[group].items()}
+    drawdown = float(budget["max_drawdown"].astype(float).to_dict()[group])
+    kept = "kept" if drawdown <= Budget.of(results.profile).tolerance else "broke"
+    findings = []
+    for metric, words, fmt in (("sharpe", "Sharpe ratio", "{:+.2f}"), ("cagr", "growth", "{:+.1%}")):
+        low, high = row[f"{metric}_difference_low"], row[f"{metric}_difference_high"]
+        value = row[f"{metric}_difference"]
+        verb = "beat" if low > 0 else "trailed" if high < 0 else "could not be told apart from"
+        interval = f"{fmt.format(value)} [{fmt.format(low)}, {fmt.format(high)}]"
+        findings.append(f"{verb} the rule's {words} ({interval})")
+    return (
+        f"{learner_of(group, results.profile)}, anchored on {rule}, {kept} the budget (max drawdown "
+        f"{drawdown:.1%}) and {findings[0]} and {findings[1]} over the chained test windows."
     )
 
 
@@ -311,9 +388,36 @@ def results_markdown(
     ]
     verdicts: list[Block] = []
     tables = {}
+    budget_blocks: list[Block] = [
+        "Each profile's promise (configs/profiles.yaml) against every policy over the chained test windows: "
+        "max drawdown and its excess over the tolerance (points; positive: broken), conditional drawdown at "
+        "risk (the mean of the worst 5% of days' drawdowns), realized volatility and its ratio to the "
+        "expected one, the longest time under water (agents: mean over seeds; seeds_kept: how many kept it). "
+        "Then per fold, the test max drawdown of the budget rules and learners."
+    ]
     for profile, results in profiles.items():
         table = chained_table(results)
         tables[profile] = table
+        budget = Budget.of(profile)
+        paths = {name: p for name, p in results.chains.items() if name != "reference"}
+        kept = budget_table(paths, results.periods_per_year, budget)
+        verdicts.append(f"- **{profile}**: {kept_sentence(kept, budget)}")
+        verdicts.append(
+            f"- **{profile}**: {target_sentence(kept, budget, profile, budget_rules_of(results))}"
+        )
+        verdicts += [
+            f"- **{profile}**: {budget_learner_sentence(results, kept, table, g)}"
+            for g in learner_groups(results)
+            if rule_of(results, g) != profile
+        ]
+        shown = kept.drop(columns=["sharpe", "cagr", "tolerance"])
+        budget_blocks += [
+            f"**{profile.capitalize()}** ({budget.describe()}):",
+            formatted(
+                shown.assign(kept=shown["kept"].astype(bool), seeds_kept=shown["seeds_kept"].astype(int))
+            ),
+            fold_budget_table(results),
+        ]
         verdicts += [f"- **{profile}**: {verdict(results, table, g)}" for g in learner_groups(results)]
         rules = table.drop(index=[*learner_groups(results), "reference"], errors="ignore")
         sharpe, drawdown = rules["sharpe"].astype(float), rules["max_drawdown"].astype(float)
@@ -332,6 +436,7 @@ def results_markdown(
         )
     sections = [
         Section("Verdicts", verdicts),
+        Section("Risk budgets", budget_blocks),
         Section(
             "Across profiles and folds (rliable-style)",
             [
@@ -340,9 +445,9 @@ def results_markdown(
                     aggregates[["tasks", "runs"]].astype(int)
                 ),
                 f"![performance profile]({figures}/performance-profile.png)",
-                "Units whose validation kept the untrained policy (the profile rule with the learner's band, "
-                f"tilts at zero): {untrained_units(profiles)}. There, training did not beat the rule on the "
-                "half-year before the test window.",
+                "Units whose validation kept the untrained policy (the rule it is anchored on with the "
+                f"learner's band, tilts at zero): {untrained_units(profiles)}. There, training did not beat "
+                "the rule on the half-year before the test window.",
             ],
         ),
         Section(
@@ -363,8 +468,9 @@ def results_markdown(
             Section(
                 profile.capitalize(),
                 [
-                    "Chained test windows, agents (mean over seeds; differences to the rule with 95% paired "
-                    "block-bootstrap intervals over the whole path):",
+                    "Chained test windows, agents (mean over seeds; differences to the rule each is anchored "
+                    "on, the profile rule or for the _budget learners its +voltarget+ddbrake rule, with 95% "
+                    "paired block-bootstrap intervals over the whole path):",
                     formatted(with_intervals(agents, agents.columns)),
                     "Chained test windows, rules:",
                     formatted(rules[["sharpe", "cagr", "max_drawdown"]]),

@@ -14,7 +14,8 @@ unit is done, the report step evaluates each fold's test window (agents, their e
 rule), chains the windows, and writes ``<out>/results.md`` (``--publish DIR``: also
 ``DIR/results.md``); ``--report-only`` runs just that step. Budgets are the configs' except
 PPO's and SAC's (``Budgets.study`` in agents/learners.py says why); ``--timesteps`` sets them.
-``--quick`` is a smoke test: one profile, PPO, two seeds, two folds, tiny budgets.
+``--quick`` is a smoke test: one profile, PPO (unless --algos names others), two seeds, two folds,
+tiny budgets.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help=f"first and last test day, whole half-years ({':'.join(TEST_SPAN)})",
     )
     parser.add_argument("--profiles", help="comma-separated profiles (default: all three)")
-    parser.add_argument("--algos", default="ppo,sac,direct", help="comma-separated learners (ppo,sac,direct)")
+    parser.add_argument(
+        "--algos", help="comma-separated learners (default ppo,sac,direct; with --quick, ppo)"
+    )
     parser.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,3,5 (0-4)")
     parser.add_argument(
         "--timesteps",
@@ -97,10 +100,11 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
     """The study's plan from the command line (the market is opened to learn its assets and first day)."""
     span = QUICK_SPAN if args.quick and args.test_span == ":".join(TEST_SPAN) else _span(args.test_span)
     profiles = _names(args.profiles, "--profiles", PROFILE_NAMES) if args.profiles else list(PROFILE_NAMES)
-    algos = _names(args.algos, "--algos", names())
+    default = "ppo" if args.quick else "ppo,sac,direct"
+    algos = _names(args.algos or default, "--algos", names())
     seeds = parse_seeds(args.seeds)
     if args.quick:
-        profiles, algos, seeds = profiles if args.profiles else ["moderate"], ["ppo"], seeds[:2]
+        profiles, seeds = profiles if args.profiles else ["moderate"], seeds[:2]
     budgets = {**study_budgets(), **_budgets(args.timesteps)}
     return StudyPlan.on_market(args.market, profiles, algos, seeds, span, budgets, args.quick)
 

@@ -167,9 +167,10 @@ def test_a_test_span_past_the_data_is_one_line_before_any_worker_starts(capsys, 
     assert len(error.splitlines()) == 1 and not (tmp_path / "optuna.db").exists()
 
 
-def test_the_quick_study_on_the_synthetic_market_reports_the_reference(tmp_path):
+def test_the_quick_study_on_the_synthetic_market_reports_the_reference_and_the_budget_first(tmp_path):
     args = [
         "study", "--market", "synthetic", "--quick", "--seeds", "0", "--workers", "1",
+        "--algos", "ppo,ppo_budget",
         "--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--root", str(tmp_path / "runs"),
         "--out", str(tmp_path / "out"), "--no-progress-bar",
     ]  # fmt: skip
@@ -177,6 +178,13 @@ def test_the_quick_study_on_the_synthetic_market_reports_the_reference(tmp_path)
     text = (tmp_path / "out" / "results.md").read_text()
     assert text.startswith("# Results on the synthetic market: walk-forward\n\nCommands: `")
     assert "The known-parameter reference, which knows the true regime" in text
+    assert text.index("## Risk budgets") < text.index("## Across profiles and folds")
+    assert re.search(r"The moderate budget \(max drawdown 35%, volatility 50%\) was kept by", text)
+    assert re.search(r"(A rule kept|No rule kept|Rules kept) the moderate", text)
+    assert re.search(r"ppo_budget, anchored on moderate\+voltarget\+ddbrake, (kept|broke) the budget", text)
+    verbs = "(beats|trails|cannot be told apart from)"
+    assert re.search(rf"ppo_budget {verbs} the moderate\+voltarget\+ddbrake rule", text)
+    assert re.search(rf"ppo {verbs} the moderate rule", text)
 
 
 def test_each_profile_trades_its_own_assets(shared_data):

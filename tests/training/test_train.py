@@ -95,6 +95,17 @@ def test_tensorboard_shows_portfolio_and_eval_metrics(trained):
     assert b"_hparams_/session_start_info" in events_file and b"learning_rate" in events_file
 
 
+def test_a_validation_path_held_in_cash_keeps_the_untrained_model(tmp_path):
+    from cryptofolio.training.config import resolve_config
+    from tests.helpers import tiny_overrides
+
+    # anchored on cash, the agent can only hold cash: every validation Sharpe ratio is undefined
+    config = resolve_config("ppo", overrides=[*tiny_overrides("ppo"), "env.actions.anchor=cash"], n_timesteps=200)
+    outcome = train(config, RunFolder.create(tmp_path, config))
+    state = json.loads((outcome.run.path / "best" / "state.json").read_text())
+    assert state["timesteps"] == 0 and np.isnan(state["score"])
+
+
 def test_loading_into_an_env_with_other_spaces_fails_clearly(trained):
     env = PortfolioEnv(synthetic_market(seed=0), window=10)
     with pytest.raises(
