@@ -100,7 +100,9 @@ def test_a_validation_path_held_in_cash_keeps_the_untrained_model(tmp_path):
     from tests.helpers import tiny_overrides
 
     # anchored on cash, the agent can only hold cash: every validation Sharpe ratio is undefined
-    config = resolve_config("ppo", overrides=[*tiny_overrides("ppo"), "env.actions.anchor=cash"], n_timesteps=200)
+    config = resolve_config(
+        "ppo", overrides=[*tiny_overrides("ppo"), "env.actions.anchor=cash"], n_timesteps=200
+    )
     outcome = train(config, RunFolder.create(tmp_path, config))
     state = json.loads((outcome.run.path / "best" / "state.json").read_text())
     assert state["timesteps"] == 0 and np.isnan(state["score"])
