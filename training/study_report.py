@@ -49,11 +49,11 @@ BUDGET_RULES = ("{p}+voltarget", "{p}+ddbrake", "{p}+voltarget+ddbrake", "{p}_re
 """The rules on the risk budget every fold evaluates beside the baselines (``{p}``: the profile)."""
 SCORES = (
     "Scores: each seed's test Sharpe ratio on a fold minus the rule it is anchored on (the profile rule; "
-    "for the _budget learners, <profile>+voltarget+ddbrake); tasks: the (profile, "
-    "fold) pairs. IQM: the mean of the middle half of the scores; P(improvement): the probability that "
-    "a seed beats the rule on a fold. Their 95% intervals resample the tasks, then the seeds within each "
-    "(rliable's stratified bootstrap with its task bootstrap: the folds are a sample of half-years, and "
-    "an ensemble has one run per task)."
+    "for the _budget learners, <profile>+voltarget+ddbrake); tasks: the (profile, fold) pairs (a path "
+    "held in cash for a whole window scores a Sharpe ratio of 0). IQM: the mean of the middle half of the "
+    "scores; P(improvement): the probability that a seed beats the rule on a fold. Their 95% intervals "
+    "resample the tasks, then the seeds within each (rliable's stratified bootstrap with its task "
+    "bootstrap: the folds are a sample of half-years, and an ensemble has one run per task)."
 )
 """What the aggregates score, and how their intervals resample."""
 PBO_TEXT = (
@@ -151,9 +151,17 @@ def excess_scores(results: ProfileResults, group: str) -> np.ndarray:
     columns = []
     for evaluation in results.evaluations:
         runs = next(g.runs for g in evaluation.groups if g.name == group)
-        sharpe = evaluation.metrics["sharpe"].astype(float)
+        sharpe = fold_sharpe(evaluation)
         columns.append(sharpe.loc[runs].to_numpy() - sharpe.loc[rule_of(results, group)])
     return np.column_stack(columns)
+
+
+def fold_sharpe(evaluation: Evaluation) -> pd.Series:
+    """Each policy's test Sharpe ratio on a fold, 0 for a path that never moved (held in cash all along,
+    as a drawdown brake can be for a whole half-year): its excess return is 0, its ratio undefined."""
+    sharpe = evaluation.metrics["sharpe"].astype(float)
+    flat = evaluation.metrics["volatility"].astype(float) == 0.0
+    return sharpe.mask(flat & sharpe.isna(), 0.0)
 
 
 def aggregate_table(profiles: dict[str, ProfileResults], seed: int = 0) -> pd.DataFrame:

@@ -30,3 +30,18 @@ def test_chained_paths_join_the_folds_test_returns_and_include_the_reference_on_
         folds = [returns_of(e.results[policy].values) for e in evaluations]
         np.testing.assert_allclose(returns_of(path), np.concatenate(folds), rtol=1e-12)
         assert path[0] == 1.0 and len(path) == 1 + 184 + 182  # 2023 H2 and 2024 H1, daily
+
+
+def test_a_fold_held_in_cash_scores_a_sharpe_ratio_of_zero_and_nothing_else_is_filled():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from cryptofolio.training.study_report import fold_sharpe
+
+    table = pd.DataFrame(
+        {"sharpe": [np.nan, 1.2, np.nan], "volatility": [0.0, 0.3, 0.2]},
+        index=["cash-held", "rule", "broken"],
+    )
+    sharpe = fold_sharpe(SimpleNamespace(metrics=table))
+    assert sharpe["cash-held"] == 0.0 and sharpe["rule"] == 1.2 and np.isnan(sharpe["broken"])
