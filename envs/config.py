@@ -176,6 +176,10 @@ class RewardConfig:
     """Weight of the newest return in the differential Sharpe ratio's moving moments (0.01: ~100 bars)."""
     variance_penalty: float = 0.0
     """Penalty on the step's squared log growth (with the log growth: a mean-variance utility; 0: off)."""
+    budget_rate: float = 0.0
+    """0: the drawdown penalty is fixed. > 0: in training it is a Lagrange multiplier on the budget, from
+    ``drawdown_penalty``, moved after each rollout by ``budget_rate * (mean episode max drawdown -
+    tolerance) / tolerance`` and never below 0 (dual ascent); validation keeps ``drawdown_penalty``."""
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -185,6 +189,7 @@ class RewardConfig:
         check_range("turnover_penalty", self.turnover_penalty, 0.0, math.inf)
         check_range("action_penalty", self.action_penalty, 0.0, math.inf)
         check_range("variance_penalty", self.variance_penalty, 0.0, math.inf)
+        check_range("budget_rate", self.budget_rate, 0.0, math.inf)
         check_choice("drawdown_mode", self.drawdown_mode, DRAWDOWN_MODES)
         if self.drawdown_tolerance is not None:
             increase = self.drawdown_mode == "increase"  # divides by the tolerance: it must be positive

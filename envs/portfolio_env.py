@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium as gym
@@ -302,6 +303,15 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         if np.abs(anchor.sum(axis=1) - 1.0).max() > 1e-9:
             raise ValueError("anchor weights must sum to 1 at every bar")
         return anchor
+
+    def set_drawdown_penalty(self, penalty: float) -> None:
+        """Charge the drawdown term at ``penalty`` from the next step on: a training env's Lagrange
+        multiplier (``RewardConfig.budget_rate``); ``config`` keeps the configured penalty."""
+        if not (math.isfinite(penalty) and penalty >= 0.0):
+            raise ValueError(f"a drawdown penalty must be finite and non-negative, got {penalty!r}")
+        reward = self.parameters.reward._replace(drawdown_penalty=float(penalty))
+        self.parameters = self.parameters._replace(reward=reward)
+        self._reward_settings = as_record(reward)
 
     @property
     def symbols(self) -> tuple[str, ...]:

@@ -170,6 +170,12 @@ class BatchedPortfolioEnv(VecEnv):
                         f.lags)  # fmt: skip
         self._last: tuple[np.ndarray, ...] = ()
 
+    def set_drawdown_penalty(self, penalty: float) -> None:
+        """Charge every portfolio's drawdown term at ``penalty`` from the next step on
+        (:meth:`PortfolioEnv.set_drawdown_penalty`)."""
+        self.env.set_drawdown_penalty(penalty)
+        self._parameters = self.env.parameters.as_record()
+
     @property
     def last_step(self) -> dict[str, np.ndarray]:
         """Arrays of the last step, one row per portfolio: ``bar`` (where it ended), ``weights``,

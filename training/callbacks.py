@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -79,6 +79,8 @@ class PortfolioMetricsCallback(BaseCallback):
         self.initial_value = initial_value
         self.periods_per_year = periods_per_year
         self._episodes: list[dict[str, list[float]]] = []
+        self.drawdowns: list[float] = []
+        """Max drawdown of each training episode finished since a reader last cleared the list."""
 
     def _on_training_start(self) -> None:
         self._episodes = [self._new_episode() for _ in range(self.training_env.num_envs)]
@@ -120,6 +122,7 @@ class PortfolioMetricsCallback(BaseCallback):
         return True
 
     def _log_episode(self, episode: dict[str, list[float]]) -> None:
+        self.drawdowns.append(metrics.max_drawdown(np.array(episode["values"])))
         log_episode(
             self.logger.record_mean,
             np.array(episode["values"]),
@@ -163,9 +166,12 @@ class RolloutMetricsCallback(BaseCallback):
     def __init__(self, periods_per_year: float) -> None:
         super().__init__()
         self.periods_per_year = periods_per_year
+        self.drawdowns: list[float] = []
+        """Max drawdown of each training window since a reader last cleared the list."""
 
     def _on_step(self) -> bool:
         rollout = self.locals["rollout"]
+        self.drawdowns += [metrics.max_drawdown(values) for values in rollout["values"]]
         record = self.logger.record_mean
         weights = rollout["weights"]
         record("portfolio/cash_weight", float(weights[..., 0].mean()))
@@ -279,12 +285,76 @@ class ValidationCallback(BaseCallback):
         write_text(path, pd.concat([table, pd.DataFrame([row])], ignore_index=True).to_csv(index=False))
 
 
-class CheckpointCallback(BaseCallback):
-    """Every ``checkpoint_freq`` steps, save a resumable ``checkpoint/`` (with the replay buffer)."""
+def next_multiplier(multiplier: float, rate: float, drawdowns: Sequence[float], tolerance: float) -> float:
+    """One step of dual ascent on the budget: ``max(0, multiplier + rate * (mean(drawdowns) - tolerance)
+    / tolerance)``: up while the episodes' max drawdowns break the tolerance, down while they keep it."""
+    return max(0.0, multiplier + rate * (float(np.mean(drawdowns)) - tolerance) / tolerance)
 
-    def __init__(self, run: RunFolder, checkpoint_freq: int) -> None:
+
+class DrawdownBudgetCallback(BaseCallback):
+    """The drawdown penalty of the training envs as a Lagrange multiplier on the budget
+    (``RewardConfig.budget_rate``): after each rollout (SB3) or update (the gradient agent), moved by
+    :func:`next_multiplier` from the episodes' max drawdowns that ``episodes`` recorded, and set on the
+    training env; logs ``risk/multiplier`` and ``risk/train_max_drawdown``.
+
+    :param multiplier: the starting penalty (the config's, or a resumed checkpoint's).
+    :param rate: ``budget_rate``; :param tolerance: the reward's drawdown tolerance.
+    :param episodes: the callback that records each training episode's max drawdown.
+    """
+
+    def __init__(
+        self,
+        multiplier: float,
+        rate: float,
+        tolerance: float,
+        episodes: PortfolioMetricsCallback | RolloutMetricsCallback,
+    ) -> None:
         super().__init__()
-        self.run, self.checkpoint_freq = run, checkpoint_freq
+        self.multiplier, self.rate, self.tolerance, self.episodes = multiplier, rate, tolerance, episodes
+
+    def _on_training_start(self) -> None:
+        self._apply()
+
+    def _on_step(self) -> bool:
+        if isinstance(self.episodes, RolloutMetricsCallback):  # the gradient agent: each step is an update
+            self._update()
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        drawdowns = self.episodes.drawdowns
+        if drawdowns:
+            self.logger.record("risk/train_max_drawdown", float(np.mean(drawdowns)))
+            self.multiplier = next_multiplier(self.multiplier, self.rate, drawdowns, self.tolerance)
+            drawdowns.clear()
+            self._apply()
+        self.logger.record("risk/multiplier", self.multiplier)
+
+    def _apply(self) -> None:
+        own = getattr(self.model, "env", None)  # a learner that trains on one PortfolioEnv
+        if isinstance(own, PortfolioEnv):
+            own.set_drawdown_penalty(self.multiplier)
+            return
+        venv = self.training_env.unwrapped
+        if isinstance(venv, BatchedPortfolioEnv):
+            venv.set_drawdown_penalty(self.multiplier)
+        else:
+            venv.env_method("set_drawdown_penalty", self.multiplier)
+
+
+class CheckpointCallback(BaseCallback):
+    """Every ``checkpoint_freq`` steps, save a resumable ``checkpoint/`` (with the replay buffer).
+
+    :param budget: the drawdown multiplier's callback, whose value the checkpoint keeps (None: none).
+    """
+
+    def __init__(
+        self, run: RunFolder, checkpoint_freq: int, budget: DrawdownBudgetCallback | None = None
+    ) -> None:
+        super().__init__()
+        self.run, self.checkpoint_freq, self.budget = run, checkpoint_freq, budget
         self._next = 0
 
     def _on_training_start(self) -> None:
@@ -293,15 +363,16 @@ class CheckpointCallback(BaseCallback):
     def _on_step(self) -> bool:
         if self.num_timesteps >= self._next:
             self._next += self.checkpoint_freq
-            save_checkpoint(self.run, self.model)
+            save_checkpoint(self.run, self.model, self.budget)
         return True
 
 
-def save_checkpoint(run: RunFolder, model: Any) -> None:
-    """Write the resumable state of ``model`` to ``checkpoint/``."""
-    run.save_snapshot(
-        "checkpoint", model, model.get_vec_normalize_env(), {"timesteps": model.num_timesteps}, True
-    )
+def save_checkpoint(run: RunFolder, model: Any, budget: DrawdownBudgetCallback | None = None) -> None:
+    """Write the resumable state of ``model`` (and of the drawdown multiplier, if any) to ``checkpoint/``."""
+    state: dict[str, float] = {"timesteps": model.num_timesteps}
+    if budget is not None:
+        state["drawdown_penalty"] = budget.multiplier
+    run.save_snapshot("checkpoint", model, model.get_vec_normalize_env(), state, True)
 
 
 class StopOnSignalCallback(BaseCallback):

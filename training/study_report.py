@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FormatStrFormatter
 
 from cryptofolio.agents import BASELINES, make_baseline
 from cryptofolio.agents.baselines import anchor_rule_spec
@@ -242,15 +243,23 @@ def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) 
 
 
 def equity_figure(results: ProfileResults, dates: pd.DatetimeIndex, path: Path) -> Path:
-    """Chained out-of-sample value paths of one profile (log scale): learners' mean over seeds, rules."""
-    figure, axis = plt.subplots(figsize=(8, 4.5))
-    for policy in [*learner_groups(results), *shown_rules(results)]:
+    """Chained out-of-sample value paths of one profile (log scale): each learner's mean over seeds (solid),
+    the rules (dashed); the ensembles are in the tables."""
+    learners = [g for g in learner_groups(results) if not g.endswith("-ensemble")]
+    policies = [*learners, *shown_rules(results)]
+    colours = [plt.get_cmap("tab20")(i) for i in range(20)]
+    figure, axis = plt.subplots(figsize=(10, 4.8))
+    for k, policy in enumerate(policies):
         mean = np.vstack(results.chains[policy]).mean(axis=0)
-        style = "-" if policy in learner_groups(results) else "--"
-        axis.plot(dates, mean, style, label=learner_of(policy, results.profile), lw=1.2)
+        style = "-" if policy in learners else "--"
+        label = learner_of(policy, results.profile)
+        axis.plot(dates, mean, style, color=colours[(2 * k) % 20 + (k >= 10)], label=label, lw=1.2)
     axis.set_yscale("log")
-    axis.set_ylabel("value (chained test windows, from 1)")
-    axis.legend(fontsize=8)
+    axis.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    axis.set_ylabel("value (chained test windows, from 1; log scale)")
+    axis.set_title(f"{results.profile}: chained test windows")
+    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

@@ -41,6 +41,7 @@ from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.backtest import run_backtest
 from cryptofolio.training.callbacks import (
     CheckpointCallback,
+    DrawdownBudgetCallback,
     HParamsCallback,
     PortfolioMetricsCallback,
     RolloutMetricsCallback,
@@ -151,15 +152,19 @@ def _train(
         run.update_metadata(versions=versions(), **data, validation_baseline=baseline, status="running")
     model.set_logger(run.logger(verbose))
 
-    portfolio: BaseCallback = PortfolioMetricsCallback(config.env.initial_value, market.periods_per_year)
+    portfolio: PortfolioMetricsCallback | RolloutMetricsCallback = PortfolioMetricsCallback(
+        config.env.initial_value, market.periods_per_year
+    )
     if entry.trains_on == "portfolio_env":  # no VecEnv infos: the learner hands callbacks its rollouts
         portfolio = RolloutMetricsCallback(market.periods_per_year)
     validate = ValidationCallback(run, validation, baseline, config, on_evaluation)
     stop = StopOnSignalCallback()
-    callbacks = [
+    budget = _budget_callback(config, validation, portfolio, checkpoint)
+    callbacks: list[BaseCallback] = [
         portfolio,
+        *([budget] if budget else []),
         validate,
-        CheckpointCallback(run, config.checkpoint_freq),
+        CheckpointCallback(run, config.checkpoint_freq, budget),
         stop,
         HParamsCallback(config),
     ]
@@ -177,7 +182,7 @@ def _train(
     if stop.received is None:
         validate.evaluate()
         run.save_snapshot("final", model, model.get_vec_normalize_env(), {"timesteps": model.num_timesteps})
-    save_checkpoint(run, model)
+    save_checkpoint(run, model, budget)
     status = "complete" if stop.received is None else f"interrupted by signal {stop.received}"
     run.update_metadata(status=status, timesteps=model.num_timesteps)
     venv.close()
@@ -261,6 +266,23 @@ def check_trainable(config: TrainConfig) -> None:
         anchored_env(market, split="validation", splits=splits, profile=config.profile, config=config.env)
     finally:
         venv.close()
+
+
+def _budget_callback(
+    config: TrainConfig,
+    validation: PortfolioEnv,
+    episodes: PortfolioMetricsCallback | RolloutMetricsCallback,
+    checkpoint: Path | None,
+) -> DrawdownBudgetCallback | None:
+    """The drawdown multiplier's callback when ``budget_rate`` is set, from a resumed checkpoint's value."""
+    reward = config.env.reward
+    if reward.budget_rate <= 0.0:
+        return None
+    multiplier = reward.drawdown_penalty
+    if checkpoint is not None:
+        multiplier = float(json.loads((checkpoint / STATE).read_text()).get("drawdown_penalty", multiplier))
+    tolerance = validation.parameters.reward.drawdown_tolerance
+    return DrawdownBudgetCallback(multiplier, reward.budget_rate, tolerance, episodes)
 
 
 def _checkpoint_timesteps(checkpoint: Path) -> int:

@@ -148,3 +148,33 @@ def test_actions_of_any_real_dtype_step_and_others_are_refused(market):
         batched.step(np.zeros((2, columns), dtype=dtype))
     with pytest.raises(ValueError, match="actions have entries of type complex128, expected real numbers"):
         batched.step(np.zeros((2, columns), dtype=complex))
+
+
+def test_a_new_drawdown_penalty_reaches_the_batched_kernel_as_the_scalar_one(market):
+    batched = BatchedPortfolioEnv(2, market, **OPTIONS)
+    scalars = [PortfolioEnv(market, **OPTIONS) for _ in range(2)]
+    batched.set_options({"start": 100})
+    batched.reset()
+    for env in scalars:
+        env.reset(options={"start": 100})
+    batched.set_drawdown_penalty(3.0)
+    for env in scalars:
+        env.set_drawdown_penalty(3.0)
+    rng = np.random.default_rng(0)
+    charged = 0.0
+    for _ in range(20):
+        actions = rng.uniform(-1, 1, size=(2, len(market.symbols)))
+        _, rewards, _, _ = batched.step(actions)
+        step = batched.last_step
+        for i, env in enumerate(scalars):
+            _, reward, _, _, info = env.step(actions[i])
+            assert rewards[i] == pytest.approx(reward, abs=1e-12)
+            assert step["reward_drawdown_penalty"][i] == pytest.approx(
+                info["reward_drawdown_penalty"], abs=1e-12
+            )
+            # the term is the new multiplier times the drawdown beyond the tolerance
+            expected = 3.0 * max(0.0, info["drawdown"] - OPTIONS["drawdown_tolerance"])
+            assert info["reward_drawdown_penalty"] == pytest.approx(expected, abs=1e-12)
+            charged += info["reward_drawdown_penalty"]
+    assert charged > 0  # the path did break the tolerance: the test compares something
+    assert scalars[0].config.reward.drawdown_penalty == 0.5  # the config keeps the configured penalty

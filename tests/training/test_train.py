@@ -167,3 +167,33 @@ def test_training_on_a_bootstrap_of_the_train_split(tmp_path, tiny_config):
     outcome = train(config, RunFolder.create(tmp_path, config))
     evaluations = pd.read_csv(outcome.run.path / "evaluations.csv")
     assert outcome.timesteps >= 300 and len(evaluations) >= 2  # selected on the real validation split
+
+
+def test_the_drawdown_multiplier_moves_by_dual_ascent():
+    from cryptofolio.training.callbacks import next_multiplier
+
+    # mean episode max drawdown 0.4 against a tolerance of 0.35: up by 1.0 * 0.05 / 0.35
+    assert next_multiplier(0.5, 1.0, [0.5, 0.3], 0.35) == pytest.approx(0.5 + 0.05 / 0.35, abs=1e-15)
+    assert next_multiplier(0.5, 1.0, [0.35], 0.35) == 0.5
+    assert next_multiplier(0.1, 2.0, [0.0], 0.35) == 0.0  # never below 0
+
+
+@pytest.mark.parametrize("algo", ["ppo", "direct"])
+def test_a_budget_rate_trains_against_the_budget_and_resumes_with_its_multiplier(tiny_config, tmp_path, algo):
+    # a tolerance of 1%: every training episode breaks it, so the multiplier must rise
+    budget = ["env.reward.budget_rate=1.0", "env.reward.drawdown_tolerance=0.01"]
+    config = tiny_config(algo, n_timesteps=300, overrides=tuple(budget))
+    run = RunFolder.create(tmp_path, config)
+    train(config, run)
+    events = EventAccumulator(str(run.path))
+    events.Reload()
+    multipliers = [event.value for event in events.Scalars("risk/multiplier")]
+    assert multipliers[-1] > 0.5 and {"risk/train_max_drawdown"} <= set(events.Tags()["scalars"])
+    saved = json.loads((run.path / "checkpoint" / "state.json").read_text())["drawdown_penalty"]
+    assert saved == pytest.approx(multipliers[-1])
+    more = tiny_config(algo, n_timesteps=600, overrides=tuple(budget))
+    run.write_config(more)
+    train(more, run, resume=True)
+    events.Reload()
+    resumed = [event.value for event in events.Scalars("risk/multiplier")][len(multipliers)]
+    assert resumed > saved  # continued from the checkpoint's multiplier, not from the config's 0.5
