@@ -232,7 +232,7 @@ def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) 
     for name, score in scores.items():
         axis.plot(thresholds, performance_profile(score, thresholds), label=name)
     axis.axvline(0.0, color="grey", lw=0.8)
-    axis.set_xlabel("fold-level test Sharpe ratio minus the profile rule's")
+    axis.set_xlabel("fold-level test Sharpe ratio minus the rule the learner is anchored on")
     axis.set_ylabel("fraction of (seed, fold) runs above")
     axis.legend()
     figure.tight_layout()
@@ -319,6 +319,30 @@ def budget_rules_of(results: ProfileResults) -> list[str]:
     """The rules the budget's verdict weighs: the profile's and its regime variant, and the budget rules."""
     p = results.profile
     return [r for r in [p, f"{p}_regime", *(r.format(p=p) for r in BUDGET_RULES)] if r in results.chains]
+
+
+def keepers_against_rule(results: ProfileResults, budget: pd.DataFrame) -> str:
+    """The keepers of the budget with the best Sharpe ratio and growth against the budget-keeping rule
+    ``<profile>+voltarget+ddbrake``: paired 95% block-bootstrap intervals over the chained path."""
+    rule = BUDGET_RULES[2].format(p=results.profile)
+    sharpe = {str(k): float(v) for k, v in budget["sharpe"].items()}
+    growth = {str(k): float(v) for k, v in budget["cagr"].items()}
+    kept = [str(k) for k, v in budget["kept"].items() if bool(v)]
+    kept = [k for k in kept if np.isfinite(sharpe[k]) and k != rule]
+    if rule not in results.chains or not kept:
+        return ""
+    best = dict.fromkeys([max(kept, key=sharpe.__getitem__), max(kept, key=growth.__getitem__)])
+    words = []
+    for name in best:
+        row = paired_comparison(
+            results.chains[name], results.chains[rule][0], results.periods_per_year, RESAMPLES
+        )
+        words.append(
+            f"{name} {row['sharpe_difference']:+.2f} [{row['sharpe_difference_low']:+.2f}, "
+            f"{row['sharpe_difference_high']:+.2f}] in Sharpe ratio and {row['cagr_difference']:+.1%} "
+            f"[{row['cagr_difference_low']:+.1%}, {row['cagr_difference_high']:+.1%}] in growth"
+        )
+    return f"Against the budget-keeping rule {rule} over the chained path: {'; '.join(words)}."
 
 
 def fold_budget_table(results: ProfileResults) -> pd.DataFrame:
@@ -418,7 +442,9 @@ def results_markdown(
         budget = Budget.of(profile)
         paths = {name: p for name, p in results.chains.items() if name != "reference"}
         kept = budget_table(paths, results.periods_per_year, budget)
-        verdicts.append(f"- **{profile}**: {kept_sentence(kept, budget)}")
+        verdicts.append(
+            f"- **{profile}**: {kept_sentence(kept, budget)} {keepers_against_rule(results, kept)}"
+        )
         verdicts.append(
             f"- **{profile}**: {target_sentence(kept, budget, profile, budget_rules_of(results))}"
         )
