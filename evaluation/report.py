@@ -103,8 +103,9 @@ def seed_caveats(groups: Sequence[AgentGroup]) -> list[str]:
 
 def budget_section(evaluation: Evaluation) -> Section:
     """Every policy's drawdown and volatility against the promise of each profile in the evaluation."""
-    profiles = [g.profile for g in evaluation.groups if g.profile]
-    profiles += [profile_of(make_baseline(spec)) or "" for spec in evaluation.baselines]
+    rules = {rule.name: profile_of(rule) for rule in map(make_baseline, evaluation.baselines)}
+    owner = {g.name: g.profile for g in evaluation.groups} | rules  # None: a rule of no profile
+    profiles = [p for p in owner.values() if p]
     in_groups = {run for g in evaluation.groups for run in g.runs}
     paths = {g.name: [evaluation.results[r].values for r in g.runs] for g in evaluation.groups}
     paths |= {name: [r.values] for name, r in evaluation.results.items() if name not in in_groups}
@@ -113,11 +114,13 @@ def budget_section(evaluation: Evaluation) -> Section:
         "Each profile promises a maximum drawdown and an expected volatility (configs/profiles.yaml). Per "
         "policy over this split: max drawdown, its excess over the tolerance (positive: broken), conditional "
         "drawdown at risk (mean of the worst 5% of bars' drawdowns), volatility against the expected one, "
-        "the longest time under water (agent groups: mean over seeds)."
+        "the longest time under water (agent groups: mean over seeds). Each profile's table holds its own "
+        "agents and rules and the rules of no profile (equal weight, BTC alone, ...)."
     ]
     for profile in dict.fromkeys(p for p in profiles if p):
         budget = Budget.of(profile)
-        table = budget_table(paths, evaluation.market.periods_per_year, budget)
+        own = {name: p for name, p in paths.items() if owner.get(name) in (profile, None)}
+        table = budget_table(own, evaluation.market.periods_per_year, budget)
         shown = table.drop(columns=["tolerance"])
         blocks += [
             kept_sentence(table, budget),
