@@ -176,3 +176,20 @@ def test_a_report_without_agents_has_no_excess_figure(baselines, tmp_path):
     html = report.write_report(baselines, tmp_path, "Baselines", "").read_text()
     assert not (tmp_path / "excess.png").exists() and html.count('src="data:image/png;base64,') == 6
     assert "Warning:" not in (tmp_path / "report.md").read_text()
+
+
+def test_the_risk_budget_comes_first_with_each_profiles_own_policies(default_market, grouped, drawn, folder):
+    market, splits = default_market
+    rules = evaluate(
+        [], ["moderate+ddbrake", "aggressive", "equal_weight"], market, splits, "test", resamples=50
+    )
+    section = report.budget_section(rules)
+    tables_shown = [block for block in section.blocks if isinstance(block, pd.DataFrame)]
+    moderate, aggressive = (set(table.index) for table in tables_shown)
+    assert moderate == {"moderate+ddbrake", "equal_weight"} and aggressive == {"aggressive", "equal_weight"}
+    sentences = [block for block in section.blocks if isinstance(block, str)]
+    assert any(
+        s.startswith("The moderate budget (max drawdown 35%, volatility 50%) was kept by") for s in sentences
+    )
+    text = (folder / "report.md").read_text()  # the grouped report ``drawn`` wrote
+    assert text.index("## Summary") < text.index("## Risk budget") < text.index("## Claims tested")
