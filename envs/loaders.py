@@ -2,10 +2,25 @@
 
 Two layouts are read:
 
-- a folder with one file per asset (``BTC.csv`` or ``BTC.csv.gz``), columns
-  ``date,open,high,low,close,volume`` (daily) or ``datetime_utc,open,...`` (hourly);
+- a folder with one file per asset (``BTC.csv`` or ``BTC.csv.gz``; ``btc.csv`` too), a time
+  column and ``close``; ``open``, ``high``, ``low`` and ``volume`` are kept where every file has
+  them (nothing here needs more than the close);
 - one wide table of closes (CSV or Parquet): a time column, then one column per asset,
   empty before an asset's listing.
+
+What exchanges and data sites export reads as it is:
+
+- the time column is one of :data:`TIME_COLUMNS` (any case); its cells are ISO 8601 times
+  (``2017-08-17``, ``2017-08-17T00:00:00Z``, ``2017-08-17 00:00:00+00:00``), the same with a
+  trailing ``UTC`` or ``GMT`` (``2017-08-17 00:00:00 UTC``), or epoch numbers in seconds,
+  milliseconds, microseconds or nanoseconds, told apart by magnitude (below 1e11 seconds, 1e14
+  milliseconds, 1e17 microseconds); times without a zone are UTC;
+- column names are read in any case (``Close``), and symbols in upper case: ``btc.csv`` and a
+  column ``btc`` are ``BTC``, as are ``symbols=["btc"]`` and ``cash="usdt"``; two files or columns
+  for one symbol are refused.
+
+Refused, never absorbed: a table whose columns are one asset's candles (``open``, ``close``,
+...) given as a table of closes, and a cash asset that is a known risky asset (``BTC``).
 
 Assets are aligned on one regular UTC grid from the first listing to the last bar
 that every asset has (the common end). A missing bar inside an asset's life is a gap:
@@ -27,14 +42,18 @@ import pandas as pd
 
 from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.market import MAX_MOVE, OHLCV_FIELDS, MarketData, time_bounds
-from cryptofolio.envs.profiles import asset_category
+from cryptofolio.envs.profiles import OTHER, STABLECOIN, asset_category
 from cryptofolio.envs.synthetic import calibrated_model
 
 log = logging.getLogger(__name__)
 
-FILE_TIME_COLUMNS = ("date", "datetime_utc")
-WIDE_TIME_COLUMNS = ("date", "datetime_utc", "timestamp", "time")
+TIME_COLUMNS = ("date", "datetime_utc", "datetime", "timestamp", "time", "open_time")
+"""Names of the time column (any case), in per-asset files and tables alike; exactly one per file."""
 FILE_COLUMNS = ("open", "high", "low", "close", "volume")
+CANDLE_COLUMNS = {*FILE_COLUMNS, "quote_volume", "trades", "close_time"}
+"""Columns of one asset's candles: a 'table of closes' made only of these is one asset's file."""
+EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
+"""Epoch numbers below each bound are in that unit."""
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")
 
 
@@ -77,6 +96,7 @@ def load_csv_dir(
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder (expected one CSV file per asset)")
+    cash, symbols = _normalized(cash, symbols, str(folder))
     files = _asset_files(folder)
     if symbols is None:
         symbols = sorted(files)
@@ -127,6 +147,8 @@ def load_wide_table(
     :param end: last bar kept (inclusive; a date alone keeps that whole day).
     """
     table_path = Path(path)
+    cash, symbols = _normalized(cash, symbols, str(table_path))
+    cash_column = None if cash_column is None else cash_column.strip().upper()
     columns = _read_wide_table(table_path)
     if cash_column is None and cash in columns:  # a column named like the cash asset holds its prices
         cash_column = cash
@@ -156,8 +178,21 @@ def market_symbols(source: str | Path = "synthetic") -> tuple[str, ...]:
 # --- reading -------------------------------------------------------------------------------------
 
 
+def _normalized(cash: str, symbols: Sequence[str] | None, source: str) -> tuple[str, list[str] | None]:
+    """``cash`` and ``symbols`` in upper case; a cash asset that is a known risky asset is refused."""
+    cash = cash.strip().upper()
+    category = asset_category(cash)
+    if category not in (STABLECOIN, OTHER):
+        raise ConfigError(
+            f"{source}: the cash asset {cash} is a risky asset ({category} in configs/profiles.yaml), not "
+            "a stablecoin; it would be priced 1.0 at every bar. Give a stablecoin (USDT, USDC) or a fiat "
+            "currency"
+        )
+    return cash, None if symbols is None else [s.strip().upper() for s in symbols]
+
+
 def _symbol_of(path: Path) -> str:
-    return path.name.removesuffix(".gz").removesuffix(".csv")
+    return path.name.removesuffix(".gz").removesuffix(".csv").upper()
 
 
 def _asset_files(folder: Path) -> dict[str, Path]:
@@ -198,15 +233,15 @@ def _time_column(columns: Sequence[str], allowed: Sequence[str], path: Path) -> 
 def _read_asset_file(path: Path, symbol: str) -> _Asset:
     frame = _read_csv_strings(path)
     frame.columns = [c.lower() for c in frame.columns]
-    time_col = _time_column(list(frame.columns), FILE_TIME_COLUMNS, path)
-    missing = [c for c in FILE_COLUMNS if c not in frame.columns]
-    if missing:
+    time_col = _time_column(list(frame.columns), TIME_COLUMNS, path)
+    if "close" not in frame.columns:
         raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; expected {time_col},{','.join(FILE_COLUMNS)}"
+            f"{path}: no close column; expected {time_col},close (open, high, low and volume are optional); "
+            f"columns are {', '.join(frame.columns)}"
         )
     asset = _Asset(symbol, path, pd.DatetimeIndex([]), {}, np.arange(2, len(frame) + 2), "line")
     asset.timestamps = _parse_timestamps(frame[time_col], asset)
-    for column in FILE_COLUMNS:
+    for column in [c for c in FILE_COLUMNS if c in frame.columns]:
         raw = frame[column]
         values = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64)
         valid = np.isfinite(values) & ((values >= 0) if column == "volume" else (values > 0))
@@ -258,7 +293,13 @@ def _read_wide_table(path: Path) -> dict[str, _Asset]:
     else:
         raise DataError(f"{path}: unknown table format; use .csv, .csv.gz or .parquet")
     lower = [c.lower() for c in frame.columns]
-    time_col = frame.columns[lower.index(_time_column(lower, WIDE_TIME_COLUMNS, path))]
+    time_col = frame.columns[lower.index(_time_column(lower, TIME_COLUMNS, path))]
+    others = {c for c in lower if c != time_col.lower()}
+    if "close" in others and others <= CANDLE_COLUMNS:
+        raise DataError(
+            f"{path}: its columns ({', '.join(c for c in lower if c != time_col.lower())}) are one asset's "
+            "candles, not a table of closes per asset; put it in a folder as <SYMBOL>.csv and pass the folder"
+        )
     clock = _Asset("", path, pd.DatetimeIndex([]), {}, rows, row_word)
     clock.timestamps = _parse_timestamps(frame[time_col], clock)
     _check_order(clock)
@@ -266,6 +307,9 @@ def _read_wide_table(path: Path) -> dict[str, _Asset]:
     for column in frame.columns:
         if column == time_col:
             continue
+        symbol = str(column).strip().upper()
+        if symbol in assets:
+            raise DataError(f"{path}: two columns hold {symbol} (symbols are read in upper case); keep one")
         raw = frame[column]
         if pd.api.types.is_numeric_dtype(raw):
             values = raw.to_numpy(np.float64)
@@ -273,7 +317,7 @@ def _read_wide_table(path: Path) -> dict[str, _Asset]:
         else:
             blank = raw.isna().to_numpy() | raw.isin(MISSING_CELLS).to_numpy()
             values = pd.to_numeric(raw.where(~blank), errors="coerce").to_numpy(np.float64)
-        asset = _Asset(str(column), path, clock.timestamps, {"close": values}, rows, row_word)
+        asset = _Asset(symbol, path, clock.timestamps, {"close": values}, rows, row_word)
         bad = ~blank & ~(np.isfinite(values) & (values > 0))
         if bad.any():
             i = int(np.argmax(bad))
@@ -283,7 +327,7 @@ def _read_wide_table(path: Path) -> dict[str, _Asset]:
         if blank.all():
             raise DataError(f"{path}: column {column} has no prices")
         _check_moves(asset, values)
-        assets[str(column)] = asset
+        assets[symbol] = asset
     if not assets:
         raise DataError(f"{path}: no asset columns next to the time column")
     return assets
@@ -293,12 +337,30 @@ def _parse_timestamps(raw: pd.Series, asset: _Asset) -> pd.DatetimeIndex:
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.to_datetime(raw, utc=True)
     else:
-        parsed = pd.to_datetime(raw.astype(str).str.strip(), format="ISO8601", utc=True, errors="coerce")
+        text = raw.astype(str).str.strip()
+        if text.str.fullmatch(r"\d+(\.0*)?").all():
+            return _epoch_timestamps(text, asset)
+        text = text.str.replace(r"\s*(UTC|GMT)$", "", regex=True, case=False)
+        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     bad = parsed.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
         raise DataError(f"{asset.where(i)}: cannot parse timestamp {raw.iloc[i]!r}")
     return pd.DatetimeIndex(parsed).as_unit("ns")
+
+
+def _epoch_timestamps(text: pd.Series, asset: _Asset) -> pd.DatetimeIndex:
+    """Epoch numbers as UTC times, in the unit their magnitude says (:data:`EPOCH_UNITS`); one unit a file."""
+    numbers = text.astype(float).to_numpy().astype(np.int64)
+    units = [next(unit for bound, unit in EPOCH_UNITS if value < bound) for value in numbers]
+    odd = [i for i, unit in enumerate(units) if unit != units[0]]
+    if odd:
+        i = odd[0]
+        raise DataError(
+            f"{asset.where(i)}: epoch time {text.iloc[i]} is in {units[i]} but the first row's is in "
+            f"{units[0]}; one unit a file"
+        )
+    return pd.DatetimeIndex(numbers.astype(f"datetime64[{units[0]}]")).tz_localize("UTC").as_unit("ns")
 
 
 def _check_order(asset: _Asset) -> None:

@@ -33,9 +33,12 @@ from cryptofolio.training.optuna_studies import open_study, recorded, storage_ur
 TEST_SPAN = ("2021-07-01", "2024-06-30")
 
 
-def profile_market(market_path: str, profile: str, symbols: Sequence[str], dates: SplitDates) -> MarketConfig:
+def profile_market(
+    market_path: str, profile: str, symbols: Sequence[str], dates: SplitDates, ffill_limit: int = 0
+) -> MarketConfig:
     """The market of one profile and fold: the profile's own assets among ``symbols``."""
-    return MarketConfig(source=market_path, assets=profile_assets(profile, symbols), splits=dates)
+    assets = profile_assets(profile, symbols)
+    return MarketConfig(source=market_path, assets=assets, splits=dates, ffill_limit=ffill_limit)
 
 
 def unit_key(profile: str, fold: int, algo: str, seed: int) -> str:
@@ -65,6 +68,12 @@ class StudyPlan:
     """(learner, timesteps) pairs overriding the learners' configs' budgets (:func:`study_budgets`)."""
     quick: bool = False
     """Tiny budgets: a smoke test (``budgets`` unused)."""
+    ffill_limit: int = 0
+    """The market's gap policy: gaps of up to this many bars carry the last close (0: a gap is an error)."""
+
+    def profile_market(self, profile: str, dates: SplitDates) -> MarketConfig:
+        """The market of one profile and fold (:func:`profile_market` with the plan's gap policy)."""
+        return profile_market(self.market, profile, self.symbols, dates, self.ffill_limit)
 
     @classmethod
     def on_market(
@@ -76,6 +85,7 @@ class StudyPlan:
         test_span: tuple[str, str],
         budgets: dict[str, int] | None = None,
         quick: bool = False,
+        ffill_limit: int = 0,
     ) -> StudyPlan:
         """The plan of a study on ``market``, whose folds tile ``test_span``; the market is opened to
         learn its assets, first and last day.
@@ -86,7 +96,7 @@ class StudyPlan:
         :raises ValueError: naming ``--test-span`` if it ends after the data's last day.
         """
         assets = calibrated_model().assets if market == "synthetic" else None
-        data = MarketConfig(source=market, assets=assets).load_market()
+        data = MarketConfig(source=market, assets=assets, ffill_limit=ffill_limit).load_market()
         first_day, last_day = (f"{data.timestamps[i]:%Y-%m-%d}" for i in (0, -1))
         if pd.Timestamp(test_span[1]) > pd.Timestamp(last_day):
             raise PlanError(
@@ -103,6 +113,7 @@ class StudyPlan:
             folds=tuple(calendar_folds(test_span, first_day)),
             budgets=tuple((study_budgets() if budgets is None else budgets).items()),
             quick=quick,
+            ffill_limit=ffill_limit,
         )
 
     @property
@@ -114,7 +125,7 @@ class StudyPlan:
                 algo=algo,
                 profile=profile,
                 seed=seed,
-                market=profile_market(self.market, profile, self.symbols, fold.dates),
+                market=self.profile_market(profile, fold.dates),
                 timesteps=learner(algo).budgets.quick if self.quick else dict(self.budgets).get(algo),
                 overrides=STUDY_QUICK_OVERRIDES if self.quick else (),
             )

@@ -42,7 +42,7 @@ from cryptofolio.evaluation.statistics import returns_of
 from cryptofolio.evaluation.tables import formatted, with_intervals
 from cryptofolio.training.folds import chains
 from cryptofolio.training.report_pages import Page, render_page
-from cryptofolio.training.study import StudyPlan, profile_market, unit_key
+from cryptofolio.training.study import StudyPlan, unit_key
 
 RESAMPLES = 2_000
 PBO_GROUPS = 16
@@ -93,7 +93,7 @@ def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
             dict.fromkeys([*BASELINES, *(r.format(p=profile) for r in BUDGET_RULES), *anchors.values()])
         )
         for fold in plan.folds:
-            market, splits = profile_market(plan.market, profile, plan.symbols, fold.dates).load()
+            market, splits = plan.profile_market(profile, fold.dates).load()
             runs = [root / unit_key(profile, fold.index, a, s) for a in plan.algos for s in plan.seeds]
             evaluations.append(evaluate(runs, rules, market, splits, "test", ensemble=True))
         results[profile] = ProfileResults(

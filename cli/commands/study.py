@@ -73,6 +73,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seeds", default="0-2", help="seeds, e.g. 0-4 or 0,3,5 (0-2)")
     parser.add_argument(
+        "--ffill-limit",
+        type=int,
+        default=0,
+        help="fill gaps of up to this many bars with the last close (default 0: a gap is an error)",
+    )
+    parser.add_argument(
         "--timesteps",
         metavar="ALGO=N,...",
         help="budgets per learner, e.g. ppo=200000,sac=50000 (default: "
@@ -112,7 +118,9 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
     if args.quick:
         profiles, seeds = profiles if args.profiles else ["moderate"], seeds[:2]
     budgets = {**study_budgets(), **_budgets(args.timesteps)}
-    return StudyPlan.on_market(args.market, profiles, algos, seeds, span, budgets, args.quick)
+    return StudyPlan.on_market(
+        args.market, profiles, algos, seeds, span, budgets, args.quick, args.ffill_limit
+    )
 
 
 def _budgets(text: str | None) -> dict[str, int]:

@@ -152,9 +152,9 @@ def test_a_blank_cell_inside_a_wide_table_is_a_gap(tmp_path):
 # --- bad files ----------------------------------------------------------------------------------
 
 
-def test_missing_columns_are_named(tmp_path):
+def test_a_file_without_closes_is_named(tmp_path):
     write(tmp_path, "BTC.csv", ["2024-01-01,1,1,1", "2024-01-02,1,1,1"], header="date,open,high,low")
-    with pytest.raises(DataError, match=r"BTC\.csv: missing column\(s\) close, volume"):
+    with pytest.raises(DataError, match=r"BTC\.csv: no close column; expected date,close \(open, high"):
         load_csv_dir(tmp_path)
 
 
@@ -318,3 +318,82 @@ def test_a_wide_table_of_unknown_format_is_refused(tmp_path):
     (tmp_path / "closes.xlsx").write_text("")
     with pytest.raises(DataError, match="unknown table format"):
         load_wide_table(tmp_path / "closes.xlsx")
+
+
+# --- what exchanges and data sites export -------------------------------------------------------
+
+DAYS = pd.date_range("2024-01-01", periods=4, freq="1D", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("header", "stamps"),
+    [
+        ("timestamp", [str(int(t.timestamp())) for t in DAYS]),  # epoch seconds
+        ("open_time", [str(int(t.timestamp() * 1000)) for t in DAYS]),  # Binance klines: milliseconds
+        ("Date", [f"{t:%Y-%m-%d %H:%M:%S} UTC" for t in DAYS]),  # a trailing UTC
+        ("datetime", [f"{t:%Y-%m-%dT%H:%M:%SZ}" for t in DAYS]),  # a trailing Z
+    ],
+    ids=["epoch-seconds", "epoch-milliseconds", "trailing-utc", "trailing-z"],
+)
+def test_exchange_time_columns_load_to_the_same_bars(tmp_path, header, stamps):
+    write(
+        tmp_path,
+        "BTC.csv",
+        [f"{s},{c}" for s, c in zip(stamps, [100, 101, 102, 103], strict=True)],
+        f"{header},close",
+    )
+    market = load_csv_dir(tmp_path)
+    assert list(market.timestamps) == list(DAYS)
+    np.testing.assert_array_equal(market.close[:, 1], [100, 101, 102, 103])
+
+
+def test_a_close_only_file_loads_and_keeps_no_other_field(tmp_path):
+    write(tmp_path, "BTC.csv", ["2024-01-01,100", "2024-01-02,101"], "date,Close")
+    write(tmp_path, "ETH.csv", rows([10, 11]))
+    market = load_csv_dir(tmp_path)
+    assert market.symbols == ("USDT", "BTC", "ETH") and dict(market.ohlcv) == {}
+
+
+def test_symbols_are_read_in_upper_case(tmp_path):
+    write(tmp_path, "btc.csv", rows([100, 101, 102]))
+    write(tmp_path, "Eth.csv", rows([10, 11, 12]))
+    market = load_csv_dir(tmp_path, symbols=["eth", "btc"], cash="usdt")
+    assert market.symbols == ("USDT", "ETH", "BTC")
+    table = tmp_path / "closes.csv"
+    table.write_text("date,btc,eth\n2024-01-01,1,2\n2024-01-02,1,2\n")
+    assert load_wide_table(table).symbols == ("USDT", "BTC", "ETH")
+
+
+def test_two_files_or_columns_for_one_symbol_are_refused(tmp_path):
+    write(tmp_path, "BTC.csv", rows([100, 101]))
+    write(tmp_path / "x", "btc.csv", rows([100, 101]))
+    write(tmp_path / "x", "BTC.csv.gz", rows([100, 101]))
+    with pytest.raises(DataError, match=r"both BTC\.csv\.gz and btc\.csv hold BTC"):
+        load_csv_dir(tmp_path / "x")
+    table = tmp_path / "closes.csv"
+    table.write_text("date,btc,BTC\n2024-01-01,1,2\n2024-01-02,1,2\n")
+    with pytest.raises(DataError, match="two columns hold BTC"):
+        load_wide_table(table)
+
+
+def test_epoch_times_in_two_units_are_refused_naming_the_line(tmp_path):
+    seconds, millis = str(int(DAYS[0].timestamp())), str(int(DAYS[1].timestamp() * 1000))
+    write(tmp_path, "BTC.csv", [f"{seconds},1", f"{millis},1"], "timestamp,close")
+    with pytest.raises(
+        DataError, match=r"BTC\.csv:line 3: epoch time \d+ is in ms but the first row's is in s"
+    ):
+        load_csv_dir(tmp_path)
+
+
+def test_one_assets_candles_given_as_a_table_of_closes_are_refused(tmp_path):
+    path = write(tmp_path, "BTC.csv", rows([100, 101]))
+    with pytest.raises(
+        DataError, match=r"BTC\.csv: its columns \(open, high, low, close, volume\) are one asset's"
+    ):
+        load_wide_table(path)
+
+
+def test_a_risky_cash_asset_is_refused_and_a_fiat_one_is_not(folder):
+    with pytest.raises(ValueError, match="the cash asset BTC is a risky asset"):
+        load_csv_dir(folder, symbols=["ETH"], cash="btc")
+    assert load_csv_dir(folder, cash="USD").cash == "USD"

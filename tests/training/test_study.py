@@ -191,3 +191,13 @@ def test_each_profile_trades_its_own_assets(shared_data):
     market = load_csv_dir(shared_data / "binance-daily")
     assert profile_assets("conservative", market.symbols[1:]) == ("BTC", "ETH", "SOL", "LINK", "UNI")
     assert profile_assets("aggressive", market.symbols[1:])[-1] == "MKR"  # the "other DeFi" weight
+
+
+def test_the_studys_gap_policy_reaches_every_units_market():
+    from cryptofolio.commands.study import build_parser, make_plan
+
+    args = build_parser("cryptofolio study").parse_args(
+        ["--market", "synthetic", "--quick", "--ffill-limit", "3"]
+    )
+    plan = make_plan(args)
+    assert plan.ffill_limit == 3 and {unit.market.ffill_limit for unit in plan.units} == {3}
