@@ -397,3 +397,18 @@ def test_a_risky_cash_asset_is_refused_and_a_fiat_one_is_not(folder):
     with pytest.raises(ValueError, match="the cash asset BTC is a risky asset"):
         load_csv_dir(folder, symbols=["ETH"], cash="btc")
     assert load_csv_dir(folder, cash="USD").cash == "USD"
+
+
+def test_a_binance_kline_export_with_its_header_loads(tmp_path):
+    header = (
+        "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+        "taker_buy_quote_volume,ignore"
+    )
+    lines = [
+        f"{int(t.timestamp() * 1000)},{c},{c},{c},{c},5,{int(t.timestamp() * 1000) + 86_399_999},1,1,1,1,0"
+        for t, c in zip(DAYS, [100, 101, 102, 103], strict=True)
+    ]
+    write(tmp_path, "btcusdt.csv", lines, header)
+    market = load_csv_dir(tmp_path)
+    assert market.symbols == ("USDT", "BTCUSDT") and list(market.timestamps) == list(DAYS)
+    assert set(market.ohlcv) == {"open", "high", "low", "volume"}
