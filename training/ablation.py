@@ -51,8 +51,13 @@ def profile_setup(setup: dict[str, Any], profile: str | None = None) -> dict[str
 
 
 def setup_market(market_path: str, setup: dict[str, Any]) -> MarketConfig:
-    """The setup's market: its assets on ``market_path``, USDT as cash, the setup's splits."""
-    data = {"source": market_path, "assets": setup["assets"], "splits": setup["splits"]}
+    """The setup's market: its assets on ``market_path``, USDT as cash, the setup's splits and gap policy."""
+    data = {
+        "source": market_path,
+        "assets": setup["assets"],
+        "splits": setup["splits"],
+        "ffill_limit": setup.get("ffill_limit", 0),
+    }
     return from_data(MarketConfig, data, "configs/ablation.yaml: setup")
 
 

@@ -45,6 +45,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
     )
+    parser.add_argument(
+        "--ffill-limit",
+        type=int,
+        default=0,
+        help="fill gaps of up to this many bars with the last close (default 0: a gap is an error)",
+    )
     parser.add_argument("--variants", help="comma-separated variants of configs/ablation.yaml (default: all)")
     parser.add_argument(
         "--profile", help="the risk profile (default: the setup's, moderate); its own assets and baselines"
@@ -75,6 +81,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 def run(args: argparse.Namespace, command: list[str]) -> int:
     document = configs.read("ablation")
     setup, variants = profile_setup(document["setup"], args.profile), document["variants"]
+    setup = {**setup, "ffill_limit": args.ffill_limit}
     if args.variants:
         names = [v.strip() for v in args.variants.split(",") if v.strip()]
         unknown = [n for n in names if n not in variants]
