@@ -226,6 +226,43 @@ def holdings_market(
     return replace(market, assets=tuple(universe)).load_market()
 
 
+def sell_outside(
+    holdings: Holdings,
+    market: MarketConfig,
+    universe: Sequence[str],
+    when: Any,
+    rate: float,
+    cash: str,
+    needed_by: str,
+) -> tuple[Holdings, list[str]]:
+    """Holdings with every risky asset outside ``universe`` (and in the source) sold into ``cash`` at its
+    close at ``when``, less ``rate`` on the value sold (the ledger's charge on a full sale), and one
+    line per sale saying so. Symbols the source lacks are left for :func:`holdings_market` to refuse.
+    """
+    offered = market_symbols(market.source)
+    outside = [s for s in holdings.risky if s not in universe and s in offered and holdings.quantities[s] > 0]
+    if not outside:
+        return holdings, []
+    prices = replace(market, assets=tuple(outside)).load_market()
+    bar = prices.bar_at(when)
+    quantities = {s: q for s, q in holdings.quantities.items() if s not in outside}
+    lines = []
+    for symbol in outside:
+        price = float(prices.close[bar, prices.column(symbol)])
+        if not math.isfinite(price):
+            raise HoldingsError(
+                f"{holdings.where[symbol]}: {symbol} has no price at {prices.timestamps[bar]}"
+            )
+        sold = holdings.quantities[symbol] * price
+        quantities[cash] = quantities.get(cash, 0.0) + sold * (1.0 - rate)
+        lines.append(
+            f"sold {holdings.quantities[symbol]:.8g} {symbol} (not among the assets of {needed_by}) into "
+            f"cash at {price:,.8g}: {sold * (1.0 - rate):,.2f} {cash} after {sold * rate:,.2f} of fees"
+        )
+    where = {**holdings.where, cash: holdings.where.get(cash, f"{holdings.path} (proceeds of sales)")}
+    return Holdings(quantities, where, holdings.path), lines
+
+
 def as_of_bar(market: MarketData, as_of: str | None) -> int:
     """The bar at ``as_of`` (a bar time; a date alone is that day's first bar), default the last."""
     if as_of is None:

@@ -34,6 +34,7 @@ from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.agents.overlays import Overlay, budget_of, exposures, mix_index
 from cryptofolio.envs import EnvConfig, MarketData, MarketView, PortfolioEnv, ledger_step
 from cryptofolio.envs.errors import ConfigError
+from cryptofolio.envs.profiles import STABLECOIN, asset_category
 from cryptofolio.evaluation.diagnostics import (
     WINDOW,
     PortfolioDiagnostics,
@@ -185,6 +186,8 @@ class Recommendation:
     :param observation: the env's observation at the bar for these weights (what an agent reads).
     :param diagnostics: ``current`` and ``target`` portfolio diagnostics.
     :param risk: the risk budget of the rule followed, or of a run's anchor rule (None without overlays).
+    :param notes: what was done or should be known before the orders (holdings sold into cash, old
+        prices, stablecoins counted as the cash asset), one line each.
     """
 
     policy: str
@@ -210,6 +213,7 @@ class Recommendation:
     observation: np.ndarray
     diagnostics: dict[str, PortfolioDiagnostics]
     risk: RiskBudget | None = None
+    notes: tuple[str, ...] = ()
 
     def table(self) -> pd.DataFrame:
         """One row per asset: price, held, value, weight, model, drift, target, order, order value."""
@@ -247,6 +251,7 @@ class Recommendation:
             "value_after": self.value_after,
             "diagnostics": {name: d.to_dict() for name, d in self.diagnostics.items()},
             "risk": None if self.risk is None else self.risk.to_dict(),
+            "notes": list(self.notes),
         }
 
 
@@ -263,6 +268,8 @@ def recommend(
     rebalance_now: bool = False,
     diagnostics_window: int = WINDOW,
     name: str | None = None,
+    notes: tuple[str, ...] = (),
+    now: pd.Timestamp | None = None,
 ) -> Recommendation:
     """The trade ``policy`` makes from ``holdings`` at the close of ``bar``.
 
@@ -275,6 +282,8 @@ def recommend(
     :param peak: the portfolio's highest value so far, for the observation's drawdown.
     :param rebalance_now: make this a rule's first decision (trade to target).
     :param diagnostics_window: bars of returns behind correlations and risk contributions.
+    :param notes: lines to say first (what was done to the holdings before deciding).
+    :param now: the time the recommendation is made (default the clock), to say when prices are old.
     """
     if peak is not None and not (math.isfinite(peak) and peak > 0):
         raise ConfigError(f"peak must be a positive number (the highest value so far), got {peak!r}")
@@ -330,7 +339,29 @@ def recommend(
             for kind, w in (("current", weights), ("target", target))
         },
         risk=None if followed is None else risk_budget(followed, view),
+        notes=(*notes, *price_notes(holdings, market, bar, now)),
     )
+
+
+def price_notes(
+    holdings: Holdings, market: MarketData, bar: int, now: pd.Timestamp | None = None
+) -> list[str]:
+    """Lines on the prices used: the latest bar is more than two bars old at ``now`` (default the clock),
+    and stablecoins held under another name than the market's cash asset, counted as it at its price."""
+    lines = []
+    age = (now or pd.Timestamp.now(tz="UTC")) - market.timestamps[bar]
+    if bar == market.n_bars - 1 and age > 2 * market.freq:
+        lines.append(
+            f"old prices: the market's last close is from {market.timestamps[bar]:%Y-%m-%d %H:%M} UTC, "
+            f"{age.days} days ago; these orders are priced at it. Fetch fresh candles first "
+            "(cryptofolio data fetch ... --out FOLDER, then --market FOLDER)"
+        )
+    cash = market.symbols[0]
+    others = [s for s in holdings.quantities if asset_category(s) == STABLECOIN and s != cash]
+    if others:
+        held = ", ".join(f"{holdings.quantities[s]:,.2f} {s}" for s in others)
+        lines.append(f"cash held as {held}: counted as {cash}, one unit each at {cash}'s price")
+    return lines
 
 
 def format_recommendation(rec: Recommendation, source: str) -> str:
@@ -354,6 +385,7 @@ def format_recommendation(rec: Recommendation, source: str) -> str:
     trades = rec.turnover > 0
     return "\n".join(
         [
+            *rec.notes,
             f"{rec.policy} on {source} at {rec.date:%Y-%m-%d %H:%M} UTC (closing prices), fee {rec.fee:.2%}",
             f"value {rec.value:,.2f} {cash}; profile {rec.profile}, regime {rec.regime}: {band} ({due})",
             shown.to_string(),

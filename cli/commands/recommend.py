@@ -53,7 +53,7 @@ from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation.evaluate import find_runs
-from cryptofolio.evaluation.holdings import Holdings, as_of_bar, holdings_market, read_holdings
+from cryptofolio.evaluation.holdings import Holdings, as_of_bar, holdings_market, read_holdings, sell_outside
 from cryptofolio.evaluation.recommend import format_recommendation, recommend
 
 
@@ -106,7 +106,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     holdings = read_holdings(args.holdings)
     choice = _choice(args, holdings)
-    market = holdings_market(holdings, choice.market, choice.universe, choice.needed_by)
+    outside = [s for s in holdings.risky if s not in choice.universe]
+    kept = Holdings(
+        {s: q for s, q in holdings.quantities.items() if s not in outside}, holdings.where, holdings.path
+    )
+    market = holdings_market(
+        kept if set(outside) <= set(market_symbols(choice.market.source)) else holdings,
+        choice.market,
+        choice.universe,
+        choice.needed_by,
+    )
+    bar = as_of_bar(market, args.as_of)
+    rate = choice.config.costs.rate
+    holdings, sold = sell_outside(
+        holdings, choice.market, choice.universe, market.timestamps[bar], rate, market.cash, choice.needed_by
+    )
     policy = choice.policy
     if choice.members:
         from cryptofolio.agents.ensemble import EnsemblePolicy
@@ -120,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         policy,
         holdings,
         market,
-        as_of_bar(market, args.as_of),
+        bar,
         profile=choice.profile,
         config=choice.config,
         agent_profile=choice.agent_profile,
@@ -128,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         rebalance_now=args.rebalance_now,
         diagnostics_window=args.window,
         name=f"ensemble of {len(choice.members)} runs" if choice.members else Path(args.policy).name,
+        notes=tuple(sold),
     )
     if args.format == "json":
         print(json.dumps(rec.to_dict(), indent=2))

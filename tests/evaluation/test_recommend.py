@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptofolio.agents import BASELINES, make_baseline
+from cryptofolio.agents import BASELINES, ProfileRule, make_baseline
 from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.cli import main
@@ -227,9 +227,9 @@ def test_the_table_names_the_orders_and_the_checks(tmp_path, capsys):
         ("symbol,quantity\nBTC,1\nPEPE,3\n", [], r"h.csv line 3: unknown symbol 'PEPE'; synthetic has"),
         ("symbol,quantity\nBTC,-1\n", [], r"h.csv line 2: quantity of BTC is '-1'"),
         (
-            "symbol,quantity\nBTC,1\nSOL,1\n",
+            "symbol,quantity\nBTC,1\nPEPE,1\n",
             ["--assets", "BTC,ETH"],
-            r"h.csv line 3: SOL is not among the assets",
+            r"h.csv line 3: unknown symbol 'PEPE'",
         ),
         (
             "symbol,quantity\nBTC,1\n",
@@ -268,9 +268,18 @@ def test_a_run_refuses_assets_it_was_not_trained_on(run, tmp_path, capsys):
     holdings.write_text("symbol,quantity\nBTC,0.2\n")
     assert main(["recommend", "--policy", str(run), "--holdings", str(holdings), "--assets", "BTC,ETH"]) == 2
     assert "was trained on BTC, ETH, SOL" in capsys.readouterr().err
+
+
+def test_holdings_outside_a_runs_assets_are_sold_into_cash_with_a_line(run, tmp_path, capsys):
+    holdings = tmp_path / "h.csv"
     holdings.write_text("symbol,quantity\nBTC,1\nNEAR,2\n")
-    assert main(["recommend", "--policy", str(run), "--holdings", str(holdings)]) == 2
-    assert f"h.csv line 3: NEAR is not among the assets of run {run.name}" in capsys.readouterr().err
+    assert main(["recommend", "--policy", str(run), "--holdings", str(holdings), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    near = MarketConfig(assets=("NEAR",)).load_market()  # the synthetic market of NEAR alone
+    price = near.close[near.bar_at(out["date"]), 1]
+    assert out["notes"][0].startswith(f"sold 2 NEAR (not among the assets of run {run.name}) into cash")
+    assert out["assets"]["USDC"]["held"] == pytest.approx(2 * price * (1 - out["fee"]), rel=1e-12)
+    assert "NEAR" not in out["assets"]
 
 
 def test_an_agents_env_options_map_its_action_as_in_training(tmp_path):
@@ -399,3 +408,21 @@ def test_an_ensemble_of_runs_that_observe_differently_is_refused(run, tmp_path, 
     holdings.write_text("symbol,quantity\nUSDC,100\n")
     assert main(["recommend", "--policy", f"{run},{other.path}", "--holdings", str(holdings)]) == 2
     assert "differs from" in capsys.readouterr().err
+
+
+def test_old_prices_and_cash_held_under_another_name_are_said(tmp_path):
+    market = synthetic_market(seed=3)
+    holdings = holdings_file(tmp_path, {"BTC": 1, "USDT": 500})
+    last = market.n_bars - 1
+    rec = recommend(
+        ProfileRule("moderate"), holdings, market, last, now=market.timestamps[last] + pd.Timedelta(days=3)
+    )
+    assert rec.notes[0].startswith(
+        f"old prices: the market's last close is from {market.timestamps[last]:%Y-%m-%d}"
+    )
+    assert rec.notes[1] == "cash held as 500.00 USDT: counted as USDC, one unit each at USDC's price"
+    fresh = recommend(
+        ProfileRule("moderate"), holdings, market, last, now=market.timestamps[last] + pd.Timedelta(days=1)
+    )
+    assert not any(note.startswith("old prices") for note in fresh.notes)
+    assert format_recommendation(rec, "synthetic").startswith("old prices")
