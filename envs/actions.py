@@ -17,7 +17,8 @@ Two options of the env change the mapping (:func:`fill_targets`):
   the rest. ``a_0 = -1`` is all cash, ``a_0 = 0`` the anchor's risk, ``a_0 > 0`` more, up to
   ``cap`` times it. The zero action is still the model portfolio.
 - trade band: when no weight would move by ``band`` or more from the drifted weights, the
-  portfolio keeps its drifted weights and does not trade.
+  portfolio keeps its drifted weights and does not trade, unless it holds a delisted asset,
+  which is always sold.
 - decisions every k bars: on bars whose index is not a multiple of k the action is ignored
   (it must still be finite) and the portfolio drifts: k = 7 decides weekly on daily bars. Every point of the
 simplex is reached: ``a_i = 2 w_i / max_j w_j - 1`` maps back to ``w`` exactly, so 100%
@@ -150,6 +151,8 @@ def fill_targets(
         return ok
     for i in range(n):
         if abs(out[k, i] - drifted[k, i]) >= band:
+            return True
+        if i > 0 and drifted[k, i] > 0.0 and not listed[t, i]:  # a delisted position is always sold
             return True
     for i in range(n):
         out[k, i] = drifted[k, i]

@@ -143,9 +143,13 @@ class Costs:
     """Extra cost per unit of traded value (spread, impact), added to the fee."""
     cash_yield: float = 0.0
     """Annual yield of the cash asset (0.05 = 5%), compounded per bar."""
+    delisting_haircut: float = 0.0
+    """Share of a delisted position's value lost: held past its last bar, it is worth its last close
+    times ``1 - haircut`` and sold into cash at the next decision (0: the last close)."""
 
     def __post_init__(self) -> None:
         check_types(self)
+        check_range("delisting_haircut", self.delisting_haircut, 0.0, 1.0)
         check_range("fee", self.fee, 0.0, 0.5)
         check_range("slippage", self.slippage, 0.0, 0.5)
         check_range("cash_yield", self.cash_yield, -0.99, 10.0)

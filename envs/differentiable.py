@@ -197,12 +197,13 @@ def target_weights(
     ``a_i = -1``), the weight of unlisted assets moved to cash. Residual mapping (``anchor``
     given): ``w ~ anchor * exp(tilt * a)``; with ``dial_cap > 0`` the cash entry is instead the risk
     dial (the risky share is ``min(1 + a_0, dial_cap)`` times the anchor's). A row trades only if
-    it decides and, with ``band > 0``, some weight moves by ``band`` or more; otherwise it keeps
-    ``drifted``.
+    it decides and, with ``band > 0``, some weight moves by ``band`` or more or it holds an asset no
+    longer listed (delisted); otherwise it keeps ``drifted``.
 
     :param drifted: (B, N+1) weights before trading.
     :param listed: (B, N+1) bool, whether each asset is listed at the row's bar (cash True);
-        None: all listed. Unused by the residual mapping (the anchor is zero where unlisted).
+        None: all listed. The residual mapping reads it only for the band (the anchor is zero
+        where unlisted).
     :param anchor: (B, N+1) the residual anchor at each row's bar (the env's ``anchor[t]``), or None.
     :param tilt: strength of a residual tilt.
     :param dial_cap: 0, or the cap of the residual risk dial.
@@ -222,6 +223,8 @@ def target_weights(
     trades = torch.ones(actions.shape[0], dtype=torch.bool, device=actions.device)
     if band > 0.0:
         trades = ((weights - drifted).abs() >= band).any(dim=1)
+        if listed is not None:  # a delisted position is always sold
+            trades = trades | ((drifted[:, 1:] > 0.0) & ~listed[:, 1:]).any(dim=1)
     if decide is not None:
         trades = trades & decide
     return torch.where(trades[:, None], weights, drifted)

@@ -22,12 +22,13 @@ What exchanges and data sites export reads as it is:
 Refused, never absorbed: a table whose columns are one asset's candles (``open``, ``close``,
 ...) given as a table of closes, and a cash asset that is a known risky asset (``BTC``).
 
-Assets are aligned on one regular UTC grid from the first listing to the last bar
-that every asset has (the common end). A missing bar inside an asset's life is a gap:
-by default an error; with ``ffill_limit=k``, gaps of up to k bars carry the last close
-forward and are counted in :attr:`MarketData.filled`. Nothing is ever filled before
-an asset's first price. Every problem raises :class:`DataError` naming the file, the
-line (or Parquet row) and what is wrong.
+Assets are aligned on one regular UTC grid from the first listing to the latest last bar
+(cut where given cash prices end). An asset whose prices end before that is delisted after its
+last bar (:attr:`MarketData.delisted`): the market is not cut to survivors. A missing bar
+inside an asset's life is a gap: by default an error; with ``ffill_limit=k``, gaps of up to k
+bars carry the last close forward and are counted in :attr:`MarketData.filled`. Nothing is
+ever filled before an asset's first price or after its last. Every problem raises
+:class:`DataError` naming the file, the line (or Parquet row) and what is wrong.
 """
 
 from __future__ import annotations
@@ -417,15 +418,15 @@ def _assemble(
     for asset in everyone:
         _restrict(asset, lo, hi)
     first = min(a.timestamps[_first_present(a)] for a in assets)
-    last = min(a.timestamps[_last_present(a)] for a in everyone)
+    last = max(a.timestamps[_last_present(a)] for a in assets)  # an asset that ends earlier is delisted
+    if cash_asset is not None:
+        last = min(last, cash_asset.timestamps[_last_present(cash_asset)])
     if last <= first:
         raise DataError(f"{source}: the assets share no period of at least two bars (from {first} to {last})")
     grid = pd.date_range(first, last, freq=freq).as_unit("ns")
     trimmed = {a.symbol: int((a.timestamps > last).sum()) for a in everyone}
     if any(trimmed.values()):
-        log.info(
-            "%s: market ends at %s, the last bar all assets have; bars dropped: %s", source, last, trimmed
-        )
+        log.info("%s: market ends at %s, where the cash prices end; bars dropped: %s", source, last, trimmed)
 
     n_bars, n_cols = len(grid), len(assets) + 1
     fields = {
@@ -522,7 +523,8 @@ def _fill_gaps(on_grid: dict[str, np.ndarray], asset: _Asset, grid: pd.DatetimeI
     """Apply the gap policy in place; return the number of bars filled."""
     close = on_grid["close"]
     present = ~np.isnan(close)
-    listed = np.cumsum(present) > 0  # never fill before the first price
+    listed = np.cumsum(present) > 0  # never fill before the first price, nor after the last (delisted)
+    listed &= np.cumsum(present[::-1])[::-1] > 0
     gap = listed & ~present
     if not gap.any():
         return 0

@@ -69,7 +69,8 @@ class MarketData:
         A bar's prices are its close: known at the end of the bar.
     :param symbols: (N+1,) asset symbols, cash first.
     :param close: (T, N+1) float64 close prices; NaN exactly where ``available`` is False.
-    :param available: (T, N+1) bool, True from an asset's listing bar on (cash always).
+    :param available: (T, N+1) bool, True from an asset's listing bar to its last price (cash always):
+        an asset whose prices end before the market's is delisted after its last bar.
     :param categories: (N+1,) category of each asset (see ``configs/profiles.yaml``).
     :param freq: bar length.
     :param ohlcv: optional (T, N+1) arrays for ``open``, ``high``, ``low``, ``volume``.
@@ -125,10 +126,13 @@ class MarketData:
             raise ValueError(f"unknown ohlcv fields {sorted(unknown)}; allowed: {OHLCV_FIELDS}")
         if not self.available[:, 0].all():
             raise ValueError(f"the cash asset {self.symbols[0]} must be available at every bar")
-        if np.any(np.diff(self.available.astype(np.int8), axis=0) < 0):
-            col = int(np.flatnonzero((np.diff(self.available.astype(np.int8), axis=0) < 0).any(axis=0))[0])
+        steps = np.diff(self.available.astype(np.int8), axis=0)
+        relisted = (np.cumsum(steps < 0, axis=0) > 0) & (steps > 0)
+        if relisted.any():
+            col = int(np.flatnonzero(relisted.any(axis=0))[0])
             raise ValueError(
-                f"{self.symbols[col]} stops being available: assets cannot be delisted mid-market"
+                f"{self.symbols[col]} has prices again after its last one: an asset is listed once and "
+                "delisted at most once (a gap inside its life is filled or refused by the loader)"
             )
         listed = self.close[self.available]
         if not (np.all(np.isfinite(listed)) and np.all(listed > 0)):
@@ -157,6 +161,16 @@ class MarketData:
         digest.update("|".join(self.symbols).encode())
         digest.update(np.nan_to_num(self.close, nan=-1.0).tobytes())
         return digest.hexdigest()[:16]
+
+    @property
+    def delisted(self) -> dict[str, int]:
+        """Symbol -> last bar with a price, for each asset whose prices end before the market's last bar."""
+        last = self.available[::-1].argmax(axis=0)
+        return {
+            s: self.n_bars - 1 - int(last[c])
+            for c, s in enumerate(self.symbols)
+            if self.available[:, c].any() and not self.available[-1, c]
+        }
 
     @property
     def n_bars(self) -> int:

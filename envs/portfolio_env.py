@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.envs.actions import action_size, action_space, check_action, fill_targets
-from cryptofolio.envs.config import EnvConfig
+from cryptofolio.envs.config import Costs, EnvConfig
 from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.features import build_features, fill_observation
 from cryptofolio.envs.ledger import trade_and_hold
@@ -261,7 +261,7 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"split {split!r} (bars {self.split_bars.start}..{self._last_bar}) leaves no step after a "
                 f"window of {window} bars; use a longer split or a shorter window"
             )
-        self.relatives = _price_relatives(self.market, self.config.costs.cash_yield)
+        self.relatives = _price_relatives(self.market, self.config.costs)
         """(T, N+1) price relatives ``p_{t+1} / p_t`` in row t, cash yield included."""
         self.dates = self.market.timestamps.tz_convert(None).to_numpy()
         """(T,) bar times as ``numpy.datetime64`` (UTC)."""
@@ -475,10 +475,15 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         return bar
 
 
-def _price_relatives(market: MarketData, cash_yield: float) -> np.ndarray:
-    """(T, N+1) float64 ``p_{t+1} / p_t`` in row t, cash yield included (1 if unlisted; last row unused)."""
+def _price_relatives(market: MarketData, costs: Costs) -> np.ndarray:
+    """(T, N+1) float64 ``p_{t+1} / p_t`` in row t, cash yield included; 1 if unlisted; ``1 - haircut``
+    at a delisted asset's last bar (held past it, it is worth its last close less the haircut); the
+    last row unused."""
     relatives = np.ones_like(market.close)
-    relatives[:-1] = np.where(market.available[:-1], market.close[1:] / market.close[:-1], 1.0)
-    relatives[:, 0] *= (1.0 + cash_yield) ** (1.0 / market.periods_per_year)
+    now, after = market.available[:-1], market.available[1:]
+    with np.errstate(invalid="ignore"):
+        moves = market.close[1:] / market.close[:-1]
+    relatives[:-1] = np.where(now & after, moves, np.where(now, 1.0 - costs.delisting_haircut, 1.0))
+    relatives[:, 0] *= (1.0 + costs.cash_yield) ** (1.0 / market.periods_per_year)
     relatives.setflags(write=False)
     return relatives

@@ -1,5 +1,6 @@
 """The torch twin of the ledger, reward and action mapping: the numba kernels' numbers, with gradients."""
 
+import dataclasses
 import subprocess
 import sys
 from typing import get_type_hints
@@ -490,3 +491,20 @@ def test_the_twins_compute_on_the_device_of_their_inputs(device):
     expected_reward, expected_grad = chain("cpu")
     np.testing.assert_allclose(reward.detach().cpu().numpy(), expected_reward.detach().numpy(), atol=EXACT)
     np.testing.assert_allclose(grad.cpu().numpy(), expected_grad.numpy(), atol=EXACT)
+
+
+def delisted_market(n_bars: int = 900, bar: int = 700, column: int = 3):
+    """The synthetic market with one asset's prices ending at ``bar`` (delisted after it)."""
+    market = synthetic_market(seed=0, n_bars=n_bars)
+    close, available = market.close.copy(), market.available.copy()
+    close[bar + 1 :, column], available[bar + 1 :, column] = np.nan, False
+    return dataclasses.replace(market, close=close, available=available)
+
+
+@pytest.mark.parametrize("options", EPISODE_OPTIONS.values(), ids=EPISODE_OPTIONS.keys())
+def test_an_episode_through_a_delisting_replays_exactly_through_the_twins(options):
+    market = delisted_market()
+    assert list(market.delisted) == [market.symbols[3]]
+    env = PortfolioEnv(market, split="validation", delisting_haircut=0.3, **options)
+    assert env.split_bars.start < 700 < env.split_bars.stop - 1  # the delisting is inside the episode
+    assert_episodes_replay_exactly(env, env.first_start, seed=2)

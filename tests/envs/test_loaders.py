@@ -72,10 +72,14 @@ def test_an_asset_listed_later_is_unavailable_before_its_first_row(folder):
     assert "ARB" not in market.filled
 
 
-def test_the_market_ends_at_the_last_bar_every_asset_has(folder):
+def test_an_asset_whose_prices_end_early_is_delisted_and_the_market_is_not_cut(folder):
     write(folder, "SOL.csv", rows([1, 2, 3]))
     market = load_csv_dir(folder)
-    assert market.n_bars == 3 and market.timestamps[-1] == pd.Timestamp("2024-01-03", tz="UTC")
+    assert market.n_bars == 5 and market.timestamps[-1] == pd.Timestamp("2024-01-05", tz="UTC")
+    assert market.delisted == {"SOL": 2}
+    sol = market.column("SOL")
+    assert market.available[:, sol].tolist() == [True, True, True, False, False]
+    assert np.isnan(market.close[3:, sol]).all()
 
 
 def test_start_and_end_are_inclusive(folder):

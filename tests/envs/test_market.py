@@ -46,9 +46,11 @@ def test_a_price_where_an_asset_is_not_listed_is_refused():
         replace(market, available=available)
 
 
-def test_a_delisting_is_refused():
-    with pytest.raises(ValueError, match="BTC stops being available"):
-        build_market({"BTC": [1, 2, np.nan]})
+def test_a_delisting_is_kept_and_a_relisting_refused():
+    market = build_market({"BTC": [1, 2, 3], "LUNA": [5, 4, np.nan]})
+    assert market.delisted == {"LUNA": 1} and market.n_bars == 3
+    with pytest.raises(ValueError, match="BTC has prices again after its last one"):
+        build_market({"BTC": [1, np.nan, 3]})
 
 
 def test_unknown_symbols_are_named():
