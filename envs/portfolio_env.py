@@ -211,7 +211,9 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
     action penalty is no longer charged on bars whose action ``decision_every`` ignores. The
     options are grouped in ``config`` (:class:`~cryptofolio.envs.config.EnvConfig`); the option
     ``observation`` is now ``features``.
-    Observations, rewards and costs are unchanged.
+    Observations, rewards and costs are unchanged. Markets may now hold delisted assets: a position
+    held past an asset's last price is worth its last close less ``delisting_haircut`` (a new cost,
+    default 0) and is sold at the next decision, even inside a trade band.
     """
 
     metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 (gymnasium's)

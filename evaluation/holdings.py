@@ -115,7 +115,13 @@ def value_holdings(holdings: Holdings, market: MarketData, bar: int) -> Valuatio
         elif symbol in market.symbols:
             column = market.symbols.index(symbol)
             if quantity > 0 and not market.available[bar, column]:
-                raise HoldingsError(f"{holdings.where[symbol]}: {symbol} has no price on {stamp}")
+                last = market.delisted.get(symbol)
+                gone = (
+                    ""
+                    if last is None or last >= bar
+                    else f" (delisted after its last close, {market.timestamps[last]:%Y-%m-%d})"
+                )
+                raise HoldingsError(f"{holdings.where[symbol]}: {symbol} has no price on {stamp}{gone}")
             quantities[column] = quantity
         else:
             raise HoldingsError(
