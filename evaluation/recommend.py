@@ -20,8 +20,10 @@ peak over the brake's window, the cushion left above the floor and a warning whe
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,6 +47,10 @@ from cryptofolio.evaluation.holdings import Holdings, value_holdings
 
 AT_RISK = 0.5
 """Cushion below which the budget is said to be at risk."""
+QUANTITY_DECIMALS = 8
+"""Decimals of the units in orders and holdings (a satoshi): printed and exported alike."""
+PRICE_DECIMALS = 6
+"""Decimals of the prices printed (a token at 0.000123 keeps three significant digits)."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +238,24 @@ class Recommendation:
             index=list(self.symbols),
         )
 
+    def order_rows(self) -> pd.DataFrame:
+        """The orders an exchange takes, one row per risky asset traded: ``side``, ``quantity`` (units, to
+        :data:`QUANTITY_DECIMALS` decimals), ``price`` (the close), ``value`` (quote currency, to 2)."""
+        rows = [
+            {
+                "symbol": symbol,
+                "side": "buy" if order > 0 else "sell",
+                "quantity": round(abs(float(order)), QUANTITY_DECIMALS),
+                "price": float(price),
+                "value": round(abs(float(value)), 2),
+            }
+            for symbol, order, price, value in zip(
+                self.symbols[1:], self.orders[1:], self.prices[1:], self.order_values[1:], strict=True
+            )
+            if round(abs(float(order)), QUANTITY_DECIMALS) > 0
+        ]
+        return pd.DataFrame(rows, columns=["symbol", "side", "quantity", "price", "value"])
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--format json``: per-asset fields keyed by symbol."""
         rows = self.table().replace({np.nan: None}).to_dict(orient="index")
@@ -364,6 +388,22 @@ def price_notes(
     return lines
 
 
+def write_orders(rec: Recommendation, path: Path) -> Path:
+    """The orders (:meth:`Recommendation.order_rows`) as ``.csv`` or ``.json`` (a list of objects)."""
+    rows = rec.order_rows()
+    if path.suffix == ".csv":
+        text = rows.assign(
+            quantity=rows["quantity"].map(f"{{:.{QUANTITY_DECIMALS}f}}".format),
+            value=rows["value"].map("{:.2f}".format),
+        )
+        text.to_csv(path, index=False)
+    elif path.suffix == ".json":
+        path.write_text(json.dumps(rows.to_dict(orient="records"), indent=2))
+    else:
+        raise ConfigError(f"--orders {path}: write the orders as .csv or .json")
+    return path
+
+
 def format_recommendation(rec: Recommendation, source: str) -> str:
     """The recommendation as text: header, one row per asset, totals, then the diagnostics."""
     cash = rec.symbols[0]
@@ -376,8 +416,14 @@ def format_recommendation(rec: Recommendation, source: str) -> str:
     table = rec.table()
     shown = pd.DataFrame(index=table.index)
     for column in table.columns:
-        if column in ("price", "held", "order"):
-            shown[column] = table[column].map(lambda v: "" if not np.isfinite(v) else f"{v:,.6g}")
+        if column in ("held", "order"):
+            shown[column] = table[column].map(
+                lambda v: "" if not np.isfinite(v) else f"{v:,.{QUANTITY_DECIMALS}f}"
+            )
+        elif column == "price":
+            shown[column] = table[column].map(
+                lambda v: "" if not np.isfinite(v) else f"{v:,.{PRICE_DECIMALS}f}"
+            )
         elif column in ("value", "order_value"):
             shown[column] = table[column].map(lambda v: f"{v:,.2f}")
         else:

@@ -54,7 +54,7 @@ from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation.evaluate import find_runs
 from cryptofolio.evaluation.holdings import Holdings, as_of_bar, holdings_market, read_holdings, sell_outside
-from cryptofolio.evaluation.recommend import format_recommendation, recommend
+from cryptofolio.evaluation.recommend import format_recommendation, recommend, write_orders
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--rebalance-now", action="store_true", help="trade to target whatever the band says")
     parser.add_argument("--which", choices=("best", "final"), default="best", help="a run's model (best)")
+    parser.add_argument(
+        "--orders", type=Path, help="also write the orders to this .csv or .json (units to 8 decimals)"
+    )
     return parser
 
 
@@ -144,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
         name=f"ensemble of {len(choice.members)} runs" if choice.members else Path(args.policy).name,
         notes=tuple(sold),
     )
+    if args.orders is not None:
+        write_orders(rec, args.orders)
     if args.format == "json":
         print(json.dumps(rec.to_dict(), indent=2))
     else:

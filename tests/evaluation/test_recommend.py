@@ -426,3 +426,24 @@ def test_old_prices_and_cash_held_under_another_name_are_said(tmp_path):
     )
     assert not any(note.startswith("old prices") for note in fresh.notes)
     assert format_recommendation(rec, "synthetic").startswith("old prices")
+
+
+def test_orders_export_as_csv_and_json_with_the_same_precision(tmp_path, capsys):
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.5\nUSDC,20000\n")
+    base = ["recommend", "--policy", "moderate", "--holdings", str(holdings), "--rebalance-now"]
+    assert main([*base, "--orders", str(tmp_path / "orders.csv")]) == 0
+    assert main([*base, "--orders", str(tmp_path / "orders.json"), "--format", "json"]) == 0
+    capsys.readouterr()
+    table = pd.read_csv(tmp_path / "orders.csv", dtype=str)
+    assert list(table.columns) == ["symbol", "side", "quantity", "price", "value"]
+    assert (
+        table["quantity"].str.fullmatch(r"\d+\.\d{8}").all()
+        and table["value"].str.fullmatch(r"\d+\.\d{2}").all()
+    )
+    assert "BTC" in set(table["symbol"]) and set(table["side"]) <= {"buy", "sell"}
+    exported = json.loads((tmp_path / "orders.json").read_text())
+    assert [row["symbol"] for row in exported] == table["symbol"].tolist()
+    assert [f"{row['quantity']:.8f}" for row in exported] == table["quantity"].tolist()
+    assert main([*base, "--orders", str(tmp_path / "orders.txt")]) == 2
+    assert "--orders" in capsys.readouterr().err
