@@ -109,16 +109,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     holdings = read_holdings(args.holdings)
     choice = _choice(args, holdings)
-    outside = [s for s in holdings.risky if s not in choice.universe]
+    offered = set(market_symbols(choice.market.source))
+    outside = {s for s in holdings.risky if s not in choice.universe and s in offered}  # sold below
     kept = Holdings(
         {s: q for s, q in holdings.quantities.items() if s not in outside}, holdings.where, holdings.path
     )
-    market = holdings_market(
-        kept if set(outside) <= set(market_symbols(choice.market.source)) else holdings,
-        choice.market,
-        choice.universe,
-        choice.needed_by,
-    )
+    market = holdings_market(kept, choice.market, choice.universe, choice.needed_by)  # refuses unknown ones
     bar = as_of_bar(market, args.as_of)
     rate = choice.config.costs.rate
     holdings, sold = sell_outside(
