@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "agents against baselines with statistics over seeds, and a report",
     "recommend": "today's orders from a baseline or a trained run, given your holdings",
     "diagnose": "diversification and risk checks of your holdings",
+    "paper": "follow a rule forward in a paper-trading journal: start, advance, status",
     "walkforward": "train, select and test on rolling folds; aggregate the tests",
     "ablation": "which generalization levers help agents out of sample (configs/ablation.yaml)",
     "study": "the walk-forward results study: every profile, learner and seed, on workers sharing a queue",

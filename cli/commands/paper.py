@@ -1,0 +1,147 @@
+"""`cryptofolio paper`: follow a rule forward in time in a paper-trading journal.
+
+    cryptofolio paper start --journal my.db --policy moderate+voltarget+ddbrake \\
+        --holdings examples/holdings.csv --market ../shared/data/binance-daily --as-of 2024-01-01
+    cryptofolio paper advance --journal my.db            (after new prices: records every new bar)
+    cryptofolio paper status --journal my.db --figure my.png
+
+``start`` values the holdings at the close of ``--as-of`` (default: the latest bar) and records the
+rule's first decision there; the universe is the profile's assets plus what you hold, as for
+``recommend``. ``advance`` opens the journal's market again (``--market`` to read newer files of
+the same assets) and records each bar since the last: the rule's decision at the close, filled
+through the ledger (fees, slippage); calling it twice changes nothing. ``status`` prints the
+performance since the start against the profile rule and buy-and-hold followed from the same
+first bar, and draws them. The journal is one SQLite file, append only. Rules only, overlays
+included; trained runs are not followed yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from cryptofolio.agents import make_baseline
+from cryptofolio.agents.overlays import profile_of
+from cryptofolio.commands.errors import run_command
+from cryptofolio.commands.options import (
+    add_cost_arguments,
+    add_market_arguments,
+    command_parser,
+    costs_from,
+    market_config,
+)
+from cryptofolio.envs import EnvConfig, MarketConfig, MarketData
+from cryptofolio.envs.config import from_data, to_data
+from cryptofolio.envs.errors import ConfigError
+from cryptofolio.envs.loaders import market_symbols
+from cryptofolio.envs.profiles import profile_assets
+from cryptofolio.evaluation import metrics, paper
+from cryptofolio.evaluation.holdings import as_of_bar, holdings_market, read_holdings
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = command_parser(prog, __doc__)
+    parser.add_argument("action", choices=("start", "advance", "status"), help="what to do with the journal")
+    parser.add_argument("--journal", type=Path, required=True, help="the journal's SQLite file")
+    parser.add_argument("--policy", help="start: the rule to follow (a baseline, overlays after +)")
+    parser.add_argument("--holdings", type=Path, help="start: CSV or JSON of symbol and quantity")
+    parser.add_argument("--as-of", help="start: the bar to start at, e.g. 2024-01-01 (default: the latest)")
+    parser.add_argument("--figure", type=Path, help="status: also draw the value paths into this PNG")
+    add_market_arguments(parser, dates=False, splits=False)
+    add_cost_arguments(parser, "start only; default the config's")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "start":
+        return _start(args)
+    journal = paper.read(args.journal)
+    market = _market(args, journal)
+    if args.action == "advance":
+        new = paper.advance(args.journal, market)
+        newest = paper.read(args.journal).bars[-1]
+        said = f"recorded {len(new)} bar(s)" if new else "nothing new"
+        print(f"{args.journal}: {said}; at {newest.time:%Y-%m-%d %H:%M} UTC worth {newest.value:,.2f}")
+        return 0
+    profile = profile_of(make_baseline(journal.policy)) or "moderate"
+    paths = paper.compare(journal, market, [profile, "buy_and_hold"])
+    ppy = market.periods_per_year
+    table = pd.DataFrame(
+        {
+            name: {
+                "total_return": f"{metrics.total_return(values):.1%}",
+                "max_drawdown": f"{metrics.max_drawdown(values):.1%}",
+                "sharpe": f"{metrics.sharpe_ratio(values, ppy):.2f}" if len(values) > 2 else "n/a",
+            }
+            for name, values in paths.items()
+        }
+    ).T
+    first, last = journal.bars[0].time, journal.bars[-1].time
+    bars = len(journal.bars)
+    print(f"{args.journal}: {journal.policy} from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({bars} bars)")
+    print(table.to_string())
+    if args.figure is not None:
+        _draw(paths, pd.DatetimeIndex([bar.time for bar in journal.bars]), args.figure)
+        print(f"figure: {args.figure}")
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    if args.policy is None or args.holdings is None:
+        raise ConfigError("paper start needs --policy (the rule to follow) and --holdings")
+    holdings = read_holdings(args.holdings)
+    rule = make_baseline(args.policy)
+    profile = profile_of(rule) or "moderate"
+    source = market_config(args)
+    offered = market_symbols(source.source)
+    universe = list(profile_assets(profile, offered))
+    universe += [s for s in holdings.risky if s not in universe and s in offered]
+    market = holdings_market(holdings, source, universe, f"the {profile} profile")
+    config = EnvConfig(costs=costs_from(args))
+    kept = dataclasses.replace(source, assets=tuple(universe), splits=None)
+    journal = paper.start(
+        args.journal, args.policy, holdings, market, as_of_bar(market, args.as_of), config, to_data(kept)
+    )
+    bar = journal.bars[0]
+    print(f"{args.journal}: follows {args.policy} from {bar.time:%Y-%m-%d %H:%M} UTC, worth {bar.value:,.2f}")
+    return 0
+
+
+def _market(args: argparse.Namespace, journal: paper.Journal) -> MarketData:
+    """The journal's market, opened again; ``--market`` reads newer files of the same assets."""
+    if not journal.market and args.market is None:
+        raise ConfigError(f"{journal.path} keeps no market (started from Python); give --market")
+    recorded = from_data(MarketConfig, journal.market, f"{journal.path}: market")
+    config = market_config(args, recorded)
+    return config.load_market()
+
+
+def _draw(paths: dict[str, np.ndarray], times: pd.DatetimeIndex, path: Path) -> None:
+    figure, axis = plt.subplots(figsize=(8, 4))
+    for name, values in paths.items():
+        axis.plot(times, values, label=name, lw=1.4 if name == next(iter(paths)) else 1.0)
+    axis.set_ylabel("value (quote currency)")
+    axis.set_title("paper trading since the start, each from the same first bar")
+    axis.legend()
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    return run_command(build_parser(prog), run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

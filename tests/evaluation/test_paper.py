@@ -1,0 +1,100 @@
+"""The paper-trading journal: replaying bars one call at a time is a backtest, calls are idempotent,
+the journal is append only, and a failed call leaves it as it was."""
+
+import dataclasses
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from cryptofolio.agents import make_baseline
+from cryptofolio.envs import EnvConfig, PortfolioEnv, Splits, synthetic_market
+from cryptofolio.envs.errors import DataError, StorageError
+from cryptofolio.evaluation import paper
+from cryptofolio.evaluation.backtest import run_backtest
+from cryptofolio.evaluation.holdings import read_holdings
+
+START, DAYS = 950, 60
+
+
+def prefix(market, stop):
+    """The market as known at bar ``stop``: its bars 0..stop."""
+    fields = ("timestamps", "close", "available")
+    return dataclasses.replace(market, **{f: getattr(market, f)[: stop + 1] for f in fields}, truth=None)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    market = synthetic_market(seed=0)
+    holdings = tmp_path / "h.json"
+    holdings.write_text(json.dumps({"USDC": 1.0}))
+    path = tmp_path / "journal.db"
+    paper.start(
+        path, "moderate+voltarget+ddbrake", read_holdings(holdings), prefix(market, START), START, EnvConfig()
+    )
+    return path, market
+
+
+def test_replaying_bars_one_call_a_bar_gives_the_backtests_values(journal):
+    path, market = journal
+    for stop in range(START + 1, START + DAYS + 1):
+        assert len(paper.advance(path, prefix(market, stop))) == 1
+    splits = Splits(range(0, START - 10), range(START - 10, START + 1), range(START + 1, START + DAYS + 1))
+    env = PortfolioEnv(
+        prefix(market, START + DAYS), split="test", splits=splits, config=EnvConfig().for_rules()
+    )
+    assert env.first_start == START
+    backtest = run_backtest(make_baseline("moderate+voltarget+ddbrake"), env)
+    recorded = paper.read(path)
+    np.testing.assert_allclose(recorded.values, backtest.values, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        [b.target for b in recorded.bars[:-1]], backtest.weights_after[:-1], atol=1e-12
+    )
+    assert backtest.turnover.sum() > 0.3  # the rule traded: the comparison compares something
+
+
+def test_calling_twice_changes_nothing_and_old_bars_are_never_rewritten(journal):
+    path, market = journal
+    assert len(paper.advance(path, prefix(market, START + 5))) == 5
+    assert paper.advance(path, prefix(market, START + 5)) == []
+    with sqlite3.connect(path) as connection, pytest.raises(sqlite3.DatabaseError, match="append only"):
+        connection.execute("UPDATE bars SET bar_value = 2.0")
+    with sqlite3.connect(path) as connection, pytest.raises(sqlite3.DatabaseError, match="append only"):
+        connection.execute("DELETE FROM bars")
+    assert len(paper.read(path).bars) == 6
+
+
+def test_prices_that_disagree_with_the_record_are_refused_and_nothing_is_written(journal):
+    path, market = journal
+    paper.advance(path, prefix(market, START + 3))
+    close = market.close.copy()
+    close[START + 2, 1] *= 1.01
+    with pytest.raises(DataError, match="differ from those the journal recorded"):
+        paper.advance(path, prefix(dataclasses.replace(market, close=close, truth=None), START + 6))
+    assert len(paper.read(path).bars) == 4
+
+
+def test_a_call_killed_midway_writes_no_bar(journal, monkeypatch):
+    path, market = journal
+
+    def dies(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        paper,
+        "_insert",
+        lambda connection, bars: (
+            connection.execute("INSERT INTO bars VALUES ('2099-01-01', 1, '[]', '[]', 0, 0, '[]')"),
+            dies(),
+        ),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        paper.advance(path, prefix(market, START + 4))
+    assert len(paper.read(path).bars) == 1
+
+
+def test_a_journal_is_started_once(journal, tmp_path):
+    path, market = journal
+    with pytest.raises(StorageError, match="a journal is started once"):
+        paper.start(path, "moderate", read_holdings(tmp_path / "h.json"), market, START, EnvConfig())
