@@ -269,6 +269,31 @@ def sell_outside(
     return Holdings(quantities, where, holdings.path), lines
 
 
+def cash_in_delisted(
+    holdings: Holdings, market: MarketData, bar: int, haircut: float
+) -> tuple[Holdings, list[str]]:
+    """Holdings with every asset delisted before ``bar`` counted as cash: its last close times
+    ``1 - haircut`` (the ledger's treatment of a delisted position), with one line each saying so."""
+    cash = market.symbols[0]
+    gone = {s: t for s, t in market.delisted.items() if t < bar and holdings.quantities.get(s, 0.0) > 0}
+    if not gone:
+        return holdings, []
+    quantities = {s: q for s, q in holdings.quantities.items() if s not in gone}
+    lines = []
+    for symbol, last in gone.items():
+        close = float(market.close[last, market.column(symbol)])
+        worth = holdings.quantities[symbol] * close * (1.0 - haircut)
+        quantities[cash] = quantities.get(cash, 0.0) + worth
+        lines.append(
+            f"{symbol} was delisted after its last close, {close:,.8g} on "
+            f"{market.timestamps[last]:%Y-%m-%d}: your {holdings.quantities[symbol]:.8g} count as "
+            f"{worth:,.2f} {cash} of cash "
+            f"(haircut {haircut:.0%})"
+        )
+    where = {**holdings.where, cash: holdings.where.get(cash, f"{holdings.path} (delisted assets)")}
+    return Holdings(quantities, where, holdings.path), lines
+
+
 def as_of_bar(market: MarketData, as_of: str | None) -> int:
     """The bar at ``as_of`` (a bar time; a date alone is that day's first bar), default the last."""
     if as_of is None:

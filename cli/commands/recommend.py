@@ -53,7 +53,14 @@ from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation.evaluate import find_runs
-from cryptofolio.evaluation.holdings import Holdings, as_of_bar, holdings_market, read_holdings, sell_outside
+from cryptofolio.evaluation.holdings import (
+    Holdings,
+    as_of_bar,
+    cash_in_delisted,
+    holdings_market,
+    read_holdings,
+    sell_outside,
+)
 from cryptofolio.evaluation.recommend import format_recommendation, recommend, write_orders
 
 
@@ -120,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     holdings, sold = sell_outside(
         holdings, choice.market, choice.universe, market.timestamps[bar], rate, market.cash, choice.needed_by
     )
+    holdings, gone = cash_in_delisted(holdings, market, bar, choice.config.costs.delisting_haircut)
     policy = choice.policy
     if choice.members:
         from cryptofolio.agents.ensemble import EnsemblePolicy
@@ -141,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         rebalance_now=args.rebalance_now,
         diagnostics_window=args.window,
         name=f"ensemble of {len(choice.members)} runs" if choice.members else Path(args.policy).name,
-        notes=tuple(sold),
+        notes=(*sold, *gone),
     )
     if args.orders is not None:
         write_orders(rec, args.orders)

@@ -27,4 +27,5 @@ def test_start_advance_and_status_follow_a_rule(tmp_path, capsys):
 def test_a_missing_journal_is_one_line(tmp_path, capsys):
     assert main(["paper", "advance", "--journal", str(tmp_path / "none.db")]) == 2
     error = capsys.readouterr().err.strip()
-    assert "no such journal; start one with `cryptofolio paper start`" in error and len(error.splitlines()) == 1
+    assert "no such journal; start one with `cryptofolio paper start`" in error
+    assert len(error.splitlines()) == 1

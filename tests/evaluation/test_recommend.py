@@ -447,3 +447,19 @@ def test_orders_export_as_csv_and_json_with_the_same_precision(tmp_path, capsys)
     assert [f"{row['quantity']:.8f}" for row in exported] == table["quantity"].tolist()
     assert main([*base, "--orders", str(tmp_path / "orders.txt")]) == 2
     assert "--orders" in capsys.readouterr().err
+
+
+def test_a_delisted_holding_counts_as_cash_at_its_last_close_less_the_haircut(tmp_path):
+    from cryptofolio.evaluation.holdings import cash_in_delisted
+
+    market = build_market({"BTC": [100.0] * 60, "LUNA": [10.0, 10.0, 8.0, *[np.nan] * 57]})
+    holdings = holdings_file(tmp_path, {"BTC": 1, "LUNA": 5, "USDT": 10})
+    counted, lines = cash_in_delisted(holdings, market, 50, haircut=0.25)
+    assert counted.quantities == {"BTC": 1, "USDT": 10 + 5 * 8.0 * 0.75}
+    assert lines == [
+        "LUNA was delisted after its last close, 8 on 2024-01-03: your 5 count as 30.00 USDT of cash "
+        "(haircut 25%)"
+    ]
+    assert cash_in_delisted(holdings, market, 2, haircut=0.25) == (holdings, [])  # still listed at bar 2
+    rec = recommend(make_baseline("moderate"), counted, market, 50, notes=tuple(lines), diagnostics_window=20)
+    assert rec.value == pytest.approx(100 + 40, rel=1e-12) and rec.notes[0].startswith("LUNA was delisted")
