@@ -34,11 +34,16 @@ TEST_SPAN = ("2021-07-01", "2024-06-30")
 
 
 def profile_market(
-    market_path: str, profile: str, symbols: Sequence[str], dates: SplitDates, ffill_limit: int = 0
+    market_path: str,
+    profile: str,
+    symbols: Sequence[str],
+    dates: SplitDates,
+    ffill_limit: int = 0,
+    cash: str | None = None,
 ) -> MarketConfig:
     """The market of one profile and fold: the profile's own assets among ``symbols``."""
     assets = profile_assets(profile, symbols)
-    return MarketConfig(source=market_path, assets=assets, splits=dates, ffill_limit=ffill_limit)
+    return MarketConfig(source=market_path, assets=assets, splits=dates, ffill_limit=ffill_limit, cash=cash)
 
 
 def unit_key(profile: str, fold: int, algo: str, seed: int) -> str:
@@ -70,10 +75,12 @@ class StudyPlan:
     """Tiny budgets: a smoke test (``budgets`` unused)."""
     ffill_limit: int = 0
     """The market's gap policy: gaps of up to this many bars carry the last close (0: a gap is an error)."""
+    cash: str | None = None
+    """The cash asset (None: USDT for real data, USDC on the synthetic market)."""
 
     def profile_market(self, profile: str, dates: SplitDates) -> MarketConfig:
-        """The market of one profile and fold (:func:`profile_market` with the plan's gap policy)."""
-        return profile_market(self.market, profile, self.symbols, dates, self.ffill_limit)
+        """The market of one profile and fold (:func:`profile_market` with the plan's market options)."""
+        return profile_market(self.market, profile, self.symbols, dates, self.ffill_limit, self.cash)
 
     @classmethod
     def on_market(
@@ -86,6 +93,7 @@ class StudyPlan:
         budgets: dict[str, int] | None = None,
         quick: bool = False,
         ffill_limit: int = 0,
+        cash: str | None = None,
     ) -> StudyPlan:
         """The plan of a study on ``market``, whose folds tile ``test_span``; the market is opened to
         learn its assets, first and last day.
@@ -96,7 +104,7 @@ class StudyPlan:
         :raises ValueError: naming ``--test-span`` if it ends after the data's last day.
         """
         assets = calibrated_model().assets if market == "synthetic" else None
-        data = MarketConfig(source=market, assets=assets, ffill_limit=ffill_limit).load_market()
+        data = MarketConfig(source=market, assets=assets, ffill_limit=ffill_limit, cash=cash).load_market()
         first_day, last_day = (f"{data.timestamps[i]:%Y-%m-%d}" for i in (0, -1))
         if pd.Timestamp(test_span[1]) > pd.Timestamp(last_day):
             raise PlanError(
@@ -114,6 +122,7 @@ class StudyPlan:
             budgets=tuple((study_budgets() if budgets is None else budgets).items()),
             quick=quick,
             ffill_limit=ffill_limit,
+            cash=cash,
         )
 
     @property

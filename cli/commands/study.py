@@ -78,6 +78,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=0,
         help="fill gaps of up to this many bars with the last close (default 0: a gap is an error)",
     )
+    parser.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)")
     parser.add_argument(
         "--timesteps",
         metavar="ALGO=N,...",
@@ -119,7 +120,7 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
         profiles, seeds = profiles if args.profiles else ["moderate"], seeds[:2]
     budgets = {**study_budgets(), **_budgets(args.timesteps)}
     return StudyPlan.on_market(
-        args.market, profiles, algos, seeds, span, budgets, args.quick, args.ffill_limit
+        args.market, profiles, algos, seeds, span, budgets, args.quick, args.ffill_limit, args.cash
     )
 
 

@@ -193,11 +193,9 @@ def test_each_profile_trades_its_own_assets(shared_data):
     assert profile_assets("aggressive", market.symbols[1:])[-1] == "MKR"  # the "other DeFi" weight
 
 
-def test_the_studys_gap_policy_reaches_every_units_market():
+def test_the_studys_market_options_reach_every_units_market():
     from cryptofolio.commands.study import build_parser, make_plan
 
-    args = build_parser("cryptofolio study").parse_args(
-        ["--market", "synthetic", "--quick", "--ffill-limit", "3"]
-    )
-    plan = make_plan(args)
-    assert plan.ffill_limit == 3 and {unit.market.ffill_limit for unit in plan.units} == {3}
+    options = ["--market", "synthetic", "--quick", "--ffill-limit", "3", "--cash", "USDT"]
+    plan = make_plan(build_parser("cryptofolio study").parse_args(options))
+    assert {(unit.market.ffill_limit, unit.market.cash) for unit in plan.units} == {(3, "USDT")}
