@@ -11,7 +11,9 @@ changes nothing; newer prices that disagree with the recorded closes are refused
 The stepping is the backtest's: the rule's target through the env's action mapping
 (:meth:`PortfolioEnv.target_weights`), then :func:`~cryptofolio.envs.ledger.trade_and_hold` with the
 env's price relatives, so replaying N bars one call a bar gives a backtest's values over them.
-Rules only (overlays included): trained runs and ensembles are not followed yet.
+A rule (overlays included) or a trained run (its folder): an agent observes the journal's weights
+and its drawdown below the highest value recorded, as it would in a backtest from the journal's
+first bar. Ensembles are not followed yet.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptofolio.agents import Rule, make_baseline
+from cryptofolio.agents import Policy, Rule, make_baseline
 from cryptofolio.envs import EnvConfig, MarketData, PortfolioEnv, ledger_step, weights_to_action
 from cryptofolio.envs.errors import DataError, StorageError
 from cryptofolio.envs.ledger import trade_and_hold
@@ -98,7 +100,7 @@ def start(
     if path.exists():
         raise StorageError(f"{path} exists: a journal is started once; advance it, or choose another file")
     held = value_holdings(holdings, market, bar)
-    record = first_bar(make_baseline(policy), _env(market, config), bar, held.value, held.weights)
+    record = first_bar(*_policy_and_env(policy, market, config), bar, held.value, held.weights)
     with closing(sqlite3.connect(path)) as connection, connection:
         connection.executescript(SCHEMA)
         settings = {
@@ -132,14 +134,8 @@ def advance(path: Path, market: MarketData) -> list[Bar]:
             raise DataError(
                 f"{path}: the market's closes at {bar.time} differ from those the journal recorded"
             )
-    new = list(
-        follow(
-            make_baseline(journal.policy),
-            _env(market, journal.config),
-            last,
-            _bar_of(market, last.time, path),
-        )
-    )
+    policy, env = _policy_and_env(journal.policy, market, journal.config)
+    new = list(follow(policy, env, last, _bar_of(market, last.time, path), float(journal.values.max())))
     with closing(sqlite3.connect(path)) as connection, connection:
         _insert(connection, new)
     return new
@@ -160,25 +156,28 @@ def compare(journal: Journal, market: MarketData, rules: list[str]) -> dict[str,
     return paths
 
 
-def follow(rule: Rule, env: PortfolioEnv, last: Bar, t: int) -> Iterator[Bar]:
+def follow(policy: Rule | Policy, env: PortfolioEnv, last: Bar, t: int, peak: float = 0.0) -> Iterator[Bar]:
     """The bars after ``last`` (recorded at bar ``t`` of ``env``'s market) to the market's end: hold
-    ``last.target`` to the next close through the ledger, then decide there, as a backtest does."""
+    ``last.target`` to the next close through the ledger, then decide there, as a backtest does.
+
+    :param peak: the highest value so far (an agent observes its drawdown below it)."""
     market, rate = env.market, env.parameters.cost_rate
     value, drifted, target = last.value, last.drifted, last.target
+    peak = max(peak, value)
     for bar in range(t, market.n_bars - 1):
         out = np.empty((1, len(target)))
         _, _, value = trade_and_hold(
             value, drifted.reshape(1, -1), target.reshape(1, -1), env.relatives, bar, 0, rate, out
         )
-        drifted = out[0]
-        target = _decide(rule, env, bar + 1, drifted, first=False)
+        drifted, peak = out[0], max(peak, value)
+        target = _decide(policy, env, bar + 1, drifted, first=False, drawdown=1.0 - value / peak)
         fees, turnover, _, _ = ledger_step(value, drifted, target, np.ones_like(target), rate)
         yield Bar(market.timestamps[bar + 1], value, drifted, target, fees, turnover, market.close[bar + 1])
 
 
-def first_bar(rule: Rule, env: PortfolioEnv, t: int, value: float, weights: np.ndarray) -> Bar:
-    """The rule's first decision at bar ``t`` from ``weights`` worth ``value`` (it trades to target)."""
-    target = _decide(rule, env, t, weights, first=True)
+def first_bar(policy: Rule | Policy, env: PortfolioEnv, t: int, value: float, weights: np.ndarray) -> Bar:
+    """The first decision at bar ``t`` from ``weights`` worth ``value`` (a rule trades to target)."""
+    target = _decide(policy, env, t, weights, first=True, drawdown=0.0)
     fees, turnover, _, _ = ledger_step(value, weights, target, np.ones_like(target), env.parameters.cost_rate)
     return Bar(env.market.timestamps[t], value, weights, target, fees, turnover, env.market.close[t])
 
@@ -237,10 +236,28 @@ def _env(market: MarketData, config: EnvConfig) -> PortfolioEnv:
     return PortfolioEnv(market, split="train", config=config.for_rules())
 
 
-def _decide(rule: Rule, env: PortfolioEnv, t: int, drifted: np.ndarray, first: bool) -> np.ndarray:
-    """The rule's target at bar ``t`` through the env's action mapping, as a backtest makes it."""
-    target = rule.target_weights(env.market.view(t), drifted, first)
-    return env.target_weights(weights_to_action(target), t, drifted)
+def _policy_and_env(policy: str, market: MarketData, config: EnvConfig) -> tuple[Rule | Policy, PortfolioEnv]:
+    """The policy a journal follows (a rule spec, or a run folder's agent) and the env it decides in: a
+    rule's lends the action mapping and price relatives, a run's is the run's own (features, anchor, band)
+    at the journal's costs."""
+    if Path(policy).is_dir():
+        from cryptofolio.agents.sb3 import load_policy, run_env
+
+        env = run_env(policy, market, split="train", costs=config.costs)
+        return load_policy(policy, env=env), env
+    return make_baseline(policy), _env(market, config)
+
+
+def _decide(
+    policy: Rule | Policy, env: PortfolioEnv, t: int, drifted: np.ndarray, first: bool, drawdown: float
+) -> np.ndarray:
+    """The target at bar ``t`` through the env's action mapping, as a backtest makes it: a rule's from
+    the market up to ``t``; an agent's from the env's observation there (weights and ``drawdown``)."""
+    if isinstance(policy, Rule):
+        target = policy.target_weights(env.market.view(t), drifted, first)
+        return env.target_weights(weights_to_action(target), t, drifted)
+    action, _ = policy.predict(env.features.observation(t, drifted, drawdown), deterministic=True)
+    return env.target_weights(np.asarray(action).reshape(-1), t, drifted)
 
 
 def _bar_of(market: MarketData, time: pd.Timestamp, path: Path) -> int:

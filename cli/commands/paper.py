@@ -11,8 +11,9 @@ rule's first decision there; the universe is the profile's assets plus what you 
 the same assets) and records each bar since the last: the rule's decision at the close, filled
 through the ledger (fees, slippage); calling it twice changes nothing. ``status`` prints the
 performance since the start against the profile rule and buy-and-hold followed from the same
-first bar, and draws them. The journal is one SQLite file, append only. Rules only, overlays
-included; trained runs are not followed yet.
+first bar, and draws them. The journal is one SQLite file, append only. It follows a rule
+(overlays included) or a trained run (``--policy`` a run folder: its assets, its env); ensembles
+are not followed yet.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
     parser.add_argument("action", choices=("start", "advance", "status"), help="what to do with the journal")
     parser.add_argument("--journal", type=Path, required=True, help="the journal's SQLite file")
-    parser.add_argument("--policy", help="start: the rule to follow (a baseline, overlays after +)")
+    parser.add_argument(
+        "--policy",
+        help="start: the rule to follow (a baseline, overlays after +) or a run folder from `train`",
+    )
     parser.add_argument("--holdings", type=Path, help="start: CSV or JSON of symbol and quantity")
     parser.add_argument("--as-of", help="start: the bar to start at, e.g. 2024-01-01 (default: the latest)")
     parser.add_argument("--figure", type=Path, help="status: also draw the value paths into this PNG")
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         said = f"recorded {len(new)} bar(s)" if new else "nothing new"
         print(f"{args.journal}: {said}; at {newest.time:%Y-%m-%d %H:%M} UTC worth {newest.value:,.2f}")
         return 0
-    profile = profile_of(make_baseline(journal.policy)) or "moderate"
+    profile = _profile(journal.policy)
     paths = paper.compare(journal, market, [profile, "buy_and_hold"])
     ppy = market.periods_per_year
     table = pd.DataFrame(
@@ -100,21 +104,39 @@ def _start(args: argparse.Namespace) -> int:
     if args.policy is None or args.holdings is None:
         raise ConfigError("paper start needs --policy (the rule to follow) and --holdings")
     holdings = read_holdings(args.holdings)
-    rule = make_baseline(args.policy)
-    profile = profile_of(rule) or "moderate"
-    source = market_config(args)
-    offered = market_symbols(source.source)
-    universe = list(profile_assets(profile, offered))
-    universe += [s for s in holdings.risky if s not in universe and s in offered]
-    market = holdings_market(holdings, source, universe, f"the {profile} profile")
+    if Path(args.policy).is_dir():  # a trained run: its own assets, on its own market unless --market
+        from cryptofolio.agents.sb3 import read_run_metadata, run_market_config
+
+        recorded = run_market_config(args.policy)
+        source = market_config(args, dataclasses.replace(recorded, start=None, end=None, splits=None))
+        universe = [str(s) for s in read_run_metadata(args.policy)["symbols"][1:]]
+        needed_by = f"run {Path(args.policy).name}"
+    else:
+        profile = profile_of(make_baseline(args.policy)) or "moderate"
+        source = market_config(args)
+        offered = market_symbols(source.source)
+        universe = list(profile_assets(profile, offered))
+        universe += [s for s in holdings.risky if s not in universe and s in offered]
+        needed_by = f"the {profile} profile"
+    market = holdings_market(holdings, source, universe, needed_by)
     config = EnvConfig(costs=costs_from(args))
     kept = dataclasses.replace(source, assets=tuple(universe), splits=None)
+    policy = str(Path(args.policy).resolve()) if Path(args.policy).is_dir() else args.policy
     journal = paper.start(
-        args.journal, args.policy, holdings, market, as_of_bar(market, args.as_of), config, to_data(kept)
+        args.journal, policy, holdings, market, as_of_bar(market, args.as_of), config, to_data(kept)
     )
     bar = journal.bars[0]
     print(f"{args.journal}: follows {args.policy} from {bar.time:%Y-%m-%d %H:%M} UTC, worth {bar.value:,.2f}")
     return 0
+
+
+def _profile(policy: str) -> str:
+    """The profile a journal's policy belongs to (a run's, a rule's, else moderate)."""
+    if Path(policy).is_dir():
+        from cryptofolio.agents.sb3 import read_run_config
+
+        return str(read_run_config(policy)["profile"])
+    return profile_of(make_baseline(policy)) or "moderate"
 
 
 def _market(args: argparse.Namespace, journal: paper.Journal) -> MarketData:

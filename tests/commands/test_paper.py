@@ -29,3 +29,26 @@ def test_a_missing_journal_is_one_line(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert "no such journal; start one with `cryptofolio paper start`" in error
     assert len(error.splitlines()) == 1
+
+
+def test_a_trained_run_is_followed_on_its_own_assets(tiny_runs, tmp_path, capsys):
+    holdings = tmp_path / "h.json"
+    holdings.write_text(json.dumps({"USDC": 1000}))
+    journal = tmp_path / "run.db"
+    start = [
+        "paper",
+        "start",
+        "--journal",
+        str(journal),
+        "--policy",
+        str(tiny_runs[0]),
+        "--holdings",
+        str(holdings),
+    ]
+    assert main([*start, "--as-of", "2024-12-01"]) == 0
+    assert main(["paper", "advance", "--journal", str(journal)]) == 0
+    assert "recorded 28 bar(s)" in capsys.readouterr().out
+    assert main(["paper", "status", "--journal", str(journal)]) == 0
+    assert "moderate" in capsys.readouterr().out
+    recorded = paper.read(journal)
+    assert recorded.policy == str(tiny_runs[0].resolve()) and len(recorded.symbols) == 10

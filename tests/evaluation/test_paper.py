@@ -98,3 +98,22 @@ def test_a_journal_is_started_once(journal, tmp_path):
     path, market = journal
     with pytest.raises(StorageError, match="a journal is started once"):
         paper.start(path, "moderate", read_holdings(tmp_path / "h.json"), market, START, EnvConfig())
+
+
+def test_a_trained_runs_journal_replays_its_backtest(tiny_runs, tmp_path):
+    from cryptofolio.agents.sb3 import load_policy, run_env, run_market_config
+
+    run = tiny_runs[0]
+    market = run_market_config(run).load_market()
+    holdings = tmp_path / "h.json"
+    holdings.write_text(json.dumps({market.cash: 1.0}))
+    path = tmp_path / "run.db"
+    paper.start(path, str(run), read_holdings(holdings), prefix(market, START), START, EnvConfig())
+    for stop in range(START + 1, START + 21):
+        paper.advance(path, prefix(market, stop))
+    splits = Splits(range(0, START - 10), range(START - 10, START + 1), range(START + 1, START + 21))
+    env = run_env(run, prefix(market, START + 20), split="test", splits=splits, costs=EnvConfig().costs)
+    assert env.first_start == START
+    backtest = run_backtest(load_policy(run, env=env), env)
+    np.testing.assert_allclose(paper.read(path).values, backtest.values, rtol=1e-12, atol=0)
+    assert backtest.turnover.sum() > 0.0  # the agent traded: the comparison compares something
