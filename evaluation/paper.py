@@ -11,9 +11,10 @@ changes nothing; newer prices that disagree with the recorded closes are refused
 The stepping is the backtest's: the rule's target through the env's action mapping
 (:meth:`PortfolioEnv.target_weights`), then :func:`~cryptofolio.envs.ledger.trade_and_hold` with the
 env's price relatives, so replaying N bars one call a bar gives a backtest's values over them.
-A rule (overlays included) or a trained run (its folder): an agent observes the journal's weights
-and its drawdown below the highest value recorded, as it would in a backtest from the journal's
-first bar. Ensembles are not followed yet.
+A rule (overlays included), a trained run (its folder) or an ensemble of runs (their folders,
+comma-separated): an agent observes the journal's weights and its drawdown below the highest value
+recorded, as it would in a backtest from the journal's first bar; a recurrent agent's memory is
+not kept from one bar to the next.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.agents import Policy, Rule, make_baseline
+from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.envs import EnvConfig, MarketData, PortfolioEnv, ledger_step, weights_to_action
 from cryptofolio.envs.errors import DataError, StorageError
 from cryptofolio.envs.ledger import trade_and_hold
 from cryptofolio.evaluation.holdings import Holdings, value_holdings
 
+ENSEMBLE = ","
+"""Separates the run folders of an ensemble in a journal's policy."""
 SCHEMA = """
 CREATE TABLE journal (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE bars (
@@ -240,11 +244,17 @@ def _policy_and_env(policy: str, market: MarketData, config: EnvConfig) -> tuple
     """The policy a journal follows (a rule spec, or a run folder's agent) and the env it decides in: a
     rule's lends the action mapping and price relatives, a run's is the run's own (features, anchor, band)
     at the journal's costs."""
-    if Path(policy).is_dir():
+    runs = policy.split(ENSEMBLE)
+    if all(Path(run).is_dir() for run in runs):
         from cryptofolio.agents.sb3 import load_policy, run_env
 
-        env = run_env(policy, market, split="train", costs=config.costs)
-        return load_policy(policy, env=env), env
+        mappings = [run_env(run, market, split="train", costs=config.costs) for run in runs]
+        members = [load_policy(run, env=env) for run, env in zip(runs, mappings, strict=True)]
+        if len(runs) == 1:
+            return members[0], mappings[0]
+        own = mappings[0]  # the ensemble's observation; every member's spaces are checked against it
+        env = PortfolioEnv(market, split="train", profile=own.profile, config=own.config.for_rules())
+        return EnsemblePolicy(members, mappings, env, f"ensemble of {len(runs)} runs"), env
     return make_baseline(policy), _env(market, config)
 
 
@@ -256,6 +266,9 @@ def _decide(
     if isinstance(policy, Rule):
         target = policy.target_weights(env.market.view(t), drifted, first)
         return env.target_weights(weights_to_action(target), t, drifted)
+    if isinstance(policy, EnsemblePolicy):
+        mean, _ = policy.target_weights(env.features.observation(t, drifted, drawdown), t, drifted)
+        return env.target_weights(weights_to_action(mean), t, drifted)
     action, _ = policy.predict(env.features.observation(t, drifted, drawdown), deterministic=True)
     return env.target_weights(np.asarray(action).reshape(-1), t, drifted)
 

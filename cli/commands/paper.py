@@ -12,14 +12,15 @@ the same assets) and records each bar since the last: the rule's decision at the
 through the ledger (fees, slippage); calling it twice changes nothing. ``status`` prints the
 performance since the start against the profile rule and buy-and-hold followed from the same
 first bar, and draws them. The journal is one SQLite file, append only. It follows a rule
-(overlays included) or a trained run (``--policy`` a run folder: its assets, its env); ensembles
-are not followed yet.
+(overlays included), a trained run (``--policy`` a run folder: its assets, its env) or an ensemble
+of runs (comma-separated, or a quoted glob).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import glob
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.agents import make_baseline
+from cryptofolio.agents.baselines import split_specs
 from cryptofolio.agents.overlays import profile_of
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
@@ -47,6 +49,7 @@ from cryptofolio.envs.errors import ConfigError
 from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation import metrics, paper
+from cryptofolio.evaluation.evaluate import find_runs
 from cryptofolio.evaluation.holdings import as_of_bar, holdings_market, read_holdings
 
 
@@ -104,13 +107,19 @@ def _start(args: argparse.Namespace) -> int:
     if args.policy is None or args.holdings is None:
         raise ConfigError("paper start needs --policy (the rule to follow) and --holdings")
     holdings = read_holdings(args.holdings)
-    if Path(args.policy).is_dir():  # a trained run: its own assets, on its own market unless --market
+    specs = split_specs(args.policy)
+    runs = (
+        find_runs(specs)
+        if len(specs) > 1 or glob.has_magic(args.policy) or Path(args.policy).is_dir()
+        else []
+    )
+    if runs:  # trained runs: their own assets, on their own market unless --market
         from cryptofolio.agents.sb3 import read_run_metadata, run_market_config
 
-        recorded = run_market_config(args.policy)
+        recorded = run_market_config(runs[0])
         source = market_config(args, dataclasses.replace(recorded, start=None, end=None, splits=None))
-        universe = [str(s) for s in read_run_metadata(args.policy)["symbols"][1:]]
-        needed_by = f"run {Path(args.policy).name}"
+        universe = [str(s) for s in read_run_metadata(runs[0])["symbols"][1:]]
+        needed_by = f"run {runs[0].name}"
     else:
         profile = profile_of(make_baseline(args.policy)) or "moderate"
         source = market_config(args)
@@ -121,7 +130,7 @@ def _start(args: argparse.Namespace) -> int:
     market = holdings_market(holdings, source, universe, needed_by)
     config = EnvConfig(costs=costs_from(args))
     kept = dataclasses.replace(source, assets=tuple(universe), splits=None)
-    policy = str(Path(args.policy).resolve()) if Path(args.policy).is_dir() else args.policy
+    policy = paper.ENSEMBLE.join(str(run.resolve()) for run in runs) if runs else args.policy
     journal = paper.start(
         args.journal, policy, holdings, market, as_of_bar(market, args.as_of), config, to_data(kept)
     )
@@ -131,11 +140,12 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _profile(policy: str) -> str:
-    """The profile a journal's policy belongs to (a run's, a rule's, else moderate)."""
-    if Path(policy).is_dir():
+    """The profile a journal's policy belongs to (its first run's, a rule's, else moderate)."""
+    first = policy.split(paper.ENSEMBLE)[0]
+    if Path(first).is_dir():
         from cryptofolio.agents.sb3 import read_run_config
 
-        return str(read_run_config(policy)["profile"])
+        return str(read_run_config(first)["profile"])
     return profile_of(make_baseline(policy)) or "moderate"
 
 

@@ -117,3 +117,29 @@ def test_a_trained_runs_journal_replays_its_backtest(tiny_runs, tmp_path):
     backtest = run_backtest(load_policy(run, env=env), env)
     np.testing.assert_allclose(paper.read(path).values, backtest.values, rtol=1e-12, atol=0)
     assert backtest.turnover.sum() > 0.0  # the agent traded: the comparison compares something
+
+
+def test_an_ensembles_journal_replays_its_backtest(tiny_runs, tmp_path):
+    from cryptofolio.agents.ensemble import EnsemblePolicy
+    from cryptofolio.agents.sb3 import load_policy, run_env, run_market_config
+
+    market = run_market_config(tiny_runs[0]).load_market()
+    holdings = tmp_path / "h.json"
+    holdings.write_text(json.dumps({market.cash: 1.0}))
+    path = tmp_path / "ensemble.db"
+    policy = paper.ENSEMBLE.join(str(run) for run in tiny_runs)
+    paper.start(path, policy, read_holdings(holdings), prefix(market, START), START, EnvConfig())
+    for stop in range(START + 1, START + 16):
+        paper.advance(path, prefix(market, stop))
+    known = prefix(market, START + 15)
+    splits = Splits(range(0, START - 10), range(START - 10, START + 1), range(START + 1, START + 16))
+    mappings = [
+        run_env(run, known, split="test", splits=splits, costs=EnvConfig().costs) for run in tiny_runs
+    ]
+    members = [load_policy(run, env=env) for run, env in zip(tiny_runs, mappings, strict=True)]
+    env = PortfolioEnv(
+        known, split="test", splits=splits, profile="moderate", config=mappings[0].config.for_rules()
+    )
+    backtest = run_backtest(EnsemblePolicy(members, mappings, env), env)
+    np.testing.assert_allclose(paper.read(path).values, backtest.values, rtol=1e-12, atol=0)
+    assert backtest.turnover.sum() > 0.0
