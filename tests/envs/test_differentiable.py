@@ -364,7 +364,8 @@ def test_a_set_drawdown_penalty_reaches_the_kernel_and_the_twins_alike(mode):
     actions = np.random.default_rng(1).uniform(-1.3, 1.3, (3, steps, len(env.symbols))).astype(np.float32)
     charged = run_episodes(env, actions, env.first_start)["reward"]
     assert np.abs(charged - run_episodes(configured, actions, env.first_start)["reward"]).max() > 1e-6
-    np.testing.assert_allclose(replay(env, actions, env.first_start)["reward"], charged, rtol=EXACT, atol=EXACT)
+    twins = replay(env, actions, env.first_start)["reward"]
+    np.testing.assert_allclose(twins, charged, rtol=EXACT, atol=EXACT)
 
 
 # Gradients

@@ -133,7 +133,8 @@ def test_a_rollout_without_a_finished_episode_keeps_the_multiplier(market):
     start(budget, venv, logger)
     budget.on_rollout_end()
     assert budget.multiplier == 0.8 and penalties(venv) == [0.8] * N
-    assert logger.name_to_value["risk/multiplier"] == 0.8 and "risk/train_max_drawdown" not in logger.name_to_value
+    assert logger.name_to_value["risk/multiplier"] == 0.8
+    assert "risk/train_max_drawdown" not in logger.name_to_value
 
 
 # --- the selected model's metrics -----------------------------------------------------------------
