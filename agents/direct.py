@@ -16,7 +16,9 @@ differentiation), drift, value, peak and drawdown. The policy is deterministic: 
 ``tanh`` output is the env's action, mapped to weights by the env's own options (free or
 residual tilts, band, decision interval). The output layer starts at zero, so the untrained
 policy is the zero action: the profile's model portfolio with residual actions, equal weights
-without.
+without. The reward's settings are read from the env's ``parameters`` at each update, so a
+drawdown multiplier set on it (``RewardConfig.budget_rate``, :meth:`PortfolioEnv.set_drawdown_penalty`)
+reaches the twin from the next update on.
 
 Observations are normalized by statistics of the untrained policy's first rollout, frozen
 from then on. A snapshot holds ``model.npz`` (the network's weights) and, in ``checkpoint/``,

@@ -182,8 +182,10 @@ class RewardConfig:
     """Penalty on the step's squared log growth (with the log growth: a mean-variance utility; 0: off)."""
     budget_rate: float = 0.0
     """0: the drawdown penalty is fixed. > 0: in training it is a Lagrange multiplier on the budget, from
-    ``drawdown_penalty``, moved after each rollout by ``budget_rate * (mean episode max drawdown -
-    tolerance) / tolerance`` and never below 0 (dual ascent); validation keeps ``drawdown_penalty``."""
+    ``drawdown_penalty``, raised at this rate while training episodes' max drawdown breaks the tolerance
+    and lowered while they keep it: after each rollout (SB3) or update (the gradient agent), by
+    ``budget_rate * (mean episode max drawdown - tolerance) / tolerance``, never below 0 (dual ascent);
+    validation keeps ``drawdown_penalty``."""
 
     def __post_init__(self) -> None:
         check_types(self)

@@ -307,8 +307,13 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
         return anchor
 
     def set_drawdown_penalty(self, penalty: float) -> None:
-        """Charge the drawdown term at ``penalty`` from the next step on: a training env's Lagrange
-        multiplier (``RewardConfig.budget_rate``); ``config`` keeps the configured penalty."""
+        """Charge the drawdown term at ``penalty`` from the next step on, in the kernel and in
+        :attr:`parameters` (which the gradient agent's twin reads): a training env's Lagrange multiplier
+        (``RewardConfig.budget_rate``). Training envs only: the validation env keeps the configured
+        penalty, so selection scores stay comparable; ``config`` keeps it too.
+
+        :raises ValueError: for a negative or non-finite ``penalty``.
+        """
         if not (math.isfinite(penalty) and penalty >= 0.0):
             raise ValueError(f"a drawdown penalty must be finite and non-negative, got {penalty!r}")
         reward = self.parameters.reward._replace(drawdown_penalty=float(penalty))

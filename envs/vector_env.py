@@ -171,7 +171,8 @@ class BatchedPortfolioEnv(VecEnv):
         self._last: tuple[np.ndarray, ...] = ()
 
     def set_drawdown_penalty(self, penalty: float) -> None:
-        """Charge every portfolio's drawdown term at ``penalty`` from the next step on
+        """Charge every portfolio's drawdown term at ``penalty`` from the next step on: a training env's
+        Lagrange multiplier; the validation env keeps the configured penalty
         (:meth:`PortfolioEnv.set_drawdown_penalty`)."""
         self.env.set_drawdown_penalty(penalty)
         self._parameters = self.env.parameters.as_record()

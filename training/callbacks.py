@@ -19,7 +19,10 @@ TensorBoard keys, beside stable-baselines3's ``rollout/`` and ``train/``:
 - ``risk/``: the same validation run against the profile's risk budget: ``max_drawdown``,
   ``budget_kept`` (1 if that drawdown is within the profile's tolerance, its ``max_drawdown``,
   else 0), ``cushion`` (``1 - max_drawdown / tolerance``: 1 without a loss, 0 at the tolerance,
-  negative past it) and ``exposure`` (the mean risky share, 1 minus the mean cash weight).
+  negative past it) and ``exposure`` (the mean risky share, 1 minus the mean cash weight). With
+  ``budget_rate`` (:class:`DrawdownBudgetCallback`), from training: ``multiplier``, the drawdown
+  penalty the training envs charge, and ``train_max_drawdown``, the mean max drawdown of the
+  training episodes (the gradient agent's windows) it was moved by.
 
 Metrics come from :mod:`cryptofolio.evaluation.metrics`; nothing here recomputes them.
 """

@@ -86,6 +86,7 @@ def test_yaml_dates_and_whole_floats_are_read_as_what_the_field_holds():
         ({"actions": {"decision_every": 1.5}}, r"env\.actions\.decision_every: expected a whole number"),
         ({"observation": {"features": "raw"}}, r"env\.observation\.features must be one of window, summary"),
         ({"reward": {"drawdown_mode": "all"}}, r"env\.reward\.drawdown_mode must be one of excess, increase"),
+        ({"reward": {"budget_rate": -1.0}}, r"env\.reward\.budget_rate must be a finite number in \[0"),
         ({"episode_length": 0}, r"env\.episode_length must be at least 1 step"),
         ({"episode_length": True}, r"env\.episode_length: expected a whole number, got True"),
     ],

@@ -352,6 +352,22 @@ def test_an_episode_on_real_daily_data_replays_exactly_through_the_twins(shared_
     assert_episodes_replay_exactly(env, env.first_start, seed=2)
 
 
+@pytest.mark.parametrize("mode", ["excess", "increase"])
+def test_a_set_drawdown_penalty_reaches_the_kernel_and_the_twins_alike(mode):
+    # a Lagrange multiplier (RewardConfig.budget_rate) set on a training env: both compute with it
+    options = {"drawdown_mode": mode, "drawdown_tolerance": 0.05, "drawdown_penalty": 0.5}
+    market = synthetic_market(seed=0, n_bars=900)
+    configured = PortfolioEnv(market, split="validation", **options)
+    env = PortfolioEnv(market, split="validation", **options)
+    env.set_drawdown_penalty(3.0)
+    steps = env.split_bars.stop - 1 - env.first_start
+    actions = np.random.default_rng(1).uniform(-1.3, 1.3, (3, steps, len(env.symbols))).astype(np.float32)
+    charged = run_episodes(env, actions, env.first_start)["reward"]
+    assert np.abs(charged - run_episodes(configured, actions, env.first_start)["reward"]).max() > 1e-6
+    twins = replay(env, actions, env.first_start)["reward"]
+    np.testing.assert_allclose(twins, charged, rtol=EXACT, atol=EXACT)
+
+
 # Gradients
 
 

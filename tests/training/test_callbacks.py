@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputFormat
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.plugins.hparams import backend_context
 from tensorboard.plugins.hparams import metadata as hparams_metadata
@@ -18,7 +19,12 @@ from tensorboard.plugins.hparams import metadata as hparams_metadata
 from cryptofolio.envs import PortfolioEnv, synthetic_market
 from cryptofolio.envs.vector_env import BatchedPortfolioEnv
 from cryptofolio.training import callbacks
-from cryptofolio.training.callbacks import HParamsCallback, PortfolioMetricsCallback, ValidationCallback
+from cryptofolio.training.callbacks import (
+    DrawdownBudgetCallback,
+    HParamsCallback,
+    PortfolioMetricsCallback,
+    ValidationCallback,
+)
 from cryptofolio.training.run_folder import RunFolder
 
 N = 4
@@ -86,6 +92,49 @@ def test_portfolio_metrics_of_a_batched_env_equal_those_of_a_dummy_vec_env(marke
     )
     assert batched.keys() == dummy.keys() and len(batched) == 8
     assert batched == pytest.approx(dummy, abs=1e-12)
+
+
+# --- the drawdown budget's multiplier -------------------------------------------------------------
+
+
+def normalized_training_env(kind: str, market) -> VecNormalize:
+    """Training envs as ``make_training_env`` wraps them: Monitor-wrapped PortfolioEnvs in a
+    DummyVecEnv, or a monitored BatchedPortfolioEnv, under VecNormalize."""
+    if kind == "dummy":
+        return VecNormalize(make_vec_env(partial(PortfolioEnv, market, **OPTIONS), n_envs=N))
+    return VecNormalize(VecMonitor(BatchedPortfolioEnv(N, market, infos="done", **OPTIONS)))
+
+
+def penalties(venv: VecEnv) -> list[float]:
+    """The drawdown penalty each training env's kernel charges."""
+    return [parameters.reward.drawdown_penalty for parameters in venv.get_attr("parameters")]
+
+
+@pytest.mark.parametrize("kind", ["dummy", "batched"])
+def test_a_rollout_end_moves_every_training_envs_multiplier_through_vec_normalize(market, kind):
+    venv, logger = normalized_training_env(kind, market), Logger(None, [])
+    episodes = PortfolioMetricsCallback(initial_value=1.0, periods_per_year=market.periods_per_year)
+    budget = DrawdownBudgetCallback(multiplier=0.8, rate=2.0, tolerance=0.35, episodes=episodes)
+    start(budget, venv, logger)
+    assert penalties(venv) == [0.8] * N  # the starting multiplier, set at the training's start
+    episodes.drawdowns += [0.5, 0.3]  # mean 0.4, 0.05 past the tolerance: up by 2.0 * 0.05 / 0.35
+    budget.on_rollout_end()
+    assert budget.multiplier == pytest.approx(0.8 + 2.0 * 0.05 / 0.35, abs=1e-15)
+    assert penalties(venv) == [budget.multiplier] * N
+    assert logger.name_to_value["risk/multiplier"] == budget.multiplier
+    assert logger.name_to_value["risk/train_max_drawdown"] == pytest.approx(0.4, abs=1e-15)
+    assert episodes.drawdowns == []  # each episode counts in one update only
+
+
+def test_a_rollout_without_a_finished_episode_keeps_the_multiplier(market):
+    venv, logger = normalized_training_env("batched", market), Logger(None, [])
+    episodes = PortfolioMetricsCallback(initial_value=1.0, periods_per_year=market.periods_per_year)
+    budget = DrawdownBudgetCallback(multiplier=0.8, rate=2.0, tolerance=0.35, episodes=episodes)
+    start(budget, venv, logger)
+    budget.on_rollout_end()
+    assert budget.multiplier == 0.8 and penalties(venv) == [0.8] * N
+    assert logger.name_to_value["risk/multiplier"] == 0.8
+    assert "risk/train_max_drawdown" not in logger.name_to_value
 
 
 # --- the selected model's metrics -----------------------------------------------------------------
