@@ -213,6 +213,19 @@ def sb3_learner(
     )
 
 
+def direct_learner(name: str) -> Learner:
+    """The gradient agent's entry under ``name`` (its hyperparameters in ``configs/<name>.yaml``)."""
+    return Learner(
+        name=name,
+        algorithm=DirectAgent,
+        make=make_direct,
+        save=save_direct,
+        load=load_direct,
+        trains_on="portfolio_env",
+        budgets=Budgets(quick=1_024),
+    )
+
+
 def make_sb3(algorithm: type[BaseAlgorithm], config: RunSettings, env: Any, seed: int) -> BaseAlgorithm:
     """``algorithm`` on the training VecEnv ``env``, from the run's policy and hyperparameters."""
     kwargs = algo_kwargs(config.hyperparams, int(env.action_space.shape[0]))
@@ -274,26 +287,10 @@ BUILT_IN: tuple[Learner, ...] = (
     sb3_learner("td3", TD3, budgets=Budgets(quick=400)),
     # sb3-contrib: an LSTM policy, whose state predict carries
     sb3_learner("recurrent_ppo", RecurrentPPO, budgets=Budgets(quick=512)),
-    Learner(
-        name="direct",
-        algorithm=DirectAgent,
-        make=make_direct,
-        save=save_direct,
-        load=load_direct,
-        trains_on="portfolio_env",
-        budgets=Budgets(quick=1_024),
-    ),
+    direct_learner("direct"),
     # On the risk budget: the same learners anchored on <profile>+voltarget+ddbrake (their YAML files)
     sb3_learner("ppo_budget", PPO, budgets=Budgets(quick=1_024, study=100_000)),
-    Learner(
-        name="direct_budget",
-        algorithm=DirectAgent,
-        make=make_direct,
-        save=save_direct,
-        load=load_direct,
-        trains_on="portfolio_env",
-        budgets=Budgets(quick=1_024),
-    ),
+    direct_learner("direct_budget"),
 )
 """The project's own learners."""
 LEARNERS: dict[str, Learner] = {entry.name: entry for entry in BUILT_IN}

@@ -49,7 +49,7 @@ import numpy as np
 
 from cryptofolio.agents.base import Rule
 from cryptofolio.agents.regimes import detect_regime, tilt
-from cryptofolio.agents.risk_profiles import BAND_TOLERANCE, DRIFT_BAND, ProfileRule
+from cryptofolio.agents.risk_profiles import DRIFT_BAND, ProfileRule, band_crossed
 from cryptofolio.envs import MarketView, risk_profile
 from cryptofolio.envs.errors import ConfigError
 
@@ -112,9 +112,7 @@ class Overlay(Rule):
 
     def target_weights(self, view: MarketView, weights: np.ndarray, first: bool) -> np.ndarray:
         target = self.target(view)
-        if first or np.max(np.abs(weights - target)) >= self.band - BAND_TOLERANCE:
-            return target
-        return weights
+        return target if first or band_crossed(weights - target, self.band) else weights
 
     def target(self, view: MarketView) -> np.ndarray:
         base = self.base.target(view)
@@ -229,11 +227,7 @@ OVERLAYS: dict[str, type[Overlay]] = {
 
 def profile_of(rule: Rule) -> str | None:
     """The risk profile a rule is built on, if any."""
-    if isinstance(rule, ProfileRule):
-        return rule.profile
-    if isinstance(rule, Overlay):
-        return rule.profile
-    return None
+    return rule.profile if isinstance(rule, ProfileRule | Overlay) else None
 
 
 def budget_of(rule: Rule) -> DrawdownBrake | None:

@@ -29,6 +29,11 @@ HIGH_VOLATILITY_BAND = 0.10
 BAND_TOLERANCE = 1e-12  # a drift of exactly the band counts as crossing it
 
 
+def band_crossed(drift: np.ndarray, band: float) -> bool:
+    """Whether some weight of ``drift`` ((N+1,) weights minus target) is ``band`` or more from target."""
+    return bool(np.max(np.abs(drift)) >= band - BAND_TOLERANCE)
+
+
 @dataclass(frozen=True)
 class DriftCheck:
     """A profile rule's view of a portfolio at one bar.
@@ -99,8 +104,7 @@ class ProfileRule(Rule):
             due = first or period_started(view, calendar)
             return DriftCheck(target, regime, None, drift, due)
         band = self.high_volatility_band if high_volatility else self.band
-        crossed = bool(np.max(np.abs(drift)) >= band - BAND_TOLERANCE)
-        return DriftCheck(target, regime, band, drift, first or crossed)
+        return DriftCheck(target, regime, band, drift, first or band_crossed(drift, band))
 
     def target(self, view: MarketView) -> np.ndarray:
         return self._target(view, detect_regime(view) if self.regime_aware else NEUTRAL)

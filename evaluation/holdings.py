@@ -234,26 +234,24 @@ def holdings_market(
 
 def sell_outside(
     holdings: Holdings,
+    outside: Sequence[str],
     market: MarketConfig,
-    universe: Sequence[str],
     when: Any,
     rate: float,
     cash: str,
     needed_by: str,
 ) -> tuple[Holdings, list[str]]:
-    """Holdings with every risky asset outside ``universe`` (and in the source) sold into ``cash`` at its
-    close at ``when``, less ``rate`` on the value sold (the ledger's charge on a full sale), and one
-    line per sale saying so. Symbols the source lacks are left for :func:`holdings_market` to refuse.
-    """
-    offered = market_symbols(market.source)
-    outside = [s for s in holdings.risky if s not in universe and s in offered and holdings.quantities[s] > 0]
-    if not outside:
-        return holdings, []
-    prices = replace(market, assets=tuple(outside)).load_market()
-    bar = prices.bar_at(when)
+    """Holdings with the risky assets ``outside`` (held, in ``market``'s source, outside the policy's
+    assets) sold into ``cash`` at their close at ``when``, less ``rate`` on the value sold (the ledger's
+    charge on a full sale), and one line per sale saying so."""
+    sold_here = [s for s in outside if holdings.quantities[s] > 0]
     quantities = {s: q for s, q in holdings.quantities.items() if s not in outside}
+    if not sold_here:
+        return Holdings(quantities, holdings.where, holdings.path), []
+    prices = replace(market, assets=tuple(sold_here)).load_market()
+    bar = prices.bar_at(when)
     lines = []
-    for symbol in outside:
+    for symbol in sold_here:
         price = float(prices.close[bar, prices.column(symbol)])
         if not math.isfinite(price):
             raise HoldingsError(

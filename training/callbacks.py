@@ -82,8 +82,9 @@ class PortfolioMetricsCallback(BaseCallback):
         self.initial_value = initial_value
         self.periods_per_year = periods_per_year
         self._episodes: list[dict[str, list[float]]] = []
-        self.drawdowns: list[float] = []
-        """Max drawdown of each training episode finished since a reader last cleared the list."""
+        self.drawdowns: list[float] | None = None
+        """Max drawdown of each training episode finished since a reader last cleared the list; None: a
+        reader has not asked for them (:class:`DrawdownBudgetCallback` does), and none are kept."""
 
     def _on_training_start(self) -> None:
         self._episodes = [self._new_episode() for _ in range(self.training_env.num_envs)]
@@ -125,7 +126,8 @@ class PortfolioMetricsCallback(BaseCallback):
         return True
 
     def _log_episode(self, episode: dict[str, list[float]]) -> None:
-        self.drawdowns.append(metrics.max_drawdown(np.array(episode["values"])))
+        if self.drawdowns is not None:
+            self.drawdowns.append(metrics.max_drawdown(np.array(episode["values"])))
         log_episode(
             self.logger.record_mean,
             np.array(episode["values"]),
@@ -169,12 +171,13 @@ class RolloutMetricsCallback(BaseCallback):
     def __init__(self, periods_per_year: float) -> None:
         super().__init__()
         self.periods_per_year = periods_per_year
-        self.drawdowns: list[float] = []
-        """Max drawdown of each training window since a reader last cleared the list."""
+        self.drawdowns: list[float] | None = None
+        """Max drawdown of each training window since a reader last cleared the list; None: not kept."""
 
     def _on_step(self) -> bool:
         rollout = self.locals["rollout"]
-        self.drawdowns += [metrics.max_drawdown(values) for values in rollout["values"]]
+        if self.drawdowns is not None:
+            self.drawdowns += [metrics.max_drawdown(values) for values in rollout["values"]]
         record = self.logger.record_mean
         weights = rollout["weights"]
         record("portfolio/cash_weight", float(weights[..., 0].mean()))
@@ -314,6 +317,7 @@ class DrawdownBudgetCallback(BaseCallback):
     ) -> None:
         super().__init__()
         self.multiplier, self.rate, self.tolerance, self.episodes = multiplier, rate, tolerance, episodes
+        episodes.drawdowns = []  # from now on it keeps them for this callback
 
     def _on_training_start(self) -> None:
         self._apply()
@@ -328,6 +332,7 @@ class DrawdownBudgetCallback(BaseCallback):
 
     def _update(self) -> None:
         drawdowns = self.episodes.drawdowns
+        assert drawdowns is not None  # set in __init__
         if drawdowns:
             self.logger.record("risk/train_max_drawdown", float(np.mean(drawdowns)))
             self.multiplier = next_multiplier(self.multiplier, self.rate, drawdowns, self.tolerance)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from cryptofolio import configs
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_argv, command_parser, whole_number
+from cryptofolio.commands.options import add_ffill_limit, command_argv, command_parser, whole_number
 from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.training.ablation import (
     RECORD,
@@ -45,12 +45,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
     )
-    parser.add_argument(
-        "--ffill-limit",
-        type=int,
-        default=0,
-        help="fill gaps of up to this many bars with the last close (default 0: a gap is an error)",
-    )
+    add_ffill_limit(parser)
     parser.add_argument("--variants", help="comma-separated variants of configs/ablation.yaml (default: all)")
     parser.add_argument(
         "--profile", help="the risk profile (default: the setup's, moderate); its own assets and baselines"

@@ -101,11 +101,7 @@ def add_market_arguments(
         group.add_argument(
             "--market-seed", type=int, help=f"seed of the synthetic market (default {default.seed})"
         ),
-        group.add_argument(
-            "--ffill-limit",
-            type=int,
-            help=f"fill gaps of up to this many bars (default {default.ffill_limit}: a gap is an error)",
-        ),
+        add_ffill_limit(group, None),
         group.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)"),
         group.add_argument(
             "--cash-prices", help="per-asset file of the cash asset's prices, e.g. .../USDC.csv"
@@ -127,6 +123,19 @@ def add_market_arguments(
             for option, split in SPLIT_OPTIONS.items()
         ]
     return [action.dest for action in actions]
+
+
+def add_ffill_limit(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, default: int | None = 0
+) -> argparse.Action:
+    """``--ffill-limit``, the gap policy (``default`` None: the market config's, 0)."""
+    return parser.add_argument(
+        "--ffill-limit",
+        type=int,
+        default=default,
+        help=f"fill gaps of up to this many bars with the last close (default {MarketConfig().ffill_limit}: "
+        "a gap is an error)",
+    )
 
 
 def market_config(args: argparse.Namespace, base: MarketConfig | None = None) -> MarketConfig:

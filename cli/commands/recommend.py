@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     holdings = read_holdings(args.holdings)
     choice = _choice(args, holdings)
     offered = set(market_symbols(choice.market.source))
-    outside = {s for s in holdings.risky if s not in choice.universe and s in offered}  # sold below
+    outside = [s for s in holdings.risky if s not in choice.universe and s in offered]  # sold below
     kept = Holdings(
         {s: q for s, q in holdings.quantities.items() if s not in outside}, holdings.where, holdings.path
     )
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     bar = as_of_bar(market, args.as_of)
     rate = choice.config.costs.rate
     holdings, sold = sell_outside(
-        holdings, choice.market, choice.universe, market.timestamps[bar], rate, market.cash, choice.needed_by
+        holdings, outside, choice.market, market.timestamps[bar], rate, market.cash, choice.needed_by
     )
     holdings, gone = cash_in_delisted(holdings, market, bar, choice.config.costs.delisting_haircut)
     policy = choice.policy

@@ -34,7 +34,7 @@ import optuna
 
 from cryptofolio.agents.learners import names
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_argv, command_parser, whole_number
+from cryptofolio.commands.options import add_ffill_limit, command_argv, command_parser, whole_number
 from cryptofolio.envs import PROFILE_NAMES
 from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.training.budgets import study_budgets
@@ -72,12 +72,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="comma-separated learners (default ppo,sac,direct,ppo_budget,direct_budget; with --quick, ppo)",
     )
     parser.add_argument("--seeds", default="0-2", help="seeds, e.g. 0-4 or 0,3,5 (0-2)")
-    parser.add_argument(
-        "--ffill-limit",
-        type=int,
-        default=0,
-        help="fill gaps of up to this many bars with the last close (default 0: a gap is an error)",
-    )
+    add_ffill_limit(parser)
     parser.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)")
     parser.add_argument(
         "--timesteps",
