@@ -3,8 +3,9 @@
 ``start`` values a holdings file at a bar and records the rule's first decision there; each later
 ``advance`` with newer prices records every bar since the last one: the weights before trading
 (drifted), the rule's target, the fees and turnover of the trade at the bar's close, the value
-before trading, and the closes it used. The journal is one SQLite file, append only (triggers
-refuse any UPDATE or DELETE of a bar), and each call writes its bars in one transaction, so a
+before trading, and the closes it used. The journal is one SQLite file or a PostgreSQL database
+(a ``postgresql://`` URL, one journal per database), append only (triggers refuse any UPDATE,
+DELETE or TRUNCATE of its settings and bars), and each call writes in one transaction, so a
 killed call leaves it as it was. A bar already recorded is never recorded again: calling twice
 changes nothing; newer prices that disagree with the recorded closes are refused.
 
@@ -21,33 +22,55 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from cryptofolio.agents import Policy, Rule, make_baseline
 from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.envs import EnvConfig, MarketData, PortfolioEnv, ledger_step, weights_to_action
 from cryptofolio.envs.errors import DataError, StorageError
 from cryptofolio.envs.ledger import trade_and_hold
+from cryptofolio.evaluation.databases import database_url, masked, reason
 from cryptofolio.evaluation.holdings import Holdings, value_holdings
 
 ENSEMBLE = ","
 """Separates the run folders of an ensemble in a journal's policy."""
-SCHEMA = """
-CREATE TABLE journal (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE bars (
-    time TEXT PRIMARY KEY, bar_value REAL NOT NULL, drifted TEXT NOT NULL, target TEXT NOT NULL,
-    fees REAL NOT NULL, turnover REAL NOT NULL, closes TEXT NOT NULL
-);
-CREATE TRIGGER bars_append_only_update BEFORE UPDATE ON bars BEGIN SELECT RAISE(ABORT, 'append only'); END;
-CREATE TRIGGER bars_append_only_delete BEFORE DELETE ON bars BEGIN SELECT RAISE(ABORT, 'append only'); END;
-"""
+TABLES = {
+    "journal": "key TEXT PRIMARY KEY, value TEXT NOT NULL",
+    "bars": "time TEXT PRIMARY KEY, bar_value DOUBLE PRECISION NOT NULL, drifted TEXT NOT NULL, "
+    "target TEXT NOT NULL, fees DOUBLE PRECISION NOT NULL, turnover DOUBLE PRECISION NOT NULL, "
+    "closes TEXT NOT NULL",
+}
+"""The journal's tables: its settings, and one row per bar (arrays as JSON, times as ISO 8601)."""
+APPEND_ONLY = {
+    "sqlite": [
+        f"CREATE TRIGGER {table}_append_only_{verb.lower()} BEFORE {verb} ON {table} "
+        "BEGIN SELECT RAISE(ABORT, 'append only'); END"
+        for table in TABLES
+        for verb in ("UPDATE", "DELETE")
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION cryptofolio_append_only() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN RAISE EXCEPTION 'append only'; END $$",
+        *(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW "
+            "EXECUTE FUNCTION cryptofolio_append_only()"
+            for table in TABLES
+        ),
+        *(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+            "EXECUTE FUNCTION cryptofolio_append_only()"
+            for table in TABLES
+        ),
+    ],
+}
+"""Triggers that refuse to change or remove a written row, per database."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +96,8 @@ class Bar:
 class Journal:
     """A journal's settings and bars, as read from its file."""
 
-    path: Path
+    where: str
+    """The journal's file or URL, as messages name it (a password hidden)."""
     policy: str
     symbols: tuple[str, ...]
     config: EnvConfig
@@ -88,7 +112,7 @@ class Journal:
 
 
 def start(
-    path: Path,
+    where: str | Path,
     policy: str,
     holdings: Holdings,
     market: MarketData,
@@ -96,52 +120,80 @@ def start(
     config: EnvConfig,
     source: dict[str, object] | None = None,
 ) -> Journal:
-    """A new journal at ``path`` following the rule ``policy`` from ``holdings`` at ``bar``'s close.
+    """A new journal at ``where`` (an SQLite file, or a ``postgresql://`` URL) following the rule
+    ``policy`` from ``holdings`` at ``bar``'s close.
 
     :param source: how to open the market again (a ``MarketConfig`` as plain data), kept in the journal.
-    :raises StorageError: if ``path`` exists (a journal is never started over).
+    :raises StorageError: if the file exists or the database holds a journal (one is never started over).
     """
-    if path.exists():
-        raise StorageError(f"{path} exists: a journal is started once; advance it, or choose another file")
+    label = _label(where)
+    if (file := _file(where)) is not None and file.exists():
+        raise StorageError(f"{label} exists: a journal is started once; advance it, or choose another file")
     held = value_holdings(holdings, market, bar)
     record = first_bar(*_policy_and_env(policy, market, config), bar, held.value, held.weights)
-    with closing(sqlite3.connect(path)) as connection, connection:
-        connection.executescript(SCHEMA)
-        settings = {
-            "policy": policy,
-            "symbols": json.dumps(market.symbols),
-            "costs": json.dumps(_costs(config)),
-            "market": json.dumps(source or {}),
-        }
-        connection.executemany("INSERT INTO journal VALUES (?, ?)", list(settings.items()))
-        _insert(connection, [record])
-    return read(path)
+    settings = {
+        "policy": policy,
+        "symbols": json.dumps(market.symbols),
+        "costs": json.dumps(_costs(config)),
+        "market": json.dumps(source or {}),
+    }
+    engine = _engine(where)
+    try:
+        with engine.begin() as connection:
+            if any(inspect(connection).has_table(table) for table in TABLES):
+                raise StorageError(f"{label} holds a journal already: a journal is started once; advance it")
+            for table, columns in TABLES.items():
+                connection.execute(text(f"CREATE TABLE {table} ({columns})"))
+            for trigger in APPEND_ONLY[engine.dialect.name]:
+                connection.execute(text(trigger))
+            connection.execute(
+                text("INSERT INTO journal VALUES (:key, :value)"),
+                [{"key": key, "value": value} for key, value in settings.items()],
+            )
+            _insert(connection, [record])
+    except SQLAlchemyError as error:
+        raise StorageError(f"{label}: cannot start the journal ({reason(error)})") from None
+    finally:
+        engine.dispose()
+    return read(where)
 
 
-def advance(path: Path, market: MarketData) -> list[Bar]:
+def advance(where: str | Path, market: MarketData) -> list[Bar]:
     """Record every bar of ``market`` after the journal's last one; return the new bars (none if current).
 
     :raises DataError: if the market's assets or recorded closes differ from the journal's.
+    :raises StorageError: if another call recorded bars meanwhile (nothing of this one is written).
     """
-    journal = read(path)
+    journal = read(where)
+    label = journal.where
     if market.symbols != journal.symbols:
         raise DataError(
-            f"{path} follows {', '.join(journal.symbols)}; this market has {', '.join(market.symbols)}"
+            f"{label} follows {', '.join(journal.symbols)}; this market has {', '.join(market.symbols)}"
         )
     last = journal.bars[-1]
     for bar in journal.bars:
-        t = _bar_of(market, bar.time, path)
+        t = _bar_of(market, bar.time, label)
         same = np.isnan(bar.closes) == np.isnan(market.close[t])
         if not (
             same.all() and np.allclose(np.nan_to_num(bar.closes), np.nan_to_num(market.close[t]), rtol=1e-12)
         ):
             raise DataError(
-                f"{path}: the market's closes at {bar.time} differ from those the journal recorded"
+                f"{label}: the market's closes at {bar.time} differ from those the journal recorded"
             )
     policy, env = _policy_and_env(journal.policy, market, journal.config)
-    new = list(follow(policy, env, last, _bar_of(market, last.time, path), float(journal.values.max())))
-    with closing(sqlite3.connect(path)) as connection, connection:
-        _insert(connection, new)
+    new = list(follow(policy, env, last, _bar_of(market, last.time, label), float(journal.values.max())))
+    engine = _engine(where)
+    try:
+        with engine.begin() as connection:
+            _insert(connection, new)
+    except IntegrityError:
+        raise StorageError(
+            f"{label}: another call recorded bars meanwhile; nothing of this one was written, call again"
+        ) from None
+    except SQLAlchemyError as error:
+        raise StorageError(f"{label}: cannot record the bars ({reason(error)})") from None
+    finally:
+        engine.dispose()
     return new
 
 
@@ -149,7 +201,7 @@ def compare(journal: Journal, market: MarketData, rules: list[str]) -> dict[str,
     """Value paths over the journal's bars: the journal's, and each of ``rules`` followed from the same
     first bar (its value and weights) through the same ledger, on ``market`` (which holds those bars)."""
     first = journal.bars[0]
-    t0, t1 = (_bar_of(market, bar.time, journal.path) for bar in (first, journal.bars[-1]))
+    t0, t1 = (_bar_of(market, bar.time, journal.where) for bar in (first, journal.bars[-1]))
     env = _env(market, journal.config)
     paths = {journal.policy: journal.values}
     for name in rules:
@@ -186,21 +238,28 @@ def first_bar(policy: Rule | Policy, env: PortfolioEnv, t: int, value: float, we
     return Bar(env.market.timestamps[t], value, weights, target, fees, turnover, env.market.close[t])
 
 
-def read(path: Path) -> Journal:
-    """The journal at ``path``, checked: its bars in time order, none missing between the first and last.
+def read(where: str | Path) -> Journal:
+    """The journal at ``where`` (a file or URL), checked: its bars in time order, none missing between
+    the first and last.
 
-    :raises StorageError: for a file that is not a journal, or bars out of order.
+    :raises StorageError: for a file or database that holds no journal, or bars out of order.
     """
-    if not path.is_file():
-        raise StorageError(f"{path}: no such journal; start one with `cryptofolio paper start`")
+    label = _label(where)
+    if (file := _file(where)) is not None and not file.is_file():
+        raise StorageError(f"{label}: no such journal; start one with `cryptofolio paper start`")
+    engine = _engine(where)
     try:
-        with closing(sqlite3.connect(path)) as connection:
-            settings = dict(connection.execute("SELECT key, value FROM journal").fetchall())
-            rows = connection.execute("SELECT * FROM bars ORDER BY time").fetchall()
-    except sqlite3.DatabaseError as error:
-        raise StorageError(f"{path}: not a paper-trading journal ({error})") from None
+        with engine.connect() as connection:
+            if not all(inspect(connection).has_table(table) for table in TABLES):
+                raise StorageError(f"{label}: not a paper-trading journal (no journal and bars tables)")
+            settings = dict(connection.execute(text("SELECT key, value FROM journal")).all())
+            rows = connection.execute(text("SELECT * FROM bars ORDER BY time")).all()
+    except SQLAlchemyError as error:
+        raise StorageError(f"{label}: cannot be read as a paper-trading journal ({reason(error)})") from None
+    finally:
+        engine.dispose()
     if set(settings) != {"policy", "symbols", "costs", "market"} or not rows:
-        raise StorageError(f"{path}: not a paper-trading journal (its settings or first bar are missing)")
+        raise StorageError(f"{label}: not a paper-trading journal (its settings or first bar are missing)")
     bars = tuple(
         Bar(pd.Timestamp(time), value, np.array(json.loads(d)), np.array(json.loads(w)), fees, turnover,
             np.array(json.loads(c), dtype=float))
@@ -208,10 +267,45 @@ def read(path: Path) -> Journal:
     )  # fmt: skip
     steps = {b.time - a.time for a, b in itertools.pairwise(bars)}
     if len(steps) > 1:
-        raise StorageError(f"{path}: its bars are not one bar apart ({sorted(map(str, steps))})")
+        raise StorageError(f"{label}: its bars are not one bar apart ({sorted(map(str, steps))})")
     config = EnvConfig().with_options(**json.loads(settings["costs"]))
     symbols = tuple(json.loads(settings["symbols"]))
-    return Journal(path, settings["policy"], symbols, config, json.loads(settings["market"]), bars)
+    return Journal(label, settings["policy"], symbols, config, json.loads(settings["market"]), bars)
+
+
+def _file(where: str | Path) -> Path | None:
+    """The SQLite file ``where`` names (a path, or an ``sqlite:///`` URL); None for a server's URL."""
+    if "://" not in str(where):
+        return Path(where)
+    url = database_url(str(where), "--journal")
+    if url.get_backend_name() != "sqlite":
+        return None
+    if not url.database or url.database == ":memory:":
+        raise StorageError(f"--journal {str(where)!r}: name the journal's file: sqlite:///FILE")
+    return Path(url.database)
+
+
+def _label(where: str | Path) -> str:
+    return str(where) if "://" not in str(where) else masked(str(where))
+
+
+def _engine(where: str | Path) -> Engine:
+    """An engine on the journal's database. SQLite's Python driver is told to leave transactions to
+    SQLAlchemy, so that creating the tables is part of the one transaction too (SQLAlchemy's recipe)."""
+    file = _file(where)
+    if file is None:
+        return create_engine(database_url(str(where), "--journal"))
+    engine = create_engine(f"sqlite:///{file.resolve()}")
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 def _costs(config: EnvConfig) -> dict[str, float]:
@@ -224,12 +318,15 @@ def _costs(config: EnvConfig) -> dict[str, float]:
     }
 
 
-def _insert(connection: sqlite3.Connection, bars: list[Bar]) -> None:
-    connection.executemany(
-        "INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?)",
+def _insert(connection: Connection, bars: list[Bar]) -> None:
+    if not bars:
+        return
+    connection.execute(
+        text("INSERT INTO bars VALUES (:time, :value, :drifted, :target, :fees, :turnover, :closes)"),
         [
-            (b.time.isoformat(), b.value, json.dumps(b.drifted.tolist()), json.dumps(b.target.tolist()),
-             b.fees, b.turnover, json.dumps([None if np.isnan(c) else c for c in b.closes]))
+            {"time": b.time.isoformat(), "value": b.value, "drifted": json.dumps(b.drifted.tolist()),
+             "target": json.dumps(b.target.tolist()), "fees": b.fees, "turnover": b.turnover,
+             "closes": json.dumps([None if np.isnan(c) else c for c in b.closes])}
             for b in bars
         ],
     )  # fmt: skip
@@ -273,8 +370,8 @@ def _decide(
     return env.target_weights(np.asarray(action).reshape(-1), t, drifted)
 
 
-def _bar_of(market: MarketData, time: pd.Timestamp, path: Path) -> int:
+def _bar_of(market: MarketData, time: pd.Timestamp, label: str) -> int:
     try:
         return market.bar_at(time)
     except DataError:
-        raise DataError(f"{path}: the market has no bar at {time}, which the journal recorded") from None
+        raise DataError(f"{label}: the market has no bar at {time}, which the journal recorded") from None

@@ -3,6 +3,11 @@ test run), and the optional real data in ../shared/data. Helpers to import are i
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,3 +53,30 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         train(config, run)
         paths.append(run.path)
     return paths[0], paths[1]
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL server on a free local port (as user postgres when run as root)."""
+    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pytest.importorskip("psycopg2", reason="the psycopg2 driver is not installed (pip install '.[postgres]')")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    folder = Path(tempfile.mkdtemp(prefix="cryptofolio-pg-"))  # pytest's own folders are root's alone
+    if as_user:
+        folder.chmod(0o755)
+        shutil.chown(folder, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run([*as_user, "initdb", "-D", str(folder / "data"), "-U", "postgres", "-A", "trust"],
+                   check=True, capture_output=True)  # fmt: skip
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    subprocess.run([*as_user, "pg_ctl", "-D", str(folder / "data"), "-o", options, "-w", "start",
+                    "-l", str(folder / "log")], check=True, capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, "pg_ctl", "-D", str(folder / "data"), "-m", "immediate", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)

@@ -13,7 +13,6 @@ heartbeats; its trial is marked failed by the next worker that starts one, not l
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
 from cryptofolio.envs.errors import ConfigError, StorageError
+from cryptofolio.evaluation.databases import database_url, masked, reason
 from cryptofolio.training.config import TrainConfig
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
@@ -62,24 +62,11 @@ def storage_url(url: str | None) -> str:
     if not url:
         DEFAULT_STORAGE.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{DEFAULT_STORAGE.resolve()}"
-    forms = "sqlite:///FILE or postgresql://user:password@host/database"
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise StorageError(f"--storage {url!r}: not a database URL; use {forms}") from None
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
+    parsed = database_url(url, "--storage")
+    if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise StorageError(f"--storage {url!r}: name the SQLite file workers share: sqlite:///FILE")
         Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    elif backend == "postgresql":
-        if parsed.drivername == "postgresql":  # SQLAlchemy's default driver may not be the one installed
-            driver = next((d for d in ("psycopg", "psycopg2") if importlib.util.find_spec(d)), None)
-            if driver is None:
-                raise StorageError("--storage: PostgreSQL needs a driver: pip install -e '.[postgres]'")
-            parsed = parsed.set(drivername=f"postgresql+{driver}")
-    else:
-        raise StorageError(f"--storage {url!r}: {backend} is not supported; use {forms}")
     return parsed.render_as_string(hide_password=False)
 
 
@@ -149,25 +136,15 @@ def open_study(
         except (IntegrityError, OperationalError) as error:
             if attempt == CREATE_ATTEMPTS - 1:
                 raise StorageError(
-                    f"--storage {_masked(url)}: cannot open the study ({_reason(error)})"
+                    f"--storage {masked(url)}: cannot open the study ({reason(error)})"
                 ) from None
             time.sleep(0.5 * (attempt + 1))
         except (ArgumentError, NoSuchModuleError, ImportError) as error:
             raise StorageError(
-                f"--storage {_masked(url)}: cannot open the study ({_reason(error)})"
+                f"--storage {masked(url)}: cannot open the study ({reason(error)})"
             ) from None
     raise AssertionError("unreachable")
 
-
-def _masked(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _reason(error: Exception) -> str:
-    """The database's own one-line reason (SQLAlchemy wraps it in a page of context)."""
-    original = getattr(error, "orig", None) or error
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
 
 
 def run_worker(study: optuna.Study, n_trials: int, objective: Objective) -> int:

@@ -11,7 +11,8 @@ rule's first decision there; the universe is the profile's assets plus what you 
 the same assets) and records each bar since the last: the rule's decision at the close, filled
 through the ledger (fees, slippage); calling it twice changes nothing. ``status`` prints the
 performance since the start against the profile rule and buy-and-hold followed from the same
-first bar, and draws them. The journal is one SQLite file, append only. It follows a rule
+first bar, and draws them. The journal is one SQLite file, or a PostgreSQL database
+(``--journal postgresql://user:password@host/db``, one journal per database), append only. It follows a rule
 (overlays included), a trained run (``--policy`` a run folder: its assets, its env) or an ensemble
 of runs (comma-separated, or a quoted glob).
 """
@@ -56,7 +57,9 @@ from cryptofolio.evaluation.holdings import as_of_bar, holdings_market, read_hol
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
     parser.add_argument("action", choices=("start", "advance", "status"), help="what to do with the journal")
-    parser.add_argument("--journal", type=Path, required=True, help="the journal's SQLite file")
+    parser.add_argument(
+        "--journal", required=True, help="the journal: an SQLite file, or a postgresql://user@host/db URL"
+    )
     parser.add_argument(
         "--policy",
         help="start: the rule to follow (a baseline, overlays after +) or a run folder from `train`",
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         new = paper.advance(args.journal, market)
         newest = paper.read(args.journal).bars[-1]
         said = f"recorded {len(new)} bar(s)" if new else "nothing new"
-        print(f"{args.journal}: {said}; at {newest.time:%Y-%m-%d %H:%M} UTC worth {newest.value:,.2f}")
+        print(f"{journal.where}: {said}; at {newest.time:%Y-%m-%d %H:%M} UTC worth {newest.value:,.2f}")
         return 0
     profile = _profile(journal.policy)
     paths = paper.compare(journal, market, [profile, "buy_and_hold"])
@@ -95,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     ).T
     first, last = journal.bars[0].time, journal.bars[-1].time
     bars = len(journal.bars)
-    print(f"{args.journal}: {journal.policy} from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({bars} bars)")
+    print(f"{journal.where}: {journal.policy} from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({bars} bars)")
     print(table.to_string())
     if args.figure is not None:
         _draw(paths, pd.DatetimeIndex([bar.time for bar in journal.bars]), args.figure)
@@ -135,7 +138,7 @@ def _start(args: argparse.Namespace) -> int:
         args.journal, policy, holdings, market, as_of_bar(market, args.as_of), config, to_data(kept)
     )
     bar = journal.bars[0]
-    print(f"{args.journal}: follows {args.policy} from {bar.time:%Y-%m-%d %H:%M} UTC, worth {bar.value:,.2f}")
+    print(f"{journal.where}: follows {args.policy} from {bar.time:%Y-%m-%d %H:%M} UTC, worth {bar.value:,.2f}")
     return 0
 
 
@@ -152,8 +155,8 @@ def _profile(policy: str) -> str:
 def _market(args: argparse.Namespace, journal: paper.Journal) -> MarketData:
     """The journal's market, opened again; ``--market`` reads newer files of the same assets."""
     if not journal.market and args.market is None:
-        raise ConfigError(f"{journal.path} keeps no market (started from Python); give --market")
-    recorded = from_data(MarketConfig, journal.market, f"{journal.path}: market")
+        raise ConfigError(f"{journal.where} keeps no market (started from Python); give --market")
+    recorded = from_data(MarketConfig, journal.market, f"{journal.where}: market")
     config = market_config(args, recorded)
     return config.load_market()
 

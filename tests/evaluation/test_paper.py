@@ -7,6 +7,8 @@ import sqlite3
 
 import numpy as np
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from cryptofolio.agents import make_baseline
 from cryptofolio.envs import EnvConfig, PortfolioEnv, Splits, synthetic_market
@@ -85,13 +87,27 @@ def test_a_call_killed_midway_writes_no_bar(journal, monkeypatch):
         paper,
         "_insert",
         lambda connection, bars: (
-            connection.execute("INSERT INTO bars VALUES ('2099-01-01', 1, '[]', '[]', 0, 0, '[]')"),
+            connection.execute(text("INSERT INTO bars VALUES ('2099-01-01', 1, '[]', '[]', 0, 0, '[]')")),
             dies(),
         ),
     )
     with pytest.raises(KeyboardInterrupt):
         paper.advance(path, prefix(market, START + 4))
     assert len(paper.read(path).bars) == 1
+
+
+def test_a_start_killed_midway_leaves_no_journal(tmp_path, monkeypatch):
+    def dies(connection, bars):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(paper, "_insert", dies)
+    market, holdings = synthetic_market(seed=0), tmp_path / "h.json"
+    holdings.write_text(json.dumps({"USDC": 1.0}))
+    path = tmp_path / "journal.db"
+    with pytest.raises(KeyboardInterrupt):
+        paper.start(path, "moderate", read_holdings(holdings), prefix(market, START), START, EnvConfig())
+    with sqlite3.connect(path) as connection:  # the tables were created in the same transaction
+        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
 def test_a_journal_is_started_once(journal, tmp_path):
@@ -143,3 +159,27 @@ def test_an_ensembles_journal_replays_its_backtest(tiny_runs, tmp_path):
     backtest = run_backtest(EnsemblePolicy(members, mappings, env), env)
     np.testing.assert_allclose(paper.read(path).values, backtest.values, rtol=1e-12, atol=0)
     assert backtest.turnover.sum() > 0.0
+
+
+@pytest.mark.slow  # starts a PostgreSQL server
+def test_a_journal_in_postgresql_replays_append_only_and_idempotent(postgres, tmp_path):
+    market, holdings = synthetic_market(seed=0), tmp_path / "h.json"
+    holdings.write_text(json.dumps({"USDC": 1.0}))
+    paper.start(postgres, "moderate", read_holdings(holdings), prefix(market, START), START, EnvConfig())
+    sqlite_path = tmp_path / "journal.db"
+    paper.start(sqlite_path, "moderate", read_holdings(holdings), prefix(market, START), START, EnvConfig())
+    for stop in (START + 3, START + 7, START + 7):
+        paper.advance(postgres, prefix(market, stop))
+        paper.advance(sqlite_path, prefix(market, stop))
+    served, filed = paper.read(postgres), paper.read(sqlite_path)
+    assert len(served.bars) == 8
+    np.testing.assert_array_equal(served.values, filed.values)  # the same doubles through either database
+    np.testing.assert_array_equal([b.target for b in served.bars], [b.target for b in filed.bars])
+    engine = create_engine(postgres)
+    for statement in ("UPDATE bars SET bar_value = 2.0", "DELETE FROM journal", "TRUNCATE bars"):
+        with engine.begin() as connection, pytest.raises(DBAPIError, match="append only"):
+            connection.execute(text(statement))
+    engine.dispose()
+    with pytest.raises(StorageError, match="holds a journal already"):
+        paper.start(postgres, "moderate", read_holdings(holdings), prefix(market, START), START, EnvConfig())
+    assert len(paper.read(postgres).bars) == 8

@@ -1,11 +1,7 @@
 """tune and sweep: workers sharing one study lose and repeat nothing; failures are recorded; exports train."""
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import optuna
@@ -112,33 +108,6 @@ def test_seed_lists_and_ranges_parse():
     assert parse_seeds("0-3,7") == [0, 1, 2, 3, 7]
     with pytest.raises(ValueError, match="each once"):
         parse_seeds("0-2,1")
-
-
-@pytest.fixture
-def postgres():
-    """A throwaway PostgreSQL server on a free local port (as user postgres when run as root)."""
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    pytest.importorskip("psycopg2", reason="the psycopg2 driver is not installed (pip install '.[postgres]')")
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    folder = Path(tempfile.mkdtemp(prefix="cryptofolio-pg-"))  # pytest's own folders are root's alone
-    if as_user:
-        folder.chmod(0o755)
-        shutil.chown(folder, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run([*as_user, "initdb", "-D", str(folder / "data"), "-U", "postgres", "-A", "trust"],
-                   check=True, capture_output=True)  # fmt: skip
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    subprocess.run([*as_user, "pg_ctl", "-D", str(folder / "data"), "-o", options, "-w", "start",
-                    "-l", str(folder / "log")], check=True, capture_output=True)  # fmt: skip
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, "pg_ctl", "-D", str(folder / "data"), "-m", "immediate", "stop"],
-                       capture_output=True)  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow  # two processes
