@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from cryptofolio.envs.errors import ConfigError, DataError, UserError
 from cryptofolio.envs.features import KINDS
-from cryptofolio.envs.loaders import load_csv_dir, load_wide_table
+from cryptofolio.envs.loaders import column_mapping, load_csv_dir, load_wide_table, market_symbols
 from cryptofolio.envs.market import MarketData
 from cryptofolio.envs.splits import Splits, split_by_dates, split_by_fractions
 from cryptofolio.envs.synthetic import synthetic_market
@@ -75,6 +75,9 @@ class MarketConfig:
     """Last date of the data kept, inclusive (real data); None: the latest."""
     ffill_limit: int = 0
     """Gap policy: fill gaps of up to this many bars with the last close (0: a gap is an error)."""
+    columns: tuple[str, ...] | None = None
+    """Column mapping of other layouts, ``NAME=COLUMN`` entries (``time=Date``, ``close=Adj Close``);
+    None: the layouts the loaders read as they are (:mod:`cryptofolio.envs.loaders`)."""
     splits: SplitDates | None = None
     """Dates of the train, validation and test splits; None: 70/15/15% of the bars in time order."""
 
@@ -88,6 +91,14 @@ class MarketConfig:
             raise ConfigError("assets names no asset; give at least one risky asset, or None for all")
         if self.assets is not None and len(set(self.assets)) != len(self.assets):
             raise ConfigError(f"assets names an asset twice: {', '.join(self.assets)}")
+        if self.columns is not None:
+            if self.source == "synthetic":
+                raise ConfigError("columns map the layout of data files; the synthetic market has none")
+            column_mapping(self.columns)
+
+    def offered(self) -> tuple[str, ...]:
+        """The risky assets the source offers (files, table columns, or the synthetic model's)."""
+        return market_symbols(self.source, self.columns)
 
     def load(self) -> tuple[MarketData, Splits]:
         """The market and its splits."""
@@ -123,11 +134,20 @@ class MarketConfig:
                 cash_prices=self.cash_prices,
                 start=start,
                 end=end,
+                columns=self.columns,
             )
         if path.is_file():
             if self.cash_prices is not None:
                 raise ConfigError(f"{path}: in a table, the cash prices are its column named by --cash")
-            return load_wide_table(path, symbols=symbols, ffill_limit=limit, cash=cash, start=start, end=end)
+            return load_wide_table(
+                path,
+                symbols=symbols,
+                cash=cash,
+                ffill_limit=limit,
+                start=start,
+                end=end,
+                columns=self.columns,
+            )
         raise DataError(
             f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)"
         )

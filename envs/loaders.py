@@ -19,6 +19,13 @@ What exchanges and data sites export reads as it is:
   column ``btc`` are ``BTC``, as are ``symbols=["btc"]`` and ``cash="usdt"``; two files or columns
   for one symbol are refused.
 
+Other layouts read through a column mapping (``columns``, ``--columns`` on the command line):
+entries ``NAME=COLUMN`` name the column of the files that holds each of ``time``, ``open``,
+``high``, ``low``, ``close``, ``volume`` (or, in a table of closes, an asset's symbol), e.g.
+``time=Date,close=Adj Close`` for a Yahoo export. A mapped column takes the name; a column
+already carrying it (Yahoo's unadjusted ``Close``, another time column) is set aside; every
+file must hold every mapped column.
+
 Refused, never absorbed: a table whose columns are one asset's candles (``open``, ``close``,
 ...) given as a table of closes, and a cash asset that is a known risky asset (``BTC``).
 
@@ -58,6 +65,23 @@ EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")
 
 
+def column_mapping(entries: Sequence[str] | None) -> dict[str, str]:
+    """``["time=Date", "close=Adj Close"]`` as ``{"time": "Date", "close": "Adj Close"}``.
+
+    :raises ConfigError: for an entry that is not ``NAME=COLUMN``, or a name or column given twice.
+    """
+    mapping: dict[str, str] = {}
+    for entry in entries or ():
+        name, equals, column = (part.strip() for part in entry.partition("="))
+        if not (equals and name and column):
+            raise ConfigError(f"columns: {entry!r} is not NAME=COLUMN, e.g. close=Adj Close or time=Date")
+        name = name.lower() if name.lower() in (*FILE_COLUMNS, "time") else name.upper()
+        if name in mapping or column.lower() in (c.lower() for c in mapping.values()):
+            raise ConfigError(f"columns: {entry!r} maps a name or a column a second time")
+        mapping[name] = column
+    return mapping
+
+
 @dataclass
 class _Asset:
     """One asset's rows as read, before alignment on the market grid."""
@@ -82,6 +106,7 @@ def load_csv_dir(
     ffill_limit: int = 0,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    columns: Sequence[str] | None = None,
 ) -> MarketData:
     """Load a folder of per-asset OHLCV files.
 
@@ -93,8 +118,10 @@ def load_csv_dir(
     :param ffill_limit: longest gap, in bars, filled with the last close (0: gaps are errors).
     :param start: first bar kept (inclusive).
     :param end: last bar kept (inclusive; a date alone keeps that whole day).
+    :param columns: the column mapping of other layouts (:func:`column_mapping`).
     """
     folder = Path(path)
+    mapping = column_mapping(columns)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder (expected one CSV file per asset)")
     cash, symbols = _normalized(cash, symbols, str(folder))
@@ -112,7 +139,7 @@ def load_csv_dir(
             f"{folder}: no file for {', '.join(missing)} (looked for <SYMBOL>.csv or <SYMBOL>.csv.gz); "
             f"found {', '.join(sorted(files)) or 'none'}"
         )
-    assets = [_read_asset_file(files[s], s) for s in symbols]
+    assets = [_read_asset_file(files[s], s, mapping) for s in symbols]
     cash_asset = None
     if cash_prices is not None:
         cash_path = Path(cash_prices)
@@ -120,7 +147,7 @@ def load_csv_dir(
             raise DataError(
                 f"{cash_path}: cash prices file is for {_symbol_of(cash_path)}, but cash={cash!r}"
             )
-        cash_asset = _read_asset_file(cash_path, cash)
+        cash_asset = _read_asset_file(cash_path, cash, mapping)
     return _assemble(assets, cash, cash_asset, ffill_limit, start, end, source=str(folder))
 
 
@@ -133,6 +160,7 @@ def load_wide_table(
     ffill_limit: int = 0,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    columns: Sequence[str] | None = None,
 ) -> MarketData:
     """Load one table of closes: a time column, then one column per asset.
 
@@ -146,33 +174,36 @@ def load_wide_table(
     :param ffill_limit: longest gap, in bars, filled with the last close (0: gaps are errors).
     :param start: first bar kept (inclusive).
     :param end: last bar kept (inclusive; a date alone keeps that whole day).
+    :param columns: the column mapping of other layouts (:func:`column_mapping`).
     """
     table_path = Path(path)
     cash, symbols = _normalized(cash, symbols, str(table_path))
     cash_column = None if cash_column is None else cash_column.strip().upper()
-    columns = _read_wide_table(table_path)
-    if cash_column is None and cash in columns:  # a column named like the cash asset holds its prices
+    held = _read_wide_table(table_path, column_mapping(columns))
+    if cash_column is None and cash in held:  # a column named like the cash asset holds its prices
         cash_column = cash
     if symbols is None:
-        symbols = [c for c in columns if c != cash_column]
-    missing = [s for s in [*symbols, *([cash_column] if cash_column else [])] if s not in columns]
+        symbols = [c for c in held if c != cash_column]
+    missing = [s for s in [*symbols, *([cash_column] if cash_column else [])] if s not in held]
     if missing:
-        raise DataError(f"{table_path}: no column {', '.join(missing)}; columns are {', '.join(columns)}")
-    assets = [columns[s] for s in symbols]
-    cash_asset = columns[cash_column] if cash_column else None
+        raise DataError(f"{table_path}: no column {', '.join(missing)}; columns are {', '.join(held)}")
+    assets = [held[s] for s in symbols]
+    cash_asset = held[cash_column] if cash_column else None
     cash_symbol = cash_column or cash
     return _assemble(assets, cash_symbol, cash_asset, ffill_limit, start, end, source=str(table_path))
 
 
-def market_symbols(source: str | Path = "synthetic") -> tuple[str, ...]:
-    """The risky assets a market source offers (files, table columns, or the synthetic model's)."""
+def market_symbols(source: str | Path = "synthetic", columns: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The risky assets a market source offers (files, table columns, or the synthetic model's).
+
+    :param columns: the column mapping of other layouts (:func:`column_mapping`)."""
     if str(source) == "synthetic":
         return calibrated_model().assets
     path = Path(source)
     if path.is_dir():
         return tuple(sorted(_asset_files(path)))
     if path.is_file():
-        return tuple(_read_wide_table(path))
+        return tuple(_read_wide_table(path, column_mapping(columns)))
     raise DataError(f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)")
 
 
@@ -231,8 +262,29 @@ def _time_column(columns: Sequence[str], allowed: Sequence[str], path: Path) -> 
     return found[0]
 
 
-def _read_asset_file(path: Path, symbol: str) -> _Asset:
-    frame = _read_csv_strings(path)
+def _mapped(frame: pd.DataFrame, mapping: dict[str, str], path: Path) -> pd.DataFrame:
+    """``frame`` with each mapped column under its name, and the columns it replaces set aside."""
+    if not mapping:
+        return frame
+    renames: dict[str, str] = {}
+    for name, column in mapping.items():
+        found = [c for c in frame.columns if c == column] or [
+            c for c in frame.columns if c.lower() == column.lower()
+        ]
+        if len(found) != 1:
+            raise DataError(
+                f"{path}: no column {column!r} (columns: {name}={column}); "
+                f"columns are {', '.join(frame.columns)}"
+            )
+        renames[found[0]] = name
+    names = {name.lower() for name in mapping}
+    replaced = names | (set(TIME_COLUMNS) if "time" in mapping else set())
+    aside = [c for c in frame.columns if c not in renames and c.lower() in replaced]
+    return frame.drop(columns=aside).rename(columns=renames)
+
+
+def _read_asset_file(path: Path, symbol: str, mapping: dict[str, str]) -> _Asset:
+    frame = _mapped(_read_csv_strings(path), mapping, path)
     frame.columns = [c.lower() for c in frame.columns]
     time_col = _time_column(list(frame.columns), TIME_COLUMNS, path)
     if "close" not in frame.columns:
@@ -277,7 +329,7 @@ def _check_moves(asset: _Asset, closes: np.ndarray) -> None:
         )
 
 
-def _read_wide_table(path: Path) -> dict[str, _Asset]:
+def _read_wide_table(path: Path, mapping: dict[str, str]) -> dict[str, _Asset]:
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
         try:
@@ -293,6 +345,7 @@ def _read_wide_table(path: Path) -> dict[str, _Asset]:
         rows, row_word = np.arange(2, len(frame) + 2), "line"
     else:
         raise DataError(f"{path}: unknown table format; use .csv, .csv.gz or .parquet")
+    frame = _mapped(frame, mapping, path)
     lower = [c.lower() for c in frame.columns]
     time_col = frame.columns[lower.index(_time_column(lower, TIME_COLUMNS, path))]
     others = {c for c in lower if c != time_col.lower()}

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from cryptofolio.envs import DataError, HoldingsError, MarketConfig, MarketData, asset_category
-from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import STABLECOIN
 
 
@@ -214,7 +213,7 @@ def holdings_market(
     :raises HoldingsError: naming the holdings line of a symbol the source does not have or the
         universe leaves out; DataError: for the universe's assets the source lacks.
     """
-    offered = market_symbols(market.source)
+    offered = market.offered()
     for symbol in holdings.risky:
         if symbol not in offered:
             where = holdings.where[symbol]

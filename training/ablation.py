@@ -18,7 +18,7 @@ import pandas as pd
 from cryptofolio.agents.sb3 import METADATA, read_run_metadata, snapshot_folder
 from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import MarketConfig
-from cryptofolio.envs.config import from_data
+from cryptofolio.envs.config import from_data, to_data
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.rendering import Block, Section
@@ -50,14 +50,11 @@ def profile_setup(setup: dict[str, Any], profile: str | None = None) -> dict[str
     return {**setup, "profile": profile, "assets": setup["assets"][profile], "baselines": baselines}
 
 
-def setup_market(market_path: str, setup: dict[str, Any]) -> MarketConfig:
-    """The setup's market: its assets on ``market_path``, USDT as cash, the setup's splits and gap policy."""
-    data = {
-        "source": market_path,
-        "assets": setup["assets"],
-        "splits": setup["splits"],
-        "ffill_limit": setup.get("ffill_limit", 0),
-    }
+def setup_market(source: MarketConfig | str, setup: dict[str, Any]) -> MarketConfig:
+    """The setup's market: ``source`` (its data and options: gaps, cash, column mapping) on the setup's
+    assets and splits."""
+    source = MarketConfig(source=source) if isinstance(source, str) else source
+    data = {**to_data(source), "assets": setup["assets"], "splits": setup["splits"]}
     return from_data(MarketConfig, data, "configs/ablation.yaml: setup")
 
 
@@ -70,7 +67,7 @@ def variant_overrides(setup: dict[str, Any], variant: dict[str, Any]) -> list[st
 
 
 def variant_unit(
-    market_path: str, setup: dict[str, Any], name: str, variant: dict[str, Any], seed: int, quick: bool
+    source: MarketConfig, setup: dict[str, Any], name: str, variant: dict[str, Any], seed: int, quick: bool
 ) -> Unit:
     """One run of a variant: its algorithm and overrides, its budget (or the setup's), ``seed``; its run
     folder ``<name>/<algo>-s<seed>``."""
@@ -80,7 +77,7 @@ def variant_unit(
         algo=algo,
         profile=setup["profile"],
         seed=seed,
-        market=setup_market(market_path, setup),
+        market=setup_market(source, setup),
         timesteps=ABLATION_QUICK_TIMESTEPS if quick else variant.get("timesteps", setup["timesteps"]),
         overrides=(*variant_overrides(setup, variant), *(ABLATION_QUICK_OVERRIDES if quick else ())),
         note=name,
@@ -88,12 +85,12 @@ def variant_unit(
 
 
 def ablation_units(
-    market_path: str, setup: dict[str, Any], variants: dict[str, dict[str, Any]], quick: bool = False
+    source: MarketConfig, setup: dict[str, Any], variants: dict[str, dict[str, Any]], quick: bool = False
 ) -> list[Unit]:
     """Every variant's every seed (``--quick``: its two seeds), variant by variant."""
     seeds = ABLATION_QUICK_SEEDS if quick else setup["seeds"]
     return [
-        variant_unit(market_path, setup, name, variant, seed, quick)
+        variant_unit(source, setup, name, variant, seed, quick)
         for name, variant in variants.items()
         for seed in seeds
     ]
@@ -110,7 +107,7 @@ def _runs(folder: Path) -> list[Path]:
 
 
 def train_variants(
-    market_path: str,
+    source: MarketConfig,
     setup: dict[str, Any],
     variants: dict[str, dict[str, Any]],
     root: Path,
@@ -124,16 +121,16 @@ def train_variants(
 
     :param workers: runs trained at once, each in its own process (1: one after another, here).
     """
-    units = ablation_units(market_path, setup, variants, quick)
+    units = ablation_units(source, setup, variants, quick)
     check_units(units)
     train_units(units, root, workers, command, progress_bar and workers == 1)
 
 
 def evaluate_variants(
-    market_path: str, setup: dict[str, Any], variants: Sequence[str], root: Path
+    source: MarketConfig, setup: dict[str, Any], variants: Sequence[str], root: Path
 ) -> dict[str, Evaluation]:
     """Each variant's complete runs and their ensemble on the test split, against the setup's baselines."""
-    market, splits = setup_market(market_path, setup).load()
+    market, splits = setup_market(source, setup).load()
     return {
         name: evaluate(complete_runs(root / name), setup["baselines"], market, splits, "test", ensemble=True)
         for name in variants

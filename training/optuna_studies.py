@@ -140,11 +140,8 @@ def open_study(
                 ) from None
             time.sleep(0.5 * (attempt + 1))
         except (ArgumentError, NoSuchModuleError, ImportError) as error:
-            raise StorageError(
-                f"--storage {masked(url)}: cannot open the study ({reason(error)})"
-            ) from None
+            raise StorageError(f"--storage {masked(url)}: cannot open the study ({reason(error)})") from None
     raise AssertionError("unreachable")
-
 
 
 def run_worker(study: optuna.Study, n_trials: int, objective: Objective) -> int:

@@ -34,16 +34,11 @@ TEST_SPAN = ("2021-07-01", "2024-06-30")
 
 
 def profile_market(
-    market_path: str,
-    profile: str,
-    symbols: Sequence[str],
-    dates: SplitDates,
-    ffill_limit: int = 0,
-    cash: str | None = None,
+    source: MarketConfig, profile: str, symbols: Sequence[str], dates: SplitDates
 ) -> MarketConfig:
-    """The market of one profile and fold: the profile's own assets among ``symbols``."""
-    assets = profile_assets(profile, symbols)
-    return MarketConfig(source=market_path, assets=assets, splits=dates, ffill_limit=ffill_limit, cash=cash)
+    """The market of one profile and fold: ``source`` (its data and options) on the profile's own assets
+    among ``symbols``, split at ``dates``."""
+    return dataclasses.replace(source, assets=profile_assets(profile, symbols), splits=dates)
 
 
 def unit_key(profile: str, fold: int, algo: str, seed: int) -> str:
@@ -55,8 +50,8 @@ def unit_key(profile: str, fold: int, algo: str, seed: int) -> str:
 class StudyPlan:
     """What a study trains: every profile, learner, seed and fold, on one market."""
 
-    market: str
-    """The folder of daily per-asset CSVs."""
+    source: MarketConfig
+    """The market's data and options (gaps, cash, column mapping); each unit sets its assets and splits."""
     symbols: tuple[str, ...]
     """The market's risky assets (each profile takes its own among them)."""
     first_day: str
@@ -73,46 +68,47 @@ class StudyPlan:
     """(learner, timesteps) pairs overriding the learners' configs' budgets (:func:`study_budgets`)."""
     quick: bool = False
     """Tiny budgets: a smoke test (``budgets`` unused)."""
-    ffill_limit: int = 0
-    """The market's gap policy: gaps of up to this many bars carry the last close (0: a gap is an error)."""
-    cash: str | None = None
-    """The cash asset (None: USDT for real data, USDC on the synthetic market)."""
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the study runs on the synthetic market (its known-parameter reference joins the report)."""
+        return self.source.source == "synthetic"
 
     def profile_market(self, profile: str, dates: SplitDates) -> MarketConfig:
-        """The market of one profile and fold (:func:`profile_market` with the plan's market options)."""
-        return profile_market(self.market, profile, self.symbols, dates, self.ffill_limit, self.cash)
+        """The market of one profile and fold (:func:`profile_market` on the plan's source)."""
+        return profile_market(self.source, profile, self.symbols, dates)
 
     @classmethod
     def on_market(
         cls,
-        market: str,
+        source: MarketConfig | str,
         profiles: Sequence[str],
         algos: Sequence[str],
         seeds: Sequence[int],
         test_span: tuple[str, str],
         budgets: dict[str, int] | None = None,
         quick: bool = False,
-        ffill_limit: int = 0,
-        cash: str | None = None,
     ) -> StudyPlan:
-        """The plan of a study on ``market``, whose folds tile ``test_span``; the market is opened to
+        """The plan of a study on ``source``, whose folds tile ``test_span``; the market is opened to
         learn its assets, first and last day.
 
-        :param market: a folder of daily per-asset CSVs, or ``synthetic`` (every asset of the
-            calibrated model, so that each profile trades its own; its known-parameter reference
-            joins the report).
-        :raises ValueError: naming ``--test-span`` if it ends after the data's last day.
+        :param source: a market (its assets, dates and splits are the study's to set), or its source
+            alone: a folder of daily per-asset CSVs, or ``synthetic`` (every asset of the calibrated
+            model, so that each profile trades its own; its known-parameter reference joins the report).
+        :raises PlanError: naming ``--test-span`` if it ends after the data's last day.
         """
-        assets = calibrated_model().assets if market == "synthetic" else None
-        data = MarketConfig(source=market, assets=assets, ffill_limit=ffill_limit, cash=cash).load_market()
+        market = MarketConfig(source=source) if isinstance(source, str) else source
+        market = dataclasses.replace(market, assets=None, start=None, end=None, splits=None)
+        assets = calibrated_model().assets if market.source == "synthetic" else None
+        data = dataclasses.replace(market, assets=assets).load_market()
         first_day, last_day = (f"{data.timestamps[i]:%Y-%m-%d}" for i in (0, -1))
         if pd.Timestamp(test_span[1]) > pd.Timestamp(last_day):
             raise PlanError(
                 f"--test-span {test_span[0]}:{test_span[1]}: ends after the data's last day, {last_day} "
-                f"({market})"
+                f"({market.source})"
             )
         return cls(
-            market=market,
+            source=market,
             symbols=tuple(data.symbols[1:]),
             first_day=first_day,
             profiles=tuple(profiles),
@@ -121,8 +117,6 @@ class StudyPlan:
             folds=tuple(calendar_folds(test_span, first_day)),
             budgets=tuple((study_budgets() if budgets is None else budgets).items()),
             quick=quick,
-            ffill_limit=ffill_limit,
-            cash=cash,
         )
 
     @property

@@ -405,12 +405,13 @@ def results_markdown(
     overfitting = overfitting_table(profiles)
     commands = record.get("commands") or [record["command"]]
     first, last = plan.folds[0].test[0], plan.folds[-1].test[1]
-    synthetic = plan.market == "synthetic"
-    costs = next(iter(profiles.values())).evaluations[0].costs  # every policy's, on every fold
+    synthetic = plan.synthetic
+    first_evaluation = next(iter(profiles.values())).evaluations[0]
+    costs, cash = first_evaluation.costs, first_evaluation.market.symbols[0]  # every policy's, every fold
     data = (
-        "the built-in regime-switching synthetic market, USDC as cash"
+        f"the built-in regime-switching synthetic market, {cash} as cash"
         if synthetic
-        else f"daily closes in USDT of {Path(plan.market).name}, USDT as cash"
+        else f"daily closes in {cash} of {Path(plan.source.source).name}, {cash} as cash"
     )
     title = f"Results on {'the synthetic market' if synthetic else 'real crypto prices'}: walk-forward"
     opening: list[Block] = [

@@ -27,7 +27,15 @@ from pathlib import Path
 
 from cryptofolio import configs
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import add_ffill_limit, command_argv, command_parser, whole_number
+from cryptofolio.commands.options import (
+    SHARED_MARKET,
+    add_market_arguments,
+    command_argv,
+    command_parser,
+    market_config,
+    whole_number,
+)
+from cryptofolio.envs import MarketConfig
 from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.training.ablation import (
     RECORD,
@@ -42,10 +50,7 @@ from cryptofolio.training.run_folder import versions, work_record
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
-    parser.add_argument(
-        "--market", default="../shared/data/binance-daily", help="folder of daily per-asset CSVs"
-    )
-    add_ffill_limit(parser)
+    add_market_arguments(parser, dates=False, splits=False, default_market=SHARED_MARKET)
     parser.add_argument("--variants", help="comma-separated variants of configs/ablation.yaml (default: all)")
     parser.add_argument(
         "--profile", help="the risk profile (default: the setup's, moderate); its own assets and baselines"
@@ -76,7 +81,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 def run(args: argparse.Namespace, command: list[str]) -> int:
     document = configs.read("ablation")
     setup, variants = profile_setup(document["setup"], args.profile), document["variants"]
-    setup = {**setup, "ffill_limit": args.ffill_limit}
+    source = market_config(args, MarketConfig(source=SHARED_MARKET))
     if args.variants:
         names = [v.strip() for v in args.variants.split(",") if v.strip()]
         unknown = [n for n in names if n not in variants]
@@ -95,7 +100,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         root = args.resume or args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         earlier = json.loads(read_file(root / RECORD, "--resume")) if args.resume else {}
         train_variants(
-            args.market, setup, variants, root, args.quick, not args.no_progress_bar, command, args.workers
+            source, setup, variants, root, args.quick, not args.no_progress_bar, command, args.workers
         )
         seeds, steps = (
             (list(ABLATION_QUICK_SEEDS), ABLATION_QUICK_TIMESTEPS)
@@ -116,7 +121,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         )
         (root / RECORD).write_text(json.dumps(record, indent=2))
     suffix = "" if setup["profile"] == document["setup"]["profile"] else f"-{setup['profile']}"
-    evaluations = evaluate_variants(args.market, setup, list(variants), root)
+    evaluations = evaluate_variants(source, setup, list(variants), root)
     text = summary_markdown(evaluations, variants, setup, root, record)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"summary{suffix}.md").write_text(text)

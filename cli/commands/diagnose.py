@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import add_holdings_arguments, command_parser, market_config
 from cryptofolio.envs import PROFILE_NAMES
-from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.evaluation.diagnostics import diagnose_weights, format_diagnostics
 from cryptofolio.evaluation.holdings import as_of_bar, holdings_market, read_holdings, value_holdings
 
@@ -37,7 +36,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     holdings = read_holdings(args.holdings)
     market_choice = market_config(args)
-    offered = market_symbols(market_choice.source)
+    offered = market_choice.offered()
     universe = [*holdings.risky, *(["BTC"] if "BTC" in offered and "BTC" not in holdings.risky else [])]
     market = holdings_market(holdings, market_choice, universe, "the holdings")
     bar = as_of_bar(market, args.as_of)

@@ -32,6 +32,10 @@ SPLIT_OPTIONS = {"train": "train", "val": "validation", "test": "test"}
 """Command-line name of each split's option -> the split."""
 
 
+SHARED_MARKET = "../shared/data/binance-daily"
+"""The market of the published study and ablation unless ``--market`` (the shared daily closes)."""
+
+
 def command_parser(prog: str | None, description: str | None) -> argparse.ArgumentParser:
     """A command's parser, its module docstring as the description, in plain text (no Sphinx markup)."""
     return argparse.ArgumentParser(
@@ -101,10 +105,21 @@ def add_market_arguments(
         group.add_argument(
             "--market-seed", type=int, help=f"seed of the synthetic market (default {default.seed})"
         ),
-        add_ffill_limit(group, None),
+        group.add_argument(
+            "--ffill-limit",
+            type=int,
+            help=f"fill gaps of up to this many bars with the last close (default {default.ffill_limit}: "
+            "a gap is an error)",
+        ),
         group.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)"),
         group.add_argument(
             "--cash-prices", help="per-asset file of the cash asset's prices, e.g. .../USDC.csv"
+        ),
+        group.add_argument(
+            "--columns",
+            metavar="NAME=COLUMN,...",
+            help="read other layouts: the files' column for time, open, high, low, close, volume (or, in a "
+            "table, a symbol), e.g. 'time=Date,close=Adj Close'",
         ),
     ]
     if dates:
@@ -125,19 +140,6 @@ def add_market_arguments(
     return [action.dest for action in actions]
 
 
-def add_ffill_limit(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup, default: int | None = 0
-) -> argparse.Action:
-    """``--ffill-limit``, the gap policy (``default`` None: the market config's, 0)."""
-    return parser.add_argument(
-        "--ffill-limit",
-        type=int,
-        default=default,
-        help=f"fill gaps of up to this many bars with the last close (default {MarketConfig().ffill_limit}: "
-        "a gap is an error)",
-    )
-
-
 def market_config(args: argparse.Namespace, base: MarketConfig | None = None) -> MarketConfig:
     """The market the options name; options left out take ``base``'s values (default: the defaults)."""
     values = {
@@ -146,6 +148,7 @@ def market_config(args: argparse.Namespace, base: MarketConfig | None = None) ->
         "ffill_limit": args.ffill_limit,
         "cash": args.cash,
         "cash_prices": args.cash_prices,
+        "columns": tuple(filter(None, args.columns.split(","))) if args.columns else None,
         "assets": parse_symbols(getattr(args, "assets", None)),
         "start": getattr(args, "start", None),
         "end": getattr(args, "end", None),

@@ -47,7 +47,6 @@ from cryptofolio.commands.options import (
 from cryptofolio.envs import EnvConfig, MarketConfig, MarketData
 from cryptofolio.envs.config import from_data, to_data
 from cryptofolio.envs.errors import ConfigError
-from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation import metrics, paper
 from cryptofolio.evaluation.evaluate import find_runs
@@ -126,7 +125,7 @@ def _start(args: argparse.Namespace) -> int:
     else:
         profile = profile_of(make_baseline(args.policy)) or "moderate"
         source = market_config(args)
-        offered = market_symbols(source.source)
+        offered = source.offered()
         universe = list(profile_assets(profile, offered))
         universe += [s for s in holdings.risky if s not in universe and s in offered]
         needed_by = f"the {profile} profile"
@@ -138,7 +137,8 @@ def _start(args: argparse.Namespace) -> int:
         args.journal, policy, holdings, market, as_of_bar(market, args.as_of), config, to_data(kept)
     )
     bar = journal.bars[0]
-    print(f"{journal.where}: follows {args.policy} from {bar.time:%Y-%m-%d %H:%M} UTC, worth {bar.value:,.2f}")
+    when = f"{bar.time:%Y-%m-%d %H:%M} UTC"
+    print(f"{journal.where}: follows {args.policy} from {when}, worth {bar.value:,.2f}")
     return 0
 
 

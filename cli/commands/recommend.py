@@ -50,7 +50,6 @@ from cryptofolio.commands.options import (
 )
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig, PortfolioEnv
 from cryptofolio.envs.errors import ConfigError, RunFolderError
-from cryptofolio.envs.loaders import market_symbols
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation.evaluate import find_runs
 from cryptofolio.evaluation.holdings import (
@@ -116,7 +115,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     holdings = read_holdings(args.holdings)
     choice = _choice(args, holdings)
-    offered = set(market_symbols(choice.market.source))
+    offered = set(choice.market.offered())
     outside = [s for s in holdings.risky if s not in choice.universe and s in offered]  # sold below
     kept = Holdings(
         {s: q for s, q in holdings.quantities.items() if s not in outside}, holdings.where, holdings.path
@@ -198,7 +197,7 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
     config = EnvConfig(costs=costs_from(args))
     if assets is not None:
         return Choice(rule, assets, profile, profile, config, market, "--assets")
-    offered = market_symbols(market.source)
+    offered = market.offered()
     universe = list(profile_assets(profile, offered))
     universe += [s for s in holdings.risky if s not in universe and s in offered]
     return Choice(rule, universe, profile, profile, config, market, f"the {profile} profile")

@@ -34,8 +34,15 @@ import optuna
 
 from cryptofolio.agents.learners import names
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import add_ffill_limit, command_argv, command_parser, whole_number
-from cryptofolio.envs import PROFILE_NAMES
+from cryptofolio.commands.options import (
+    SHARED_MARKET,
+    add_market_arguments,
+    command_argv,
+    command_parser,
+    market_config,
+    whole_number,
+)
+from cryptofolio.envs import PROFILE_NAMES, MarketConfig
 from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.training.budgets import study_budgets
 from cryptofolio.training.engine import run_workers, unit_states
@@ -55,11 +62,7 @@ rule; with three seeds each, the 270 units train in about half an hour on two co
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
-    parser.add_argument(
-        "--market",
-        default="../shared/data/binance-daily",
-        help="folder of daily per-asset CSVs, or synthetic (adds the known-parameter reference)",
-    )
+    add_market_arguments(parser, dates=False, splits=False, default_market=SHARED_MARKET)
     parser.add_argument(
         "--test-span",
         default=":".join(TEST_SPAN),
@@ -72,8 +75,6 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="comma-separated learners (default ppo,sac,direct,ppo_budget,direct_budget; with --quick, ppo)",
     )
     parser.add_argument("--seeds", default="0-2", help="seeds, e.g. 0-4 or 0,3,5 (0-2)")
-    add_ffill_limit(parser)
-    parser.add_argument("--cash", help="cash asset (default USDT for real data, USDC on synthetic)")
     parser.add_argument(
         "--timesteps",
         metavar="ALGO=N,...",
@@ -114,9 +115,8 @@ def make_plan(args: argparse.Namespace) -> StudyPlan:
     if args.quick:
         profiles, seeds = profiles if args.profiles else ["moderate"], seeds[:2]
     budgets = {**study_budgets(), **_budgets(args.timesteps)}
-    return StudyPlan.on_market(
-        args.market, profiles, algos, seeds, span, budgets, args.quick, args.ffill_limit, args.cash
-    )
+    source = market_config(args, MarketConfig(source=SHARED_MARKET))
+    return StudyPlan.on_market(source, profiles, algos, seeds, span, budgets, args.quick)
 
 
 def _budgets(text: str | None) -> dict[str, int]:

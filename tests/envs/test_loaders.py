@@ -416,3 +416,39 @@ def test_a_binance_kline_export_with_its_header_loads(tmp_path):
     market = load_csv_dir(tmp_path)
     assert market.symbols == ("USDT", "BTCUSDT") and list(market.timestamps) == list(DAYS)
     assert set(market.ohlcv) == {"open", "high", "low", "volume"}
+
+
+def test_a_column_mapping_reads_a_yahoo_export_with_its_adjusted_close(tmp_path):
+    header = "Date,Open,High,Low,Close,Adj Close,Volume"
+    write(tmp_path, "BTC-USD.csv", ["2024-01-01,1,1,1,100,90,5", "2024-01-02,1,1,1,110,99,5"], header)
+    market = load_csv_dir(tmp_path, columns=["close=Adj Close"])
+    np.testing.assert_array_equal(market.close[:, 1], [90.0, 99.0])  # Yahoo's unadjusted Close set aside
+    assert market.symbols == ("USDT", "BTC-USD")
+
+
+def test_a_column_mapping_names_a_tables_time_and_asset_columns(tmp_path):
+    table = tmp_path / "closes.csv"
+    table.write_text("Day (UTC),Bitcoin,eth\n2024-01-01,100,10\n2024-01-02,101,11\n")
+    market = load_wide_table(table, columns=["time=Day (UTC)", "BTC=Bitcoin"])
+    assert market.symbols == ("USDT", "BTC", "ETH") and list(market.timestamps) == list(DAYS[:2])
+    with pytest.raises(DataError, match="no time column"):
+        load_wide_table(table)  # without the mapping the file is refused, not guessed
+
+
+def test_a_mapped_column_a_file_lacks_is_named_with_the_file_and_entry(folder):
+    with pytest.raises(DataError, match=r"BTC\.csv: no column 'Adj Close' \(columns: close=Adj Close\)"):
+        load_csv_dir(folder, columns=["close=Adj Close"])
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (["close"], "'close' is not NAME=COLUMN"),
+        (["close=", "time=Date"], "'close=' is not NAME=COLUMN"),
+        (["close=Adj Close", "Close=Price"], "maps a name or a column a second time"),
+        (["close=Price", "open=price"], "maps a name or a column a second time"),
+    ],
+)
+def test_a_malformed_column_mapping_is_one_line(folder, entries, message):
+    with pytest.raises(ValueError, match=message):
+        load_csv_dir(folder, columns=entries)

@@ -59,6 +59,7 @@ MODERATE_ASSETS = "BTC,ETH,SOL,AVAX,ATOM,LINK,AAVE,ARB,GRT"
         ([*TRAIN_VAL, "--test", "2030-01-01:2030-02-01"], "split 'test' from 2030-01-01 to 2030-02-01 ends"),
         (["--train", "2019-01-01:2020-12-31"], "give --train and --val together"),
         (["--market", "/no/such/place"], "no such folder or file"),
+        (["--columns", "close=Adj Close"], "columns map the layout of data files; the synthetic market has none"),
     ],
 )  # fmt: skip
 def test_bad_arguments_give_a_clear_error(args, message, tmp_path, capsys):
@@ -118,3 +119,23 @@ def test_backtest_on_hourly_data_with_gaps_filled(shared_data, tmp_path):
     )
     result = pd.read_csv(tmp_path / "results" / "moderate.csv")
     assert len(result) == 24 * 117 + 1  # hourly bars from the 2023-12-31 23:00 close to 2024-04-26 23:00
+
+
+def test_backtest_reads_another_layout_through_columns(tmp_path, capsys):
+    days = pd.date_range("2024-01-01", periods=40, freq="1D")
+    for symbol, start in (("BTC", 100.0), ("ETH", 10.0)):
+        closes = [start * 1.01**i for i in range(len(days))]
+        frame = pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "Close": 1.0, "Adj Close": closes})
+        frame.to_csv(tmp_path / f"{symbol}.csv", index=False)
+    args = [
+        "backtest",
+        "--market",
+        str(tmp_path),
+        "--columns",
+        "close=Adj Close",
+        "--policies",
+        "equal_weight",
+    ]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    table = pd.read_csv(tmp_path / "out" / "metrics.csv", index_col="policy")
+    assert table.loc["equal_weight", "total_return"] > 0.05  # the adjusted closes, not the flat Close

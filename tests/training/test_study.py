@@ -8,7 +8,7 @@ import optuna
 import pytest
 
 from cryptofolio.cli import main
-from cryptofolio.envs import load_csv_dir
+from cryptofolio.envs import MarketConfig, load_csv_dir
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.training import engine
 from cryptofolio.training.budgets import study_budgets
@@ -43,7 +43,7 @@ def test_a_span_that_does_not_fit_is_refused(span, message):
 def plan(seeds=(0, 1), quick=True, budgets=None):
     folds = tuple(calendar_folds(("2023-07-01", "2024-06-30"), "2017-08-17"))
     return StudyPlan(
-        "unused",
+        MarketConfig(),
         ("BTC", "ETH"),
         "2017-08-17",
         ("moderate",),

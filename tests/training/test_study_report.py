@@ -6,7 +6,7 @@ from cryptofolio.envs import calibrated_model
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.statistics import returns_of
 from cryptofolio.training.folds import chains
-from cryptofolio.training.study import StudyPlan, profile_market
+from cryptofolio.training.study import StudyPlan
 
 
 def synthetic_plan():
@@ -22,7 +22,7 @@ def test_chained_paths_join_the_folds_test_returns_and_include_the_reference_on_
     plan = synthetic_plan()
     evaluations = []
     for fold in plan.folds:
-        market, splits = profile_market("synthetic", "conservative", plan.symbols, fold.dates).load()
+        market, splits = plan.profile_market("conservative", fold.dates).load()
         evaluations.append(evaluate([], ["conservative"], market, splits, "test"))
     paths = chains(evaluations)
     assert set(paths) == {"conservative", "reference"}
