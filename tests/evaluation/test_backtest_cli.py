@@ -59,7 +59,7 @@ MODERATE_ASSETS = "BTC,ETH,SOL,AVAX,ATOM,LINK,AAVE,ARB,GRT"
         ([*TRAIN_VAL, "--test", "2030-01-01:2030-02-01"], "split 'test' from 2030-01-01 to 2030-02-01 ends"),
         (["--train", "2019-01-01:2020-12-31"], "give --train and --val together"),
         (["--market", "/no/such/place"], "no such folder or file"),
-        (["--columns", "close=Adj Close"], "columns map the layout of data files; the synthetic market has none"),
+        (["--columns", "close=Adj Close"], "the synthetic market has none"),
     ],
 )  # fmt: skip
 def test_bad_arguments_give_a_clear_error(args, message, tmp_path, capsys):
