@@ -125,7 +125,7 @@ def load_csv_dir(
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder (expected one CSV file per asset)")
     cash, symbols = _normalized(cash, symbols, str(folder))
-    files = _asset_files(folder)
+    files = asset_files(folder)
     if symbols is None:
         symbols = sorted(files)
         if cash in files:
@@ -201,7 +201,7 @@ def market_symbols(source: str | Path = "synthetic", columns: Sequence[str] | No
         return calibrated_model().assets
     path = Path(source)
     if path.is_dir():
-        return tuple(sorted(_asset_files(path)))
+        return tuple(sorted(asset_files(path)))
     if path.is_file():
         return tuple(_read_wide_table(path, column_mapping(columns)))
     raise DataError(f"{path}: no such folder or file (a market is 'synthetic', a folder of CSVs or a table)")
@@ -227,7 +227,8 @@ def _symbol_of(path: Path) -> str:
     return path.name.removesuffix(".gz").removesuffix(".csv").upper()
 
 
-def _asset_files(folder: Path) -> dict[str, Path]:
+def asset_files(folder: Path) -> dict[str, Path]:
+    """Each symbol's file in a folder of per-asset files (``btc.csv`` is ``BTC``; two files for one refused)."""
     files: dict[str, Path] = {}
     for file in sorted(folder.iterdir()):
         if not (file.name.endswith(".csv") or file.name.endswith(".csv.gz")):

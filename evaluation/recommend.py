@@ -378,7 +378,7 @@ def price_notes(
         lines.append(
             f"old prices: the market's last close is from {market.timestamps[bar]:%Y-%m-%d %H:%M} UTC, "
             f"{age.days} days ago; these orders are priced at it. Fetch fresh candles first "
-            "(cryptofolio data fetch ... --out FOLDER, then --market FOLDER)"
+            "(--fetch EXCHANGE on a folder `cryptofolio data fetch` wrote)"
         )
     cash = market.symbols[0]
     others = [s for s in holdings.quantities if asset_category(s) == STABLECOIN and s != cash]

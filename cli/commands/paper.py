@@ -14,7 +14,8 @@ performance since the start against the profile rule and buy-and-hold followed f
 first bar, and draws them. The journal is one SQLite file, or a PostgreSQL database
 (``--journal postgresql://user:password@host/db``, one journal per database), append only. It follows a rule
 (overlays included), a trained run (``--policy`` a run folder: its assets, its env) or an ensemble
-of runs (comma-separated, or a quoted glob).
+of runs (comma-separated, or a quoted glob). ``--fetch binance`` first appends the candles closed
+since the files' last rows (a folder ``cryptofolio data fetch`` wrote; ccxt and the network).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import pandas as pd
 from cryptofolio.agents import make_baseline
 from cryptofolio.agents.baselines import split_specs
 from cryptofolio.agents.overlays import profile_of
+from cryptofolio.commands.data import add_fetch_argument, fetch_fresh
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_cost_arguments,
@@ -68,6 +70,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--figure", type=Path, help="status: also draw the value paths into this PNG")
     add_market_arguments(parser, dates=False, splits=False)
     add_cost_arguments(parser, "start only; default the config's")
+    add_fetch_argument(parser)
     return parser
 
 
@@ -129,6 +132,7 @@ def _start(args: argparse.Namespace) -> int:
         universe = list(profile_assets(profile, offered))
         universe += [s for s in holdings.risky if s not in universe and s in offered]
         needed_by = f"the {profile} profile"
+    fetch_fresh(args, source, universe)
     market = holdings_market(holdings, source, universe, needed_by)
     config = EnvConfig(costs=costs_from(args))
     kept = dataclasses.replace(source, assets=tuple(universe), splits=None)
@@ -158,6 +162,7 @@ def _market(args: argparse.Namespace, journal: paper.Journal) -> MarketData:
         raise ConfigError(f"{journal.where} keeps no market (started from Python); give --market")
     recorded = from_data(MarketConfig, journal.market, f"{journal.where}: market")
     config = market_config(args, recorded)
+    fetch_fresh(args, config, journal.symbols[1:])
     return config.load_market()
 
 

@@ -12,6 +12,10 @@ fees and the value after trading. The profile's drift check and the portfolio di
 the current and target weights come with it. A run pays its own costs unless ``--fee``,
 ``--slippage`` or ``--cash-yield`` say otherwise.
 
+Prices older than two bars of the market's frequency are said to be old; ``--fetch binance``
+first appends the candles closed since each file's last row (a folder ``cryptofolio data fetch``
+wrote; ccxt and the network; a failed fetch is a warning and the files stay as they were).
+
 The drawdown in an agent's observation is ``1 - value / --peak`` (0 without ``--peak``).
 A rule treats the bar as its first decision (trade to target whatever the band or calendar)
 when the holdings are all cash or with ``--rebalance-now``; otherwise its bands and calendar
@@ -39,6 +43,7 @@ from cryptofolio.agents import BASELINES, Policy, Rule, make_baseline
 from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.agents.baselines import split_specs
 from cryptofolio.agents.overlays import profile_of
+from cryptofolio.commands.data import add_fetch_argument, fetch_fresh
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_cost_arguments,
@@ -109,6 +114,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--orders", type=Path, help="also write the orders to this .csv or .json (units to 8 decimals)"
     )
+    add_fetch_argument(parser)
     return parser
 
 
@@ -117,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     choice = _choice(args, holdings)
     offered = set(choice.market.offered())
     outside = [s for s in holdings.risky if s not in choice.universe and s in offered]  # sold below
+    fetch_fresh(args, choice.market, [*choice.universe, *outside])
     kept = Holdings(
         {s: q for s, q in holdings.quantities.items() if s not in outside}, holdings.where, holdings.path
     )

@@ -1,12 +1,14 @@
 """`cryptofolio data fetch` against a stand-in exchange: pages, retries, and files that load."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from cryptofolio.commands.data import main
-from cryptofolio.envs import load_csv_dir
-from cryptofolio.envs.fetch import fetch_candles, timeframe_seconds
+from cryptofolio.envs import fetch, load_csv_dir
+from cryptofolio.envs.fetch import Exchange, fetch_candles, timeframe_seconds
 
 DAY_MS = 86_400_000
 
@@ -106,3 +108,69 @@ def test_timeframes(timeframe, seconds):
 def test_a_bad_timeframe_is_named():
     with pytest.raises(ValueError, match="timeframe '1x'"):
         timeframe_seconds("1x")
+
+
+def fetched_folder(tmp_path, days: int = 30):
+    """A folder as `data fetch` wrote it on 2024-01-01 + ``days``: BTC and ETH, daily."""
+    exchange = RecordedExchange(
+        {"BTC/USDT": recorded("2024-01-01", 90), "ETH/USDT": recorded("2024-01-01", 90)}
+    )
+    until = (pd.Timestamp("2024-01-01") + pd.Timedelta(days=days)).strftime("%Y-%m-%d")
+    args = ["fetch", "--exchange", "x", "--symbols", "BTC,ETH", "--since", "2024-01-01", "--until", until]
+    assert main([*args, "--out", str(tmp_path)], exchange=exchange) == 0
+    return exchange
+
+
+def test_update_appends_the_closed_candles_after_each_files_last_row_and_keeps_its_rows(tmp_path, capsys):
+    exchange = fetched_folder(tmp_path)
+    before = (tmp_path / "BTC.csv").read_text()
+    args = ["update", "--exchange", "x", "--until", "2024-02-15", "--out", str(tmp_path)]
+    assert main(args, exchange=exchange) == 0
+    assert (tmp_path / "BTC.csv").read_text().startswith(before)  # the rows it held, byte for byte
+    market = load_csv_dir(tmp_path)
+    assert market.n_bars == 45 and market.timestamps[-1] == pd.Timestamp("2024-02-14", tz="UTC")
+    np.testing.assert_allclose(market.close[:, 1], [c[4] for c in recorded("2024-01-01", 45)], rtol=1e-15)
+    assert "BTC/USDT: 15 new candle(s)" in capsys.readouterr().err
+    assert main(args, exchange=exchange) == 0  # up to date: nothing added
+    assert load_csv_dir(tmp_path).n_bars == 45
+
+
+def test_update_refuses_a_file_in_another_layout_and_changes_nothing(tmp_path, capsys):
+    (tmp_path / "BTC.csv").write_text("Date,Close\n2024-01-01,1\n2024-01-02,2\n")
+    args = ["update", "--exchange", "x", "--out", str(tmp_path)]
+    assert main(args, exchange=RecordedExchange({})) == 2
+    assert "BTC.csv: not a file `data fetch` wrote" in capsys.readouterr().err
+    assert (tmp_path / "BTC.csv").read_text() == "Date,Close\n2024-01-01,1\n2024-01-02,2\n"
+
+
+def test_an_exchange_failure_stops_update_in_one_line(tmp_path, capsys):
+    fetched_folder(tmp_path)
+    failing = RecordedExchange({"BTC/USDT": recorded("2024-01-01", 90)}, failures=99)
+    args = ["update", "--exchange", "x", "--symbols", "BTC", "--retries", "0", "--out", str(tmp_path)]
+    assert main(args, exchange=failing) == 2
+    assert "BTC/USDT: the exchange failed: connection reset by peer" in capsys.readouterr().err
+
+
+def test_recommend_fetch_prices_the_orders_at_the_fresh_close_and_a_failure_is_a_warning(
+    tmp_path, monkeypatch, capsys
+):
+    from cryptofolio.cli import main as cli
+    from cryptofolio.commands import data
+
+    exchange = fetched_folder(tmp_path / "market", days=60)
+    capsys.readouterr()
+    holdings = tmp_path / "h.json"
+    holdings.write_text('{"USDT": 1000}')
+    args = ["recommend", "--policy", "equal_weight", "--holdings", str(holdings), "--format", "json",
+            "--market", str(tmp_path / "market"), "--assets", "BTC,ETH", "--fetch", "x", "--window", "10"]  # fmt: skip
+    failing = RecordedExchange({})  # knows no market: fails at once
+    monkeypatch.setattr(data, "open_exchange", lambda name: Exchange(failing))
+    monkeypatch.setattr(fetch, "PAGE", 10)
+    assert cli(args) == 0  # no network: the files stay, the prices on disk are used and said to be old
+    out, err = capsys.readouterr()
+    assert json.loads(out)["date"] == "2024-02-29T00:00:00Z"
+    assert "BTC/USDT: cannot fetch ('unknown market BTC/USDT')" in err
+    monkeypatch.setattr(data, "open_exchange", lambda name: Exchange(exchange))
+    assert cli(args) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["date"] == "2024-03-30T00:00:00Z" and "ETH/USDT: 30 new candle(s)" in err
