@@ -228,7 +228,7 @@ def _symbol_of(path: Path) -> str:
 
 
 def asset_files(folder: Path) -> dict[str, Path]:
-    """Each symbol's file in a folder of per-asset files (``btc.csv`` is ``BTC``; two files for one refused)."""
+    """Each symbol's file in a folder of per-asset files (``btc.csv`` is ``BTC``; two for one refused)."""
     files: dict[str, Path] = {}
     for file in sorted(folder.iterdir()):
         if not (file.name.endswith(".csv") or file.name.endswith(".csv.gz")):

@@ -162,7 +162,8 @@ def test_recommend_fetch_prices_the_orders_at_the_fresh_close_and_a_failure_is_a
     holdings = tmp_path / "h.json"
     holdings.write_text('{"USDT": 1000}')
     args = ["recommend", "--policy", "equal_weight", "--holdings", str(holdings), "--format", "json",
-            "--market", str(tmp_path / "market"), "--assets", "BTC,ETH", "--fetch", "x", "--window", "10"]  # fmt: skip
+            "--market", str(tmp_path / "market"), "--assets", "BTC,ETH", "--fetch", "x",
+            "--window", "10"]  # fmt: skip
     failing = RecordedExchange({})  # knows no market: fails at once
     monkeypatch.setattr(data, "open_exchange", lambda name: Exchange(failing))
     monkeypatch.setattr(fetch, "PAGE", 10)
