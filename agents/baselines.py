@@ -25,6 +25,7 @@ from cryptofolio.agents.classic import (
     Olmar,
     RiskParity,
 )
+from cryptofolio.agents.hedge import Hedge
 from cryptofolio.agents.overlays import OVERLAYS
 from cryptofolio.agents.risk_profiles import ProfileRule
 from cryptofolio.envs import PROFILE_NAMES
@@ -34,6 +35,7 @@ from cryptofolio.envs.errors import ConfigError
 BASELINES: dict[str, tuple[type[Rule], dict[str, Any]]] = {
     **{name: (ProfileRule, {"profile": name}) for name in PROFILE_NAMES},
     **{f"{name}_regime": (ProfileRule, {"profile": name, "regime_aware": True}) for name in PROFILE_NAMES},
+    **{f"{name}_hedge": (Hedge, {"profile": name}) for name in PROFILE_NAMES},
     "buy_and_hold": (BuyAndHold, {}),
     "equal_weight": (EqualWeight, {}),
     "inverse_volatility": (InverseVolatility, {}),
@@ -85,12 +87,15 @@ def split_specs(text: str) -> list[str]:
 
 def anchor_rule_spec(anchor: str | None, profile: str) -> str:
     """The rule spec a residual learner is anchored on: ``anchor`` (``EnvConfig.actions.anchor``) with
-    the word ``profile`` as its base replaced by ``profile``; None: the profile itself."""
+    the word ``profile`` opening its base replaced by ``profile`` (``profile_hedge`` is
+    ``moderate_hedge`` for moderate); None: the profile itself."""
     if anchor is None:
         return profile
     base, plus, overlays = anchor.strip().partition("+")
     name, colon, options = base.partition(":")
-    return (profile if name == "profile" else name) + colon + options + plus + overlays
+    if name == "profile" or name.startswith("profile_"):
+        name = profile + name.removeprefix("profile")
+    return name + colon + options + plus + overlays
 
 
 def _parse(part: str, spec: str) -> tuple[str, dict[str, Any]]:

@@ -227,7 +227,9 @@ OVERLAYS: dict[str, type[Overlay]] = {
 
 def profile_of(rule: Rule) -> str | None:
     """The risk profile a rule is built on, if any."""
-    return rule.profile if isinstance(rule, ProfileRule | Overlay) else None
+    from cryptofolio.agents.hedge import Hedge  # hedge's experts are overlay rules
+
+    return rule.profile if isinstance(rule, ProfileRule | Overlay | Hedge) else None
 
 
 def budget_of(rule: Rule) -> DrawdownBrake | None:

@@ -134,3 +134,18 @@ def ledger_step(
         value, as_row(drifted), as_row(target), as_row(relatives), 0, 0, cost_rate, out
     )
     return fees, turnover, next_value, out[0]
+
+
+def price_relatives(
+    close: np.ndarray, available: np.ndarray, haircut: float = 0.0, cash_growth: float = 1.0
+) -> np.ndarray:
+    """(T, N+1) float64 ``p_{t+1} / p_t`` in row t, from (T, N+1) closes and listing flags: 1 if unlisted;
+    ``1 - haircut`` at a delisted asset's last bar (held past it, it is worth its last close less the
+    haircut); cash's times ``cash_growth`` (its yield per bar). The last row is unused (1)."""
+    relatives = np.ones_like(close, dtype=np.float64)
+    now, after = available[:-1], available[1:]
+    with np.errstate(invalid="ignore"):
+        moves = close[1:] / close[:-1]
+    relatives[:-1] = np.where(now & after, moves, np.where(now, 1.0 - haircut, 1.0))
+    relatives[:, 0] *= cash_growth
+    return relatives

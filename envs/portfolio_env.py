@@ -14,7 +14,7 @@ from cryptofolio.envs.actions import action_size, action_space, check_action, fi
 from cryptofolio.envs.config import Costs, EnvConfig
 from cryptofolio.envs.errors import ConfigError, DataError
 from cryptofolio.envs.features import build_features, fill_observation
-from cryptofolio.envs.ledger import trade_and_hold
+from cryptofolio.envs.ledger import price_relatives, trade_and_hold
 from cryptofolio.envs.market import MarketData, MarketView
 from cryptofolio.envs.profiles import model_portfolios, risk_profile
 from cryptofolio.envs.reward import (
@@ -483,14 +483,8 @@ class PortfolioEnv(gym.Env[np.ndarray, np.ndarray]):
 
 
 def _price_relatives(market: MarketData, costs: Costs) -> np.ndarray:
-    """(T, N+1) float64 ``p_{t+1} / p_t`` in row t, cash yield included; 1 if unlisted; ``1 - haircut``
-    at a delisted asset's last bar (held past it, it is worth its last close less the haircut); the
-    last row unused."""
-    relatives = np.ones_like(market.close)
-    now, after = market.available[:-1], market.available[1:]
-    with np.errstate(invalid="ignore"):
-        moves = market.close[1:] / market.close[:-1]
-    relatives[:-1] = np.where(now & after, moves, np.where(now, 1.0 - costs.delisting_haircut, 1.0))
-    relatives[:, 0] *= (1.0 + costs.cash_yield) ** (1.0 / market.periods_per_year)
+    """(T, N+1) :func:`~cryptofolio.envs.ledger.price_relatives` of the market at these costs, read-only."""
+    cash_growth = (1.0 + costs.cash_yield) ** (1.0 / market.periods_per_year)
+    relatives = price_relatives(market.close, market.available, costs.delisting_haircut, cash_growth)
     relatives.setflags(write=False)
     return relatives

@@ -122,7 +122,8 @@ def test_changing_the_future_changes_no_decision(bar, shock):
 def test_anchor_rule_spec_puts_the_runs_profile_in_place_of_the_word_profile():
     assert anchor_rule_spec(None, "moderate") == "moderate"
     assert anchor_rule_spec("profile+voltarget+ddbrake", "aggressive") == "aggressive+voltarget+ddbrake"
-    assert anchor_rule_spec("profile_regime+ddbrake", "moderate") == "profile_regime+ddbrake"
+    assert anchor_rule_spec("profile_regime+ddbrake", "moderate") == "moderate_regime+ddbrake"
+    assert anchor_rule_spec("profile_hedge:eta=0.5", "aggressive") == "aggressive_hedge:eta=0.5"
     assert anchor_rule_spec("equal_weight+ddbrake:profile=moderate", "conservative") == (
         "equal_weight+ddbrake:profile=moderate"
     )
