@@ -3,8 +3,9 @@ file and its budgets, so that nothing else in the project names one.
 
 Built in: stable-baselines3's ``ppo``, ``sac``, ``a2c``, ``td3``, sb3-contrib's ``recurrent_ppo``
 and the gradient agent ``direct`` (:mod:`cryptofolio.agents.direct`); ``ppo_budget`` and
-``direct_budget`` are PPO and the gradient agent anchored on the profile's budget-keeping rule
-(their config files). Add your own from Python::
+``direct_budget`` are PPO and the gradient agent anchored on the profile's budget-keeping rule,
+``hedge`` the gradient agent anchored on the Hedge allocator over the profile's rule library
+(:mod:`cryptofolio.agents.hedge`; their config files). Add your own from Python::
 
     from stable_baselines3 import DDPG
     from cryptofolio.agents.learners import Budgets, register, sb3_learner
@@ -291,6 +292,8 @@ BUILT_IN: tuple[Learner, ...] = (
     # On the risk budget: the same learners anchored on <profile>+voltarget+ddbrake (their YAML files)
     sb3_learner("ppo_budget", PPO, budgets=Budgets(quick=1_024, study=100_000)),
     direct_learner("direct_budget"),
+    # On the experts: the gradient agent anchored on the Hedge allocator over the profile's rule library
+    direct_learner("hedge"),
 )
 """The project's own learners."""
 LEARNERS: dict[str, Learner] = {entry.name: entry for entry in BUILT_IN}

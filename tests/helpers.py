@@ -27,6 +27,7 @@ TINY = {
     "direct": ["n_steps=16"],
     "ppo_budget": ["n_steps=32", "batch_size=32", "n_epochs=2"],
     "direct_budget": ["n_steps=16"],
+    "hedge": ["n_steps=16"],
 }
 """Per learner, the settings that make a run of a few hundred steps learn at all."""
 COMMON = [
