@@ -228,6 +228,43 @@ def mean_exposure(weights: np.ndarray) -> float:
     return float(1.0 - np.mean(weights[:, 0]))
 
 
+def weight_distance(weights: np.ndarray, other: np.ndarray) -> float:
+    """Mean total-variation distance of two weight paths: ``1/2 sum_i |w_i - v_i|`` per bar, averaged
+    (0: the same weights, 1: nothing held in common).
+
+    :param weights, other: (n, N+1) weights, cash first, on the same bars.
+    """
+    return float(0.5 * np.abs(np.asarray(weights) - np.asarray(other)).sum(axis=1).mean())
+
+
+def equal_weight_path(available: np.ndarray) -> np.ndarray:
+    """(n, N+1) equal weights over the listed risky assets of each bar (all cash where none is).
+
+    :param available: (n, N+1) listing flags, cash first.
+    """
+    risky = np.asarray(available, dtype=float).copy()
+    risky[:, 0] = 0.0
+    count = risky.sum(axis=1, keepdims=True)
+    weights = np.divide(risky, count, out=np.zeros_like(risky), where=count > 0)
+    weights[:, 0] = np.where(count[:, 0] > 0, 0.0, 1.0)
+    return weights
+
+
+def collapse(result: BacktestResult, rule: BacktestResult, available: np.ndarray) -> dict[str, float]:
+    """Whether a learner learned anything: the distance of its weights to its base rule's and to equal
+    weights (:func:`weight_distance`) over the bars it traded, and its annualized turnover.
+
+    :param rule: the base rule's backtest on the same bars; :param available: (n+1, N+1) their listing flags.
+    """
+    steps = slice(0, len(result.values) - 1)
+    mine = result.weights_after[steps]
+    return {
+        "distance_to_rule": weight_distance(mine, rule.weights_after[steps]),
+        "distance_to_equal_weight": weight_distance(mine, equal_weight_path(available[steps])),
+        "turnover": annualized_turnover(result.turnover[steps], result.periods_per_year),
+    }
+
+
 def summarize(result: BacktestResult) -> dict[str, float]:
     """Every metric of :data:`METRICS` for one backtest (fees as a fraction of the initial value)."""
     values, ppy = result.values, result.periods_per_year

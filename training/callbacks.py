@@ -23,6 +23,10 @@ TensorBoard keys, beside stable-baselines3's ``rollout/`` and ``train/``:
   ``budget_rate`` (:class:`DrawdownBudgetCallback`), from training: ``multiplier``, the drawdown
   penalty the training envs charge, and ``train_max_drawdown``, the mean max drawdown of the
   training episodes (the gradient agent's windows) it was moved by.
+- ``collapse/``: whether the model learned anything, on the same validation run: ``distance_to_rule``
+  and ``distance_to_equal_weight`` (mean total-variation distance of its weights to its base rule's,
+  the rule it is anchored on or its profile's, and to equal weights: 0 the same, 1 nothing in common)
+  and ``turnover`` (annualized); a model at distance 0 from its rule is the rule.
 
 Metrics come from :mod:`cryptofolio.evaluation.metrics`; nothing here recomputes them.
 """
@@ -207,6 +211,7 @@ class ValidationCallback(BaseCallback):
     :param config: the run's config (eval_freq, selection_metric).
     :param on_evaluation: called with ``(timesteps, score)`` after each periodic evaluation;
         training stops when it returns False (a tuner's pruning).
+    :param rule: the base rule's backtest on the same split (``collapse/`` keys; None: not logged).
     """
 
     def __init__(
@@ -216,12 +221,13 @@ class ValidationCallback(BaseCallback):
         baseline: dict[str, float],
         config: TrainConfig,
         on_evaluation: Callable[[int, float], bool] | None = None,
+        rule: BacktestResult | None = None,
     ) -> None:
         super().__init__()
         if env.split != "validation":
             raise ValueError(f"models are selected on the validation split, not on {env.split!r}")
         self.run, self.env, self.baseline, self.config = run, env, baseline, config
-        self.on_evaluation = on_evaluation
+        self.on_evaluation, self.rule = on_evaluation, rule
         self.stopped = False
         """Whether ``on_evaluation`` stopped training."""
         self.best = -np.inf
@@ -257,6 +263,10 @@ class ValidationCallback(BaseCallback):
             self.logger.record(f"eval/{key}", value)
         for key, value in self._risk(result, summary).items():
             self.logger.record(f"risk/{key}", value)
+        if self.rule is not None:
+            bars = slice(self.env.first_start, self.env.first_start + len(result.values))
+            for key, value in metrics.collapse(result, self.rule, self.env.market.available[bars]).items():
+                self.logger.record(f"collapse/{key}", value)
         self._append_row({"timesteps": self.num_timesteps, **evaluated})
         score = summary[self.config.selection_metric]
         if _rank(score) > self.best or not self.selected:  # the first evaluation is kept whatever its score

@@ -140,7 +140,8 @@ def _train(
     validation = on_validation(config=config.env)
     rule_env = on_validation(config=config.env.for_rules())
     rule = make_baseline(anchor_rule_spec(config.env.actions.anchor, config.profile))
-    baseline = metrics.summarize(run_backtest(rule, rule_env))
+    rule_result = run_backtest(rule, rule_env)
+    baseline = metrics.summarize(rule_result)
 
     entry = learner(config.algo)
     if checkpoint:
@@ -157,7 +158,7 @@ def _train(
     )
     if entry.trains_on == "portfolio_env":  # no VecEnv infos: the learner hands callbacks its rollouts
         portfolio = RolloutMetricsCallback(market.periods_per_year)
-    validate = ValidationCallback(run, validation, baseline, config, on_evaluation)
+    validate = ValidationCallback(run, validation, baseline, config, on_evaluation, rule_result)
     stop = StopOnSignalCallback()
     budget = _budget_callback(config, validation, portfolio, checkpoint)
     callbacks: list[BaseCallback] = [

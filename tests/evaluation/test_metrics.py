@@ -143,3 +143,13 @@ def test_monthly_returns_compound_each_calendar_month():
     assert table.loc[2024, "Total"] == pytest.approx(-0.01)
     assert table.drop(columns=["Dec", "Total"]).loc[2023].isna().all()
     assert list(table.columns) == [*metrics.MONTHS, "Total"]
+
+
+def test_weight_distance_and_equal_weights_by_hand():
+    a = np.array([[1.0, 0.0, 0.0], [0.2, 0.4, 0.4]])
+    b = np.array([[0.0, 0.5, 0.5], [0.2, 0.4, 0.4]])
+    assert metrics.weight_distance(a, b) == pytest.approx(0.5, abs=1e-15)  # (1 + 0) / 2
+    available = np.array([[True, True, False], [True, True, True], [True, False, False]])
+    np.testing.assert_array_equal(
+        metrics.equal_weight_path(available), [[0.0, 1.0, 0.0], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]
+    )

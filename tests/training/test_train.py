@@ -91,6 +91,7 @@ def test_tensorboard_shows_portfolio_and_eval_metrics(trained):
     assert {f"portfolio/{t}" for t in portfolio | {"action_saturation"}} <= tags
     assert {"eval/sharpe", "eval/max_drawdown", "eval/excess_sharpe", "rollout/ep_rew_mean"} <= tags
     assert {f"risk/{t}" for t in ("max_drawdown", "budget_kept", "cushion", "exposure")} <= tags
+    assert {f"collapse/{t}" for t in ("distance_to_rule", "distance_to_equal_weight", "turnover")} <= tags
     events_file = next(trained["ppo"].run.path.glob("events.out.tfevents.*")).read_bytes()
     assert b"_hparams_/session_start_info" in events_file and b"learning_rate" in events_file
 
@@ -197,3 +198,13 @@ def test_a_budget_rate_trains_against_the_budget_and_resumes_with_its_multiplier
     events.Reload()
     resumed = [event.value for event in events.Scalars("risk/multiplier")][len(multipliers)]
     assert resumed > saved  # continued from the checkpoint's multiplier, not from the config's 0.5
+
+
+def test_the_untrained_model_is_near_its_rule_and_far_from_equal_weights(trained):
+    evaluations = EventAccumulator(str(trained["direct"].run.path))
+    evaluations.Reload()
+    rule, equal = (
+        evaluations.Scalars(f"collapse/{key}")[0] for key in ("distance_to_rule", "distance_to_equal_weight")
+    )
+    # the zero action is the profile's allocation, traded with a fixed band (the rule's widens in high volatility)
+    assert rule.step == 0 and 0 <= rule.value < 0.1 < equal.value
