@@ -206,5 +206,5 @@ def test_the_untrained_model_is_near_its_rule_and_far_from_equal_weights(trained
     rule, equal = (
         evaluations.Scalars(f"collapse/{key}")[0] for key in ("distance_to_rule", "distance_to_equal_weight")
     )
-    # the zero action is the profile's allocation, traded with a fixed band (the rule's widens in high volatility)
+    # the zero action is the profile's allocation at a fixed band (the rule's widens in high volatility)
     assert rule.step == 0 and 0 <= rule.value < 0.1 < equal.value
