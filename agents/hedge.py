@@ -34,13 +34,16 @@ market's first bar weighs in (discounting forgets it).
 mixture (its own sub-account, through the ledger) grew most over the last ``select_days`` days
 (a validation window that ends at the bar; the first candidate until one is that long). Every
 quantity at bar t reads the market up to t only: the sub-accounts are stepped bar by bar as views
-arrive (computed once per market and kept while later views extend the same prices).
+arrive (computed once per market and kept while later views extend the same prices). The experts'
+sub-accounts are shared by every Hedge rule of a process with the same experts and fee
+(:func:`experts_on`): a study's folds and a run's validation read one computation per market.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +72,103 @@ def expert_library(profile: str) -> list[str]:
     ]
 
 
+class Experts:
+    """The experts' sub-accounts on one market, from all cash at its first bar, stepped as views extend it.
+
+    :param rules: the experts; :param fee: the sub-accounts' cost rate.
+    """
+
+    def __init__(self, rules: list[Rule], fee: float) -> None:
+        self.rules, self.fee = rules, fee
+        self.seen: MarketView | None = None
+        """The latest view stepped to (its prices are the ones these accounts hold)."""
+        self.n = 0
+        """Bars stepped."""
+        self.values = np.empty((0, len(rules)))
+        """(n, K) each sub-account's value before trading at each bar."""
+        self.kept = np.empty((0, len(rules)))
+        """(n, K) each sub-account's value after its trade at each bar (its fees need no later price)."""
+        self.after = np.empty((0, len(rules), 0))
+        """(n, K, N+1) each expert's weights after trading at each bar."""
+        self.relatives = np.empty((0, 0))
+        """(n, N+1) price relatives into each bar (row 0 unused)."""
+        self._drifted = np.empty((len(rules), 0))
+
+    def matches(self, view: MarketView) -> bool:
+        """Whether the view's prices agree with the ones stepped, on the bars both hold."""
+        seen = self.seen
+        if seen is None or seen.symbols != view.symbols:
+            return False
+        m = min(self.n, len(view.timestamps))
+        return seen.timestamps[:m].equals(view.timestamps[:m]) and np.array_equal(
+            seen.close[:m], view.close[:m], equal_nan=True
+        )
+
+    def extend(self, view: MarketView) -> None:
+        """Step every sub-account to the view's bar (the view must match, :meth:`matches`)."""
+        if view.t < self.n:
+            return
+        n_columns = len(view.symbols)
+        if len(self.values) <= view.t:
+            size = max(view.t + 1, 2 * len(self.values))
+            self.values, self.kept, self.relatives = (
+                _grown(a, size) for a in (self.values, self.kept, self.relatives)
+            )
+            self.after = _grown(self.after, size)
+        if self.n == 0:
+            self.after = np.zeros((len(self.values), len(self.rules), n_columns))
+            self.relatives = np.ones((len(self.values), n_columns))
+            self._drifted = np.zeros((len(self.rules), n_columns))
+            self._drifted[:, 0] = 1.0
+        self.seen = view
+        hold = np.ones(n_columns)
+        for s in range(self.n, view.t + 1):
+            prefix = _prefix(view, s)
+            if s == 0:
+                self.values[0] = 1.0
+            else:
+                self.relatives[s] = price_relatives(view.close[s - 1 : s + 1], view.available[s - 1 : s + 1])[
+                    0
+                ]
+                for k in range(len(self.rules)):
+                    _, _, self.values[s, k], self._drifted[k] = ledger_step(
+                        self.values[s - 1, k],
+                        self._drifted[k],
+                        self.after[s - 1, k],
+                        self.relatives[s],
+                        self.fee,
+                    )
+            for k, expert in enumerate(self.rules):
+                self.after[s, k] = expert.target_weights(prefix, self._drifted[k], first=s == 0)
+                fees, _, _, _ = ledger_step(
+                    self.values[s, k], self._drifted[k], self.after[s, k], hold, self.fee
+                )
+                self.kept[s, k] = self.values[s, k] - fees
+        self.n = view.t + 1
+
+
+_EXPERTS: OrderedDict[tuple[tuple[str, ...], float], list[Experts]] = OrderedDict()
+_MARKETS_KEPT = 4
+"""Markets whose sub-accounts a process keeps per expert library (a study unit reads three)."""
+
+
+def experts_on(specs: tuple[str, ...], fee: float, view: MarketView) -> Experts:
+    """The sub-accounts of the experts ``specs`` at ``fee`` on the view's market: shared, computed once
+    per market in a process (the latest few markets are kept)."""
+    from cryptofolio.agents.baselines import make_baseline  # baselines names the Hedge rule
+
+    kept = _EXPERTS.setdefault((specs, fee), [])
+    for experts in kept:
+        if experts.matches(view):
+            kept.remove(experts)
+            kept.insert(0, experts)
+            return experts
+    experts = Experts([make_baseline(spec) for spec in specs], fee)
+    kept.insert(0, experts)
+    del kept[_MARKETS_KEPT:]
+    return experts
+
+
 @dataclass(eq=False)
 class Hedge(Rule):
     """Exponentially weighted experts over a rule library (see the module docstring).
@@ -92,8 +192,6 @@ class Hedge(Rule):
     experts: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        from cryptofolio.agents.baselines import make_baseline  # baselines names this rule
-
         if self.profile not in PROFILE_NAMES:
             raise ConfigError(f"profile must be one of {', '.join(PROFILE_NAMES)}, got {self.profile!r}")
         if not 0 < self.eta < math.inf:
@@ -106,10 +204,18 @@ class Hedge(Rule):
             )
         self.etas = ETAS if self.choose_eta else (float(self.eta),)
         """The learning rates the rule runs a mixture of (one unless ``choose_eta``)."""
-        self.rules = [make_baseline(spec) for spec in self.experts or expert_library(self.profile)]
-        """The experts, as rules."""
+        self.specs = tuple(self.experts or expert_library(self.profile))
+        """The experts' specs."""
         self.name = f"{self.profile}_hedge"
-        self._reset(None)
+        self._on: Experts | None = None
+        self._n = 0
+
+    @property
+    def rules(self) -> list[Rule]:
+        """The experts, as rules (of the sub-accounts last read)."""
+        from cryptofolio.agents.baselines import make_baseline
+
+        return self._on.rules if self._on is not None else [make_baseline(spec) for spec in self.specs]
 
     # --- the rule -------------------------------------------------------------------------------------
 
@@ -135,7 +241,8 @@ class Hedge(Rule):
     def expert_values(self, view: MarketView) -> np.ndarray:
         """(t+1, K) each expert's sub-account value before trading, from 1.0 at the market's first bar."""
         self._extend(view)
-        return self._values[: view.t + 1].copy()
+        assert self._on is not None
+        return self._on.values[: view.t + 1].copy()
 
     def mixture_values(self, view: MarketView) -> np.ndarray:
         """(t+1, G) the mixture of each learning rate traded in its own sub-account, from 1.0 at the
@@ -143,117 +250,78 @@ class Hedge(Rule):
         self._extend(view)
         return self._mixture_values[: view.t + 1].copy()
 
-    # --- sub-accounts -----------------------------------------------------------------------------------
-
-    def _reset(self, view: MarketView | None) -> None:
-        self._seen: MarketView | None = view
-        k, g = len(self.rules), len(self.etas)
-        n = 0 if view is None else len(view.symbols)
-        size = 0 if view is None else len(view.timestamps)
-        self._n = 0
-        self._values = np.empty((size, k))
-        self._scores = np.empty((size, k))
-        self._after = np.empty((size, k, n))
-        self._pi = np.empty((size, g, k))
-        self._mixture = np.empty((size, g, n))
-        self._mixture_values = np.empty((size, g))
-        self._mixture_drifted = np.empty((size, g, n))
-        self._chosen = np.zeros(size, dtype=np.int64)
-        self._drifted = np.empty((k, n))
-        self._kept = np.ones(k)
-
-    def _same_prices(self, view: MarketView) -> bool:
-        seen = self._seen
-        if seen is None or seen.symbols != view.symbols:
-            return False
-        m = min(self._n, len(view.timestamps))
-        return seen.timestamps[:m].equals(view.timestamps[:m]) and np.array_equal(
-            seen.close[:m], view.close[:m], equal_nan=True
-        )
+    # --- the mixtures ------------------------------------------------------------------------------------
 
     def _extend(self, view: MarketView) -> None:
-        """Step every sub-account up to the view's bar, from the last bar stepped on these prices."""
-        if not self._same_prices(view):
-            self._reset(view)
+        """The experts' sub-accounts, then this rule's mixtures, up to the view's bar."""
+        experts = experts_on(self.specs, self.fee, view)
+        experts.extend(view)
+        if experts is not self._on:
+            self._on, self._n = experts, 0
         if view.t < self._n:
             return
-        if len(self._values) < len(view.timestamps):
-            self._grow(len(view.timestamps))
-        self._seen = view
+        size, k, g, n = len(experts.values), len(self.specs), len(self.etas), len(view.symbols)
+        if self._n == 0:
+            self._scores, self._pi = np.zeros((size, k)), np.zeros((size, g, k))
+            self._mixture, self._mixture_drifted = np.zeros((size, g, n)), np.zeros((size, g, n))
+            self._mixture_values, self._chosen = np.zeros((size, g)), np.zeros(size, dtype=np.int64)
+        elif len(self._scores) < size:
+            for name in ("_scores", "_pi", "_mixture", "_mixture_drifted", "_mixture_values", "_chosen"):
+                setattr(self, name, _grown(getattr(self, name), size))
+        decay = self._decay(view)
         for s in range(self._n, view.t + 1):
-            self._step(_prefix(view, s))
+            self._step(experts, s, decay, view)
         self._n = view.t + 1
 
-    def _grow(self, size: int) -> None:
-        for name in ("_values", "_scores", "_after", "_pi", "_mixture", "_mixture_values",
-                     "_mixture_drifted", "_chosen"):  # fmt: skip
-            old = getattr(self, name)
-            new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
-            new[: len(old)] = old
-            setattr(self, name, new)
-
-    def _step(self, view: MarketView) -> None:
-        """Bar s = view.t: each sub-account held from s-1 to s, then its decision at s."""
-        s = view.t
-        n = len(view.symbols)
-        decay, hold = self._decay(view), np.ones(n)
+    def _step(self, experts: Experts, s: int, decay: float, view: MarketView) -> None:
+        """Bar s: each mixture held from s-1 to s, then its weights over the experts and target at s."""
         if s == 0:
-            self._drifted = np.zeros((len(self.rules), n))
-            self._drifted[:, 0] = 1.0
-            self._values[0] = 1.0
-            self._scores[0] = 0.0
+            self._scores[0] = np.log(experts.kept[0])
             self._mixture_values[0] = 1.0
-            self._mixture_drifted[0] = 0.0
             self._mixture_drifted[0, :, 0] = 1.0
         else:
-            relatives = price_relatives(view.close[s - 1 :], view.available[s - 1 :])[0]
-            for k in range(len(self.rules)):
-                _, _, self._values[s, k], self._drifted[k] = ledger_step(
-                    self._values[s - 1, k], self._drifted[k], self._after[s - 1, k], relatives, self.fee
-                )
+            self._scores[s] = decay * self._scores[s - 1] + np.log(experts.kept[s] / experts.kept[s - 1])
             for g in range(len(self.etas)):
                 _, _, value, drifted = ledger_step(
                     self._mixture_values[s - 1, g],
                     self._mixture_drifted[s - 1, g],
                     self._mixture[s - 1, g],
-                    relatives,
+                    experts.relatives[s],
                     self.fee,
                 )
                 self._mixture_values[s, g], self._mixture_drifted[s, g] = value, drifted
-        for k, expert in enumerate(self.rules):
-            self._after[s, k] = expert.target_weights(view, self._drifted[k], first=s == 0)
-            fees, _, _, _ = ledger_step(
-                self._values[s, k], self._drifted[k], self._after[s, k], hold, self.fee
-            )
-            kept = (
-                self._values[s, k] - fees
-            )  # the sub-account after its trade at s (fees need no later price)
-            previous = self._kept[k] if s else 1.0
-            self._scores[s, k] = (decay * self._scores[s - 1, k] if s else 0.0) + math.log(kept / previous)
-            self._kept[k] = kept
         for g, eta in enumerate(self.etas):
             logits = eta * self._scores[s]
             pi = np.exp(logits - logits.max())
             self._pi[s, g] = pi / pi.sum()
-            self._mixture[s, g] = self._pi[s, g] @ self._after[s]
-        self._chosen[s] = self._choose(view)
+            self._mixture[s, g] = self._pi[s, g] @ experts.after[s]
+        self._chosen[s] = self._choose(s, view)
 
     def _decay(self, view: MarketView) -> float:
         if self.halflife_days is None:
             return 1.0
         return float(0.5 ** (1.0 / view.bars(self.halflife_days)))
 
-    def _choose(self, view: MarketView) -> int:
+    def _choose(self, s: int, view: MarketView) -> int:
         """The candidate whose mixture grew most over the last ``select_days`` (0 before that)."""
-        s, window = view.t, view.bars(self.select_days)
+        window = view.bars(self.select_days)
         if len(self.etas) == 1 or s < window:
             return 0
         growth = np.log(self._mixture_values[s] / self._mixture_values[s - window])
         return int(np.argmax(growth))
 
 
+def _grown(array: np.ndarray, size: int) -> np.ndarray:
+    """``array`` with zero rows appended up to ``size`` rows."""
+    out = np.zeros((size, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
 def _prefix(view: MarketView, s: int) -> MarketView:
     """The view of bar ``s`` (<= view.t): the same market up to ``s``."""
+    if s == view.t:
+        return view
     cut = slice(0, s + 1)
     regimes = None if view.regimes is None else view.regimes[cut]
     return dataclasses.replace(

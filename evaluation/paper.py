@@ -252,7 +252,7 @@ def read(where: str | Path) -> Journal:
         with engine.connect() as connection:
             if not all(inspect(connection).has_table(table) for table in TABLES):
                 raise StorageError(f"{label}: not a paper-trading journal (no journal and bars tables)")
-            settings = dict(connection.execute(text("SELECT key, value FROM journal")).all())
+            settings: dict[str, str] = dict(connection.execute(text("SELECT key, value FROM journal")).all())
             rows = connection.execute(text("SELECT * FROM bars ORDER BY time")).all()
     except SQLAlchemyError as error:
         raise StorageError(f"{label}: cannot be read as a paper-trading journal ({reason(error)})") from None

@@ -11,7 +11,7 @@ learners) on the same bars. Tasks (the strata of the bootstrap) are the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,14 @@ from cryptofolio.evaluation.rendering import Block, Section
 from cryptofolio.evaluation.results import Evaluation
 from cryptofolio.evaluation.statistics import returns_of
 from cryptofolio.evaluation.tables import formatted, with_intervals
-from cryptofolio.training.folds import chains
+from cryptofolio.training.folds import chained, chains
 from cryptofolio.training.report_pages import Page, render_page
 from cryptofolio.training.study import StudyPlan, unit_key
 
 RESAMPLES = 2_000
+CHOSEN = "rule_chosen_on_validation"
+"""The policy that follows, on each fold, the rule with the best Sharpe ratio on the fold's validation
+half-year (the rules every fold evaluates, the reference excepted)."""
 PBO_GROUPS = 16
 BUDGET_RULES = ("{p}+voltarget", "{p}+ddbrake", "{p}+voltarget+ddbrake", "{p}_regime+voltarget+ddbrake")
 """The rules on the risk budget every fold evaluates beside the baselines (``{p}``: the profile)."""
@@ -57,6 +60,15 @@ SCORES = (
     "bootstrap: the folds are a sample of half-years, and an ensemble has one run per task)."
 )
 """What the aggregates score, and how their intervals resample."""
+COMPARISON_TEXT = (
+    "Per profile, the IQM of each learner's fold-level excess Sharpe ratio (test, its seeds) over the "
+    "profile rule, its regime-aware variant and the rule chosen on validation (on each fold, the rule with "
+    "the best Sharpe ratio on the half-year before the test window, among every rule evaluated), with 95% "
+    "stratified-bootstrap intervals over the folds and the seeds within them. Then whether each learner "
+    "learned anything: the mean distance of its test weights to the rule it is anchored on and to equal "
+    "weights (total variation: 0 the same weights, 1 nothing in common) and its annualized turnover."
+)
+"""What the per-profile comparison and the collapse detector show."""
 PBO_TEXT = (
     "The probability of backtest overfitting (Bailey et al., CSCV, {groups} groups) over this "
     "study's candidates per profile (every learner's seeds and ensemble, every rule), on their chained "
@@ -78,6 +90,8 @@ class ProfileResults:
     periods_per_year: float
     anchors: dict[str, str]
     """Per learner: the name of the rule its residual actions are anchored on (by default the profile's)."""
+    chosen: list[str] = field(default_factory=list)
+    """Per fold: the rule with the best validation Sharpe ratio (chosen on the half-year before the test)."""
 
 
 def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
@@ -92,14 +106,24 @@ def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
         rules = list(
             dict.fromkeys([*BASELINES, *(r.format(p=profile) for r in BUDGET_RULES), *anchors.values()])
         )
+        chosen = []
         for fold in plan.folds:
             market, splits = plan.profile_market(profile, fold.dates).load()
             runs = [root / unit_key(profile, fold.index, a, s) for a in plan.algos for s in plan.seeds]
             evaluations.append(evaluate(runs, rules, market, splits, "test", ensemble=True))
+            chosen.append(chosen_rule(evaluate([], rules, market, splits, "validation")))
+        paths = chains(evaluations) | {CHOSEN: [chained(evaluations, chosen)]}
         results[profile] = ProfileResults(
-            profile, evaluations, chains(evaluations), evaluations[0].market.periods_per_year, anchors
+            profile, evaluations, paths, evaluations[0].market.periods_per_year, anchors, chosen
         )
     return results
+
+
+def chosen_rule(validation: Evaluation) -> str:
+    """The rule with the best Sharpe ratio on a fold's validation split (the reference, which knows the
+    market's parameters, is no candidate)."""
+    sharpe = fold_sharpe(validation).loc[list(validation.baselines)].dropna()
+    return str(sharpe.idxmax())
 
 
 def anchor_rule(run: Path, profile: str) -> str:
@@ -147,14 +171,82 @@ def chained_table(results: ProfileResults) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def excess_scores(results: ProfileResults, group: str) -> np.ndarray:
-    """(seeds, folds) test Sharpe ratio of each seed of ``group`` minus its anchor rule's, per fold."""
+def excess_scores(results: ProfileResults, group: str, against: str | None = None) -> np.ndarray:
+    """(seeds, folds) test Sharpe ratio of each seed of ``group`` minus a rule's, per fold.
+
+    :param against: the rule (default: the one the group is anchored on; :data:`CHOSEN`: each fold's
+        rule chosen on validation).
+    """
     columns = []
-    for evaluation in results.evaluations:
+    for k, evaluation in enumerate(results.evaluations):
         runs = next(g.runs for g in evaluation.groups if g.name == group)
         sharpe = fold_sharpe(evaluation)
-        columns.append(sharpe.loc[runs].to_numpy() - sharpe.loc[rule_of(results, group)])
+        rule = results.chosen[k] if against == CHOSEN else against or rule_of(results, group)
+        columns.append(sharpe.loc[runs].to_numpy() - sharpe.loc[rule])
     return np.column_stack(columns)
+
+
+def comparison_table(results: ProfileResults, seed: int = 0) -> pd.DataFrame:
+    """Per learner group of one profile: the IQM of its fold-level excess Sharpe ratios over the profile
+    rule, the regime-aware rule and the rule chosen on validation, with 95% stratified-bootstrap
+    intervals (tasks: the folds; runs: the seeds)."""
+    rng = np.random.default_rng(seed)
+    p = results.profile
+    rows = {}
+    for group in learner_groups(results):
+        row: dict[str, float] = {}
+        for against, column in ((p, "over_profile"), (f"{p}_regime", "over_regime"), (CHOSEN, "over_chosen")):
+            scores = excess_scores(results, group, against)
+            iqm, low, high = stratified_bootstrap(
+                scores, interquartile_mean, RESAMPLES, rng, task_bootstrap=True
+            )
+            row |= {column: iqm, f"{column}_low": low, f"{column}_high": high}
+        rows[learner_of(group, p)] = row
+    return pd.DataFrame(rows).T
+
+
+def collapse_table(results: ProfileResults) -> pd.DataFrame:
+    """Per learner of one profile, over its test windows (mean over folds and seeds): the distance of its
+    weights to the rule it is anchored on and to equal weights, and its annualized turnover
+    (:func:`cryptofolio.evaluation.metrics.collapse`): near 0 from its rule, it is the rule."""
+    rows: dict[str, list[dict[str, float]]] = {}
+    for evaluation in results.evaluations:
+        for group in evaluation.groups:
+            if group.ensemble_of:
+                continue
+            rule = evaluation.results[rule_of(results, group.name)]
+            for run in group.runs:
+                result = evaluation.results[run]
+                first = evaluation.bars.start - 1
+                available = evaluation.market.available[first : first + len(result.values)]
+                rows.setdefault(group.algo, []).append(metrics.collapse(result, rule, available))
+    return pd.DataFrame({algo: pd.DataFrame(cells).mean() for algo, cells in rows.items()}).T
+
+
+def learners_sentence(results: ProfileResults, comparison: pd.DataFrame) -> str:
+    """Which learners beat the profile rule with an interval above zero, and whether any loses to the
+    regime-aware rule or the rule chosen on validation with an interval below zero."""
+    p = results.profile
+    above = [str(n) for n, r in comparison.iterrows() if r["over_profile_low"] > 0]
+    below = {
+        column: [str(n) for n, r in comparison.iterrows() if r[f"{column}_high"] < 0]
+        for column in ("over_regime", "over_chosen")
+    }
+    beats = (
+        f"{', '.join(above)} beat the {p} rule (IQM of fold-level excess Sharpe with a 95% interval above 0)"
+        if above
+        else f"no learner beat the {p} rule with a 95% interval above 0"
+    )
+    loses = [
+        f"{', '.join(names)} lost to the {what} with an interval below 0"
+        for column, what in (
+            ("over_regime", f"{p}_regime rule"),
+            ("over_chosen", "rule chosen on validation"),
+        )
+        if (names := below[column])
+    ]
+    none = "none lost to the regime-aware rule or the rule chosen on validation with an interval below 0"
+    return f"{beats}; {'; '.join(loses) if loses else none}."
 
 
 def fold_sharpe(evaluation: Evaluation) -> pd.Series:
@@ -246,7 +338,7 @@ def equity_figure(results: ProfileResults, dates: pd.DatetimeIndex, path: Path) 
     """Chained out-of-sample value paths of one profile (log scale): each learner's mean over seeds (solid),
     the rules (dashed); the ensembles are in the tables."""
     learners = [g for g in learner_groups(results) if not g.endswith("-ensemble")]
-    policies = [*learners, *shown_rules(results)]
+    policies = [*learners, *shown_rules(results), *([CHOSEN] if CHOSEN in results.chains else [])]
     colours = [plt.get_cmap("tab20")(i) for i in range(20)]
     figure, axis = plt.subplots(figsize=(10, 4.8))
     for k, policy in enumerate(policies):
@@ -381,8 +473,9 @@ def budget_learner_sentence(
 
 
 def fold_table(results: ProfileResults) -> pd.DataFrame:
-    """Per fold: its test window, each learner's mean test Sharpe over seeds, and the rules'."""
-    rows = []
+    """Per fold: its test window, each learner's mean test Sharpe over seeds, the rules', and the rule chosen
+    on validation."""
+    rows: list[dict[str, object]] = []
     for evaluation in results.evaluations:
         sharpe = evaluation.metrics["sharpe"].astype(float)
         first, last = (
@@ -393,6 +486,9 @@ def fold_table(results: ProfileResults) -> pd.DataFrame:
             row[learner_of(group.name, results.profile)] = f"{sharpe.loc[group.runs].mean():.2f}"
         for rule in shown_rules(results):
             row[rule] = f"{sharpe.loc[rule]:.2f}"
+        if results.chosen:
+            chosen = results.chosen[len(rows)]
+            row["chosen on validation"] = f"{chosen} {sharpe.loc[chosen]:.2f}"
         rows.append(row)
     return pd.DataFrame(rows, index=pd.Index(range(1, len(rows) + 1), name="fold"))
 
@@ -429,7 +525,7 @@ def results_markdown(
         " seeds' target weights. Test windows are read for this report only.",
     ]
     verdicts: list[Block] = []
-    tables = {}
+    tables, comparisons = {}, {}
     budget_blocks: list[Block] = [
         "Each profile's promise (configs/profiles.yaml) against every policy over the chained test windows: "
         "max drawdown and its excess over the tolerance (points; positive: broken), conditional drawdown at "
@@ -463,6 +559,8 @@ def results_markdown(
             fold_budget_table(results),
         ]
         verdicts += [f"- **{profile}**: {verdict(results, table, g)}" for g in learner_groups(results)]
+        comparisons[profile] = comparison_table(results)
+        verdicts.append(f"- **{profile}**: {learners_sentence(results, comparisons[profile])}")
         rules = table.drop(index=[*learner_groups(results), "reference"], errors="ignore")
         sharpe, drawdown = rules["sharpe"].astype(float), rules["max_drawdown"].astype(float)
         best = str(sharpe.idxmax())
@@ -492,6 +590,26 @@ def results_markdown(
                 "Units whose validation kept the untrained policy (the rule it is anchored on with the "
                 f"learner's band, tilts at zero): {untrained_units(profiles)}. There, training did not beat "
                 "the rule on the half-year before the test window.",
+            ],
+        ),
+        Section(
+            "Learners against the rules, per profile",
+            [
+                COMPARISON_TEXT,
+                *[
+                    block
+                    for profile, results in profiles.items()
+                    for block in (
+                        f"**{profile.capitalize()}** (rules chosen on validation, fold by fold: "
+                        f"{', '.join(results.chosen)}):",
+                        formatted(
+                            with_intervals(
+                                comparisons[profile], ["over_profile", "over_regime", "over_chosen"]
+                            )
+                        ),
+                        formatted(collapse_table(results)),
+                    )
+                ],
             ],
         ),
         Section(
