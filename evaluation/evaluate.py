@@ -167,9 +167,11 @@ def evaluate(
             groups[(together.name, "")] = together
     needed = [g.profile for g in groups.values() if g.profile not in baselines]
     env = PortfolioEnv(market, split=split, splits=splits, config=rules_config)
+    rules = []
     for spec in [*baselines, *dict.fromkeys(needed)]:
         rule = make_baseline(spec)
         results[rule.name] = run_backtest(rule, env)
+        rules.append(rule.name)
     reference = None
     if market.truth is not None:
         results["reference"] = run_backtest(GrowthOptimal(market.truth.model), env)
@@ -191,6 +193,7 @@ def evaluate(
         costs=rules_config.costs,
         results=results,
         baselines=[*baselines, *dict.fromkeys(needed)],
+        rules=rules,
         groups=group_list,
         reference=reference,
         metrics=table,

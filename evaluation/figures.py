@@ -38,7 +38,7 @@ def featured_baselines(evaluation: Evaluation) -> list[str]:
         names += [evaluation.reference] if evaluation.reference else []
         names += list(CONTEXT)
     else:
-        names = [*evaluation.baselines, *([evaluation.reference] if evaluation.reference else [])]
+        names = [*evaluation.rules, *([evaluation.reference] if evaluation.reference else [])]
     return list(dict.fromkeys(n for n in names if n in evaluation.results))
 
 
@@ -138,7 +138,7 @@ def excess(evaluation: Evaluation, out: Path) -> str:
 def weights(evaluation: Evaluation, out: Path) -> str:
     pairs: list[tuple[str, str | None]] = [(g.runs[0], g.profile) for g in evaluation.groups[:3]]
     if not pairs:
-        pairs = [(name, None) for name in evaluation.baselines[:1]]
+        pairs = [(name, None) for name in evaluation.rules[:1]]
     figure, axes = plt.subplots(len(pairs), 2, figsize=(11, 3.2 * len(pairs)), squeeze=False)
     symbols = evaluation.market.symbols
     colors = plt.get_cmap("tab20")(np.linspace(0, 1, len(symbols)))

@@ -43,6 +43,9 @@ class Evaluation:
     """What every policy paid: the same fee, slippage and cash yield for agents and baselines."""
     results: dict[str, BacktestResult]
     baselines: list[str]
+    """The rules' specs, as given (``moderate_hedge:choose_eta=true``)."""
+    rules: list[str]
+    """Their names, as ``results`` and the tables key them (a spec with options names its rule file-safe)."""
     groups: list[AgentGroup]
     reference: str | None
     metrics: pd.DataFrame

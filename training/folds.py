@@ -110,7 +110,7 @@ def chains(evaluations: Sequence[Evaluation]) -> dict[str, list[np.ndarray]]:
     """Each policy's test windows joined into one path from 1: every rule (and the known-parameter
     reference) one path, every agent group one path per seed, in seed order."""
     first = evaluations[0]
-    rules = [*first.baselines, *([first.reference] if first.reference else [])]
+    rules = [*first.rules, *([first.reference] if first.reference else [])]
     names: dict[str, list[list[str]]] = {rule: [[rule] * len(evaluations)] for rule in rules}
     for g, group in enumerate(first.groups):
         per_fold = [e.groups[g].runs for e in evaluations]

@@ -99,12 +99,13 @@ def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
     results = {}
     for profile in plan.profiles:
         evaluations = []
-        anchors = {
-            algo: anchor_rule(root / unit_key(profile, plan.folds[0].index, algo, plan.seeds[0]), profile)
+        anchor_specs = {
+            algo: anchor_spec(root / unit_key(profile, plan.folds[0].index, algo, plan.seeds[0]), profile)
             for algo in plan.algos
         }
+        anchors = {algo: make_baseline(spec).name for algo, spec in anchor_specs.items()}
         rules = list(
-            dict.fromkeys([*BASELINES, *(r.format(p=profile) for r in BUDGET_RULES), *anchors.values()])
+            dict.fromkeys([*BASELINES, *(r.format(p=profile) for r in BUDGET_RULES), *anchor_specs.values()])
         )
         chosen = []
         for fold in plan.folds:
@@ -122,14 +123,14 @@ def evaluate_folds(plan: StudyPlan, root: Path) -> dict[str, ProfileResults]:
 def chosen_rule(validation: Evaluation) -> str:
     """The rule with the best Sharpe ratio on a fold's validation split (the reference, which knows the
     market's parameters, is no candidate)."""
-    sharpe = fold_sharpe(validation).loc[list(validation.baselines)].dropna()
+    sharpe = fold_sharpe(validation).loc[validation.rules].dropna()
     return str(sharpe.idxmax())
 
 
-def anchor_rule(run: Path, profile: str) -> str:
-    """The name of the rule a run's residual actions are anchored on (``env.actions.anchor``)."""
+def anchor_spec(run: Path, profile: str) -> str:
+    """The spec of the rule a run's residual actions are anchored on (``env.actions.anchor``)."""
     anchor = ((read_run_config(run).get("env") or {}).get("actions") or {}).get("anchor")
-    return make_baseline(anchor_rule_spec(anchor, profile)).name
+    return anchor_rule_spec(anchor, profile)
 
 
 def rule_of(results: ProfileResults, group: str) -> str:

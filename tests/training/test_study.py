@@ -170,12 +170,19 @@ def test_a_test_span_past_the_data_is_one_line_before_any_worker_starts(capsys, 
 def test_the_quick_study_on_the_synthetic_market_reports_the_reference_and_the_budget_first(tmp_path):
     args = [
         "study", "--market", "synthetic", "--quick", "--seeds", "0", "--workers", "1",
-        "--algos", "ppo,ppo_budget",
+        "--algos", "ppo,ppo_budget,hedge",
         "--storage", f"sqlite:///{tmp_path / 'optuna.db'}", "--root", str(tmp_path / "runs"),
         "--out", str(tmp_path / "out"), "--no-progress-bar",
     ]  # fmt: skip
     assert main(args) == 0
     text = (tmp_path / "out" / "results.md").read_text()
+    assert "## Learners against the rules, per profile" in text
+    chosen = r"\*\*Moderate\*\* \(rules chosen on validation, fold by fold: [\w+.]+, [\w+.]+\):"
+    assert re.search(chosen, text)
+    assert re.search(r"(no learner|[\w, ]+) beat the moderate rule", text)
+    verbs = "(beats|trails|cannot be told apart from)"
+    assert re.search(rf"hedge {verbs} the moderate_hedge_choose_eta_true rule", text)
+    assert "distance_to_rule" in text and "rule_chosen_on_validation" in text
     assert text.startswith("# Results on the synthetic market: walk-forward\n\nCommands: `")
     assert "The known-parameter reference, which knows the true regime" in text
     assert text.index("## Risk budgets") < text.index("## Across profiles and folds")
