@@ -45,3 +45,23 @@ def test_a_fold_held_in_cash_scores_a_sharpe_ratio_of_zero_and_nothing_else_is_f
     )
     sharpe = fold_sharpe(SimpleNamespace(metrics=table))
     assert sharpe["cash-held"] == 0.0 and sharpe["rule"] == 1.2 and np.isnan(sharpe["broken"])
+
+
+def test_the_rule_chosen_on_validation_is_the_best_validation_sharpe_and_chains_by_its_name():
+    from cryptofolio.training.folds import chained
+    from cryptofolio.training.study_report import chosen_rule, fold_sharpe
+
+    plan = synthetic_plan()
+    rules = ["conservative", "btc_only", "cash", "conservative_hedge:eta=0.5"]
+    tests, chosen = [], []
+    for fold in plan.folds:
+        market, splits = plan.profile_market("conservative", fold.dates).load()
+        validation = evaluate([], rules, market, splits, "validation")
+        sharpe = fold_sharpe(validation)
+        chosen.append(chosen_rule(validation))
+        assert validation.rules[-1] == "conservative_hedge_eta_0.5"  # a spec with options, by its name
+        assert chosen[-1] == sharpe.loc[validation.rules].idxmax() and chosen[-1] != "reference"
+        tests.append(evaluate([], rules, market, splits, "test"))
+    path = chained(tests, chosen)
+    first = tests[0].results[chosen[0]].values
+    np.testing.assert_allclose(path[: len(first)], first / first[0], rtol=1e-12)
