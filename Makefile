@@ -32,8 +32,8 @@ lint: $(STAMP)
 	for floor in $(FLOORS); do ln -s "$$(pwd)/$$floor" $(TYPECHECK)/; done
 	$(BIN)/mypy
 
-# The walk-forward results study on ../shared/data, run by hand: writes docs/results.md (55 minutes on
-# 2 cores: README, "Results on real prices").
+# The walk-forward results study on ../shared/data, run by hand: writes docs/results.md (about 98 minutes
+# on 2 cores: README, "Results on real prices").
 study: $(STAMP)
 	$(BIN)/cryptofolio study --market ../shared/data/binance-daily --publish docs
 

@@ -310,8 +310,8 @@ def overfitting_table(profiles: dict[str, ProfileResults]) -> pd.DataFrame:
 
 
 def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) -> Path:
-    """The fraction of (seed, fold) excess Sharpe ratios above each threshold, one line per learner
-    (thresholds spanning the scores, symmetric about 0)."""
+    """The fraction of (seed, fold) excess Sharpe ratios above each threshold, one line per learner, its
+    ensemble dashed in the same colour (thresholds spanning the scores, symmetric about 0)."""
     learners: dict[str, list[np.ndarray]] = {}
     for results in profiles.values():
         for group in learner_groups(results):
@@ -322,8 +322,11 @@ def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) 
     bound = 1.1 * max(0.1, *(float(np.abs(s).max()) for s in scores.values()))
     thresholds = np.linspace(-bound, bound, 201)
     figure, axis = plt.subplots(figsize=(7, 4))
+    names = list(dict.fromkeys(name.removesuffix("-ensemble") for name in scores))
     for name, score in scores.items():
-        axis.plot(thresholds, performance_profile(score, thresholds), label=name)
+        colour = plt.get_cmap("tab10")(names.index(name.removesuffix("-ensemble")) % 10)
+        style = "--" if name.endswith("-ensemble") else "-"
+        axis.plot(thresholds, performance_profile(score, thresholds), style, color=colour, label=name)
     axis.axvline(0.0, color="grey", lw=0.8)
     axis.set_xlabel("fold-level test Sharpe ratio minus the rule the learner is anchored on")
     axis.set_ylabel("fraction of (seed, fold) runs above")
