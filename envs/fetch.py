@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from cryptofolio.envs.errors import ConfigError, DataError, UserError
+from cryptofolio.envs.loaders import read_csv_strings
 
 UNITS = {"m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 PAGE = 1_000
@@ -144,10 +145,7 @@ def update_asset_file(
 
     :raises DataError: naming the file if it is not in that layout or holds fewer than two rows.
     """
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV: {exc}") from None
+    frame = read_csv_strings(path)
     header = tuple(frame.columns)
     if header not in ((DAILY, *COLUMNS), (INTRADAY, *COLUMNS)) or len(frame) < 2:
         raise DataError(

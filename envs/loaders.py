@@ -242,7 +242,9 @@ def asset_files(folder: Path) -> dict[str, Path]:
     return files
 
 
-def _read_csv_strings(path: Path) -> pd.DataFrame:
+def read_csv_strings(path: Path) -> pd.DataFrame:
+    """A CSV file's cells as strings, column names stripped; one line naming the file if it cannot be read
+    or has no data rows."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
@@ -285,7 +287,7 @@ def _mapped(frame: pd.DataFrame, mapping: dict[str, str], path: Path) -> pd.Data
 
 
 def _read_asset_file(path: Path, symbol: str, mapping: dict[str, str]) -> _Asset:
-    frame = _mapped(_read_csv_strings(path), mapping, path)
+    frame = _mapped(read_csv_strings(path), mapping, path)
     frame.columns = [c.lower() for c in frame.columns]
     time_col = _time_column(list(frame.columns), TIME_COLUMNS, path)
     if "close" not in frame.columns:
@@ -342,7 +344,7 @@ def _read_wide_table(path: Path, mapping: dict[str, str]) -> dict[str, _Asset]:
         frame.columns = [str(c).strip() for c in frame.columns]
         rows, row_word = np.arange(len(frame)), "row"
     elif name.endswith((".csv", ".csv.gz")):
-        frame = _read_csv_strings(path)
+        frame = read_csv_strings(path)
         rows, row_word = np.arange(2, len(frame) + 2), "line"
     else:
         raise DataError(f"{path}: unknown table format; use .csv, .csv.gz or .parquet")

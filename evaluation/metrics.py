@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from cryptofolio.agents.base import equal_weights
+
 if TYPE_CHECKING:
     from cryptofolio.evaluation.backtest import BacktestResult
 
@@ -238,16 +240,11 @@ def weight_distance(weights: np.ndarray, other: np.ndarray) -> float:
 
 
 def equal_weight_path(available: np.ndarray) -> np.ndarray:
-    """(n, N+1) equal weights over the listed risky assets of each bar (all cash where none is).
+    """(n, N+1) the equal-weight rule's weights at each bar (:func:`~cryptofolio.agents.base.equal_weights`).
 
     :param available: (n, N+1) listing flags, cash first.
     """
-    risky = np.asarray(available, dtype=float).copy()
-    risky[:, 0] = 0.0
-    count = risky.sum(axis=1, keepdims=True)
-    weights = np.divide(risky, count, out=np.zeros_like(risky), where=count > 0)
-    weights[:, 0] = np.where(count[:, 0] > 0, 0.0, 1.0)
-    return weights
+    return np.array([equal_weights(listed) for listed in np.asarray(available, dtype=bool)])
 
 
 def collapse(result: BacktestResult, rule: BacktestResult, available: np.ndarray) -> dict[str, float]:

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 
 from cryptofolio.agents import make_baseline
-from cryptofolio.agents.anchors import anchor_weights, anchored_env
+from cryptofolio.agents.anchors import anchor_weights
 from cryptofolio.agents.baselines import anchor_rule_spec
 from cryptofolio.agents.hedge import ETAS, Hedge, expert_library
-from cryptofolio.envs import EnvConfig, PortfolioEnv, Splits, synthetic_market
+from cryptofolio.envs import EnvConfig, PortfolioEnv, Splits
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.backtest import run_backtest
-from tests.helpers import whole_market_splits
 
 EXPERTS = ("btc_only", "cash", "equal_weight")
 
@@ -104,19 +103,3 @@ def test_a_profile_hedge_is_a_baseline_and_an_anchor():
     assert anchor_rule_spec("profile_hedge", "conservative") == "conservative_hedge"
     with pytest.raises(ConfigError, match="eta must be a positive number"):
         make_baseline("moderate_hedge:eta=0")
-
-
-def test_the_zero_action_of_the_hedge_learner_is_the_allocator_itself():
-    market = synthetic_market(seed=0)
-    splits = whole_market_splits(market.n_bars, 400)
-    config = EnvConfig().with_options(residual=True, anchor="profile_hedge:choose_eta=true", trade_band=0.0)
-    env = anchored_env(market, split="test", splits=splits, profile="moderate", config=config)
-
-    class Zero:
-        def predict(self, observation, state=None, episode_start=None, deterministic=True):
-            return np.zeros(len(market.symbols)), state
-
-    learner = run_backtest(Zero(), env)
-    rules_env = PortfolioEnv(market, split="test", splits=splits, config=config.for_rules())
-    rule = run_backtest(make_baseline("moderate_hedge:choose_eta=true"), rules_env)
-    np.testing.assert_allclose(learner.values, rule.values, rtol=1e-12, atol=0)

@@ -129,12 +129,19 @@ def test_anchor_rule_spec_puts_the_runs_profile_in_place_of_the_word_profile():
     )
 
 
-@pytest.mark.parametrize("risk_dial", [False, True])
-def test_the_zero_action_of_an_anchored_learner_is_the_rule_itself(risk_dial):
+@pytest.mark.parametrize(
+    ("anchor", "rule_spec", "band", "risk_dial"),
+    [
+        ("profile+voltarget+ddbrake", "moderate+voltarget+ddbrake", 0.05, False),
+        ("profile+voltarget+ddbrake", "moderate+voltarget+ddbrake", 0.05, True),
+        # the hedge learner: the allocator trades to its mixture every bar
+        ("profile_hedge:choose_eta=true", "moderate_hedge:choose_eta=true", 0.0, False),
+    ],
+)
+def test_the_zero_action_of_an_anchored_learner_is_the_rule_itself(anchor, rule_spec, band, risk_dial):
     market = synthetic_market(seed=0)
     splits = whole_market_splits(market.n_bars, 400)
-    spec = "profile+voltarget+ddbrake"
-    config = EnvConfig().with_options(residual=True, anchor=spec, trade_band=0.05, risk_dial=risk_dial)
+    config = EnvConfig().with_options(residual=True, anchor=anchor, trade_band=band, risk_dial=risk_dial)
     env = anchored_env(market, split="test", splits=splits, profile="moderate", config=config)
 
     class Zero:
@@ -143,7 +150,7 @@ def test_the_zero_action_of_an_anchored_learner_is_the_rule_itself(risk_dial):
 
     learner = run_backtest(Zero(), env)
     rules_env = PortfolioEnv(market, split="test", splits=splits, config=config.for_rules())
-    rule = run_backtest(make_baseline("moderate+voltarget+ddbrake"), rules_env)
+    rule = run_backtest(make_baseline(rule_spec), rules_env)
     np.testing.assert_allclose(learner.values, rule.values, rtol=1e-12, atol=0)
     assert rule.turnover.sum() > 0.5  # the rule did trade: the test compares something
 
