@@ -76,15 +76,18 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
     exchange = Exchange(client) if client is not None else open_exchange(args.exchange)
     for symbol in symbols:
         pair = f"{symbol}/{args.quote}"
-        candles = fetch_candles(
-            exchange.client,
-            pair,
-            args.timeframe,
-            since,
-            until,
-            retryable=exchange.retryable,
-            retries=args.retries,
-        )
+        try:
+            candles = fetch_candles(
+                exchange.client,
+                pair,
+                args.timeframe,
+                since,
+                until,
+                retryable=exchange.retryable,
+                retries=args.retries,
+            )
+        except exchange.failures as error:
+            raise UserError(f"{pair}: the exchange failed: {error}") from None
         if candles.empty:
             print(f"{pair}: no closed candles between {since:%Y-%m-%d} and {until:%Y-%m-%d}", file=sys.stderr)
             continue

@@ -175,3 +175,13 @@ def test_recommend_fetch_prices_the_orders_at_the_fresh_close_and_a_failure_is_a
     assert cli(args) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["date"] == "2024-03-30T00:00:00Z" and "ETH/USDT: 30 new candle(s)" in err
+
+
+def test_an_exchange_failure_stops_fetch_in_one_line(tmp_path, capsys):
+    failing = RecordedExchange({}, failures=99)
+    args = ["fetch", "--exchange", "x", "--symbols", "BTC", "--since", "2024-01-01", "--until", "2024-01-05",
+            "--retries", "0", "--out", str(tmp_path)]  # fmt: skip
+    assert main(args, exchange=failing) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith("BTC/USDT: the exchange failed: connection reset by peer")
+    assert len(error.splitlines()) == 1 and not list(tmp_path.iterdir())
