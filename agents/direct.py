@@ -111,7 +111,7 @@ class DirectAgent:
                 f"policy_kwargs.net_arch={net_arch!r}: the direct agent takes a list of layer sizes"
             )
         activation: type[torch.nn.Module] = kwargs.get("activation_fn", torch.nn.Tanh)
-        if env is not None:
+        if spaces is None and env is not None:
             spaces = (env.observation_space, env.action_space)  # type: ignore[assignment]
         if spaces is None:
             raise ValueError("a direct agent needs an env to train on, or the spaces to predict in")
@@ -125,7 +125,7 @@ class DirectAgent:
         self._rng = np.random.default_rng(seed)
         if seed is not None:
             torch.manual_seed(seed)
-        self.network = _network(
+        self.network = self._make_network(
             int(self.observation_space.shape[0]), int(self.action_space.shape[0]), net_arch, activation
         ).to(self.device, torch.float64)  # float64: a batch's rows and a single row agree to ~1e-16
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=self._rate(1.0))
@@ -136,11 +136,26 @@ class DirectAgent:
                 torch.tensor(array, device=self.device)
                 for array in (market.available, env.anchor, env.relatives)
             )
-            if normalize:
-                with torch.no_grad():
-                    observations = self._rollout(self._starts())["observations"]
-                flat = observations.reshape(-1, observations.shape[-1]).astype(np.float64)
-                self.normalizer = ObservationNormalizer(flat.mean(axis=0), flat.var(axis=0), EPSILON, CLIP)
+            self._fit_inputs(normalize)
+
+    def _make_network(
+        self, n_inputs: int, n_actions: int, net_arch: list[int], activation: type[torch.nn.Module]
+    ) -> torch.nn.Module:
+        """The policy network from (D,) observations to (N+1,) actions: an MLP (:func:`_network`)."""
+        return _network(n_inputs, n_actions, net_arch, activation)
+
+    def _fit_inputs(self, normalize: bool) -> None:
+        """Fit the observation normalization on the untrained policy's first rollout (if ``normalize``)."""
+        if normalize:
+            observations = self._first_observations()
+            flat = observations.reshape(-1, observations.shape[-1]).astype(np.float64)
+            self.normalizer = ObservationNormalizer(flat.mean(axis=0), flat.var(axis=0), EPSILON, CLIP)
+
+    def _first_observations(self) -> np.ndarray:
+        """(B, L, D) raw observations of a rollout of the untrained policy."""
+        with torch.no_grad():
+            observations: np.ndarray = self._rollout(*self._draw())["observations"]
+        return observations
 
     # --- what the trainer and the policy wrapper call --------------------------------------------
 
@@ -199,7 +214,7 @@ class DirectAgent:
         while self.num_timesteps < end:
             for group in self.optimizer.param_groups:
                 group["lr"] = self._rate(1.0 - self.num_timesteps / end)
-            rollout = self._rollout(self._starts())
+            rollout = self._rollout(*self._draw())
             loss = -rollout["rewards"].mean()
             self.optimizer.zero_grad()
             loss.backward()
@@ -281,9 +296,20 @@ class DirectAgent:
         latest = env.last_start + 1 - self._window_steps()
         return self._rng.integers(env.first_start, latest + 1, size=self.n_envs)
 
-    def _rollout(self, starts: np.ndarray) -> dict[str, Any]:
+    def _draw(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """An update's windows: their (n_envs,) first bars and (:meth:`_columns`) their assets."""
+        starts = self._starts()
+        return starts, self._columns(starts)
+
+    def _columns(self, starts: np.ndarray) -> np.ndarray | None:
+        """(B, k+1) the env's columns (cash first) each window trades, or None: all of them."""
+        return None
+
+    def _rollout(self, starts: np.ndarray, columns: np.ndarray | None = None) -> dict[str, Any]:
         """Run the policy through windows starting at ``starts``, from all cash, as the env's episodes.
 
+        :param columns: (B, k+1) the env's columns each window trades (cash, column 0, first), as a
+            market of those assets alone would; None: every column.
         :return: ``rewards`` (B, L) tensor (with gradients when enabled) and, as (B, L) or
             (B, L, .) arrays: ``observations`` (raw), ``values`` (B, L+1), ``turnover``, ``fees``,
             ``weights`` (targets), ``log_growth``.
@@ -295,7 +321,15 @@ class DirectAgent:
         f64 = torch.float64
         value = torch.full((n_windows,), env.config.initial_value, dtype=f64, device=device)
         state = RewardState.start(value, torch.zeros_like(value))  # peak, drawdown, moving moments
-        drifted = torch.zeros((n_windows, len(env.symbols)), dtype=f64, device=device)
+        if columns is not None and self._anchor.shape[0]:
+            raise ValueError("a residual anchor is the env's own assets': windows of other columns have none")
+        chosen = None if columns is None else torch.as_tensor(columns, device=device)
+
+        def pick(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+            return table[rows] if chosen is None else torch.gather(table[rows], 1, chosen)
+
+        width = len(env.symbols) if columns is None else columns.shape[1]
+        drifted = torch.zeros((n_windows, width), dtype=f64, device=device)
         drifted[:, 0] = 1.0
         alive = torch.ones(n_windows, dtype=torch.bool, device=device)
         keep: dict[str, list[Any]] = {
@@ -306,7 +340,7 @@ class DirectAgent:
             bars = starts + step
             rows = torch.as_tensor(bars, device=device)
             observation = features.observations(
-                bars, drifted.detach().cpu().numpy(), state.drawdown.detach().cpu().numpy()
+                bars, drifted.detach().cpu().numpy(), state.drawdown.detach().cpu().numpy(), columns
             )
             inputs = observation if self.normalizer is None else self.normalizer.normalize_obs(observation)
             actions = self.network(torch.as_tensor(inputs, dtype=torch.float64, device=device))
@@ -314,7 +348,7 @@ class DirectAgent:
             targets = target_weights(
                 actions,
                 drifted,
-                listed=self._available[rows],
+                listed=pick(self._available, rows),
                 anchor=self._anchor[rows] if self._anchor.shape[0] else None,
                 tilt=p.tilt,
                 dial_cap=p.dial_cap,
@@ -322,7 +356,7 @@ class DirectAgent:
                 decide=decide,
             )
             fees, turnover, next_value, drifted = trade_and_hold(
-                value, drifted, targets, self._relatives[rows], p.cost_rate
+                value, drifted, targets, pick(self._relatives, rows), p.cost_rate
             )
             size = action_size(actions) * decide if p.reward.action_penalty > 0.0 else 0.0
             reward, terms, state = step_reward(value, next_value, turnover, size, step, state, p.reward)

@@ -108,6 +108,12 @@ def _net_arch(value: Any) -> str | None:
     return "a list of layer sizes such as [64, 64], or {pi: [...], vf: [...]}"
 
 
+def _pool(value: Any) -> str | None:
+    words = isinstance(value, str) and value in ("market", "own")
+    symbols = isinstance(value, list) and value and all(isinstance(s, str) and s for s in value)
+    return None if words or symbols else "market, own, or a list of symbols such as [BTC, ETH]"
+
+
 CHECKS: dict[str, Check] = {
     "learning_rate": _number(0.0, open_low=True, schedule=True),
     "clip_range": _number(0.0, open_low=True, schedule=True),
@@ -136,6 +142,8 @@ CHECKS: dict[str, Check] = {
     "stats_window_size": _whole(1),
     "noise_type": _optional(lambda value: None if value == "normal" else "normal"),
     "noise_std": _number(0.0, open_low=True),
+    "pool": _pool,
+    "universe": _optional(_whole(1)),
 }
 """Each hyperparameter with a range; the others are checked by the kind of their default."""
 POLICY_CHECKS: dict[str, Check] = {

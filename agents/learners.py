@@ -5,7 +5,8 @@ Built in: stable-baselines3's ``ppo``, ``sac``, ``a2c``, ``td3``, sb3-contrib's 
 and the gradient agent ``direct`` (:mod:`cryptofolio.agents.direct`); ``ppo_budget`` and
 ``direct_budget`` are PPO and the gradient agent anchored on the profile's budget-keeping rule,
 ``hedge`` the gradient agent anchored on the Hedge allocator over the profile's rule library
-(:mod:`cryptofolio.agents.hedge`; their config files). Add your own from Python::
+(:mod:`cryptofolio.agents.hedge`; their config files), ``eiie`` the shared per-asset policy trained
+on pooled assets (:mod:`cryptofolio.agents.eiie`). Add your own from Python::
 
     from stable_baselines3 import DDPG
     from cryptofolio.agents.learners import Budgets, register, sb3_learner
@@ -26,6 +27,7 @@ names of all of them (:func:`names`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,9 +44,10 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from cryptofolio import configs
 from cryptofolio.agents.direct import DirectAgent, load_direct, make_direct, save_direct
+from cryptofolio.agents.eiie import EIIEAgent, load_eiie, make_eiie
 from cryptofolio.agents.hyperparameters import algo_kwargs
 from cryptofolio.agents.snapshots import MODEL, SPACES, load_model, read_spaces
-from cryptofolio.envs import PortfolioEnv
+from cryptofolio.envs import MarketConfig, PortfolioEnv
 from cryptofolio.envs.errors import ConfigError
 
 ENTRY_POINTS = "cryptofolio.learners"
@@ -63,6 +66,10 @@ class RunSettings(Protocol):
     def n_envs(self) -> int: ...
     @property
     def normalize(self) -> bool: ...
+    @property
+    def market(self) -> MarketConfig: ...
+    @property
+    def bootstrap_block(self) -> int: ...
 
 
 class Model(Protocol):
@@ -227,6 +234,11 @@ def direct_learner(name: str) -> Learner:
     )
 
 
+def eiie_learner(name: str) -> Learner:
+    """The shared per-asset policy's entry under ``name`` (:mod:`cryptofolio.agents.eiie`)."""
+    return dataclasses.replace(direct_learner(name), algorithm=EIIEAgent, make=make_eiie, load=load_eiie)
+
+
 def make_sb3(algorithm: type[BaseAlgorithm], config: RunSettings, env: Any, seed: int) -> BaseAlgorithm:
     """``algorithm`` on the training VecEnv ``env``, from the run's policy and hyperparameters."""
     kwargs = algo_kwargs(config.hyperparams, int(env.action_space.shape[0]))
@@ -294,6 +306,8 @@ BUILT_IN: tuple[Learner, ...] = (
     direct_learner("direct_budget"),
     # On the experts: the gradient agent anchored on the Hedge allocator over the profile's rule library
     direct_learner("hedge"),
+    # One policy shared across assets, trained on every asset of the market pooled
+    eiie_learner("eiie"),
 )
 """The project's own learners."""
 LEARNERS: dict[str, Learner] = {entry.name: entry for entry in BUILT_IN}

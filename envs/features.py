@@ -83,17 +83,41 @@ class Features:
         """(size,) float32 observation at bar ``t`` (requires ``t >= window``)."""
         return self.observations(np.array([t]), np.asarray(weights).reshape(1, -1), np.array([drawdown]))[0]
 
-    def observations(self, bars: np.ndarray, weights: np.ndarray, drawdowns: np.ndarray) -> np.ndarray:
+    def observations(
+        self,
+        bars: np.ndarray,
+        weights: np.ndarray,
+        drawdowns: np.ndarray,
+        columns: np.ndarray | None = None,
+    ) -> np.ndarray:
         """(B, size) float32 observations of B portfolios, row k as :meth:`observation` at ``bars[k]``.
 
-        :param bars: (B,) int bars, each at least ``window``; :param weights: (B, N+1);
-        :param drawdowns: (B,).
+        :param bars: (B,) int bars, each at least ``window``; :param weights: (B, N+1), or (B, k+1)
+            with ``columns``; :param drawdowns: (B,).
+        :param columns: (B, k+1) int columns of each row, cash (0) first: row k is then the
+            observation of a market of those columns alone (every feature is computed per column),
+            of length ``size * (k+1) / (N+1)``; None: every column.
         """
         if len(bars) and bars.min() < self.window:
             raise IndexError(f"bar {bars.min()} has fewer than window={self.window} bars of history")
+        if columns is not None:
+            return self._observations_of(bars, weights, drawdowns, columns)
         out = np.empty((len(bars), self.size), dtype=np.float32)
         fill_observations(self.returns, self.table, self.listed, self.lags, bars, weights, drawdowns, out)
         return out
+
+    def _observations_of(
+        self, bars: np.ndarray, weights: np.ndarray, drawdowns: np.ndarray, columns: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`observations` of each row's ``columns``, in the module table's layout."""
+        n_rows, blocks = len(bars), self.table.shape[1] // self.n_columns
+        lagged = bars[:, None] - self.lags + 1 + np.arange(self.lags)  # (B, L)
+        returns = self.returns[lagged[:, :, None], columns[:, None, :]]  # (B, L, k+1)
+        table = self.table.reshape(len(self.table), blocks, self.n_columns)
+        rows = table[bars[:, None, None], np.arange(blocks)[None, :, None], columns[:, None, :]]
+        listed = self.listed[bars[:, None], columns[:, 1:] - 1]  # (B, k)
+        parts = (returns, rows, weights, listed, drawdowns[:, None])
+        return np.concatenate([np.reshape(part, (n_rows, -1)) for part in parts], axis=1, dtype=np.float32)
 
     def observation_space(self) -> spaces.Box:
         """Finite float32 Box matching :meth:`observation` (see the module table)."""

@@ -28,6 +28,7 @@ TINY = {
     "ppo_budget": ["n_steps=32", "batch_size=32", "n_epochs=2"],
     "direct_budget": ["n_steps=16"],
     "hedge": ["n_steps=16"],
+    "eiie": ["n_steps=16"],
 }
 """Per learner, the settings that make a run of a few hundred steps learn at all."""
 COMMON = [
@@ -61,6 +62,19 @@ def build_market(
         categories=tuple(asset_category(s) for s in symbols),
         freq=pd.Timedelta(freq),
         source="test",
+    )
+
+
+def market_of_columns(market: MarketData, columns: list[int]) -> MarketData:
+    """The market of its ``columns`` (cash, 0, first) alone, in that order."""
+    return MarketData(
+        timestamps=market.timestamps,
+        symbols=[market.symbols[c] for c in columns],
+        close=market.close[:, columns],
+        available=market.available[:, columns],
+        categories=[market.categories[c] for c in columns],
+        freq=market.freq,
+        source=f"{market.source} columns {columns}",
     )
 
 

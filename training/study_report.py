@@ -52,8 +52,9 @@ PBO_GROUPS = 16
 BUDGET_RULES = ("{p}+voltarget", "{p}+ddbrake", "{p}+voltarget+ddbrake", "{p}_regime+voltarget+ddbrake")
 """The rules on the risk budget every fold evaluates beside the baselines (``{p}``: the profile)."""
 SCORES = (
-    "Scores: each seed's test Sharpe ratio on a fold minus the rule it is anchored on (the profile rule; "
-    "for the _budget learners, <profile>+voltarget+ddbrake); tasks: the (profile, fold) pairs (a path "
+    "Scores: each seed's test Sharpe ratio on a fold minus the rule it is anchored on (the profile rule, "
+    "also for eiie, whose actions are free; for the _budget learners, <profile>+voltarget+ddbrake; for "
+    "hedge, the Hedge allocator); tasks: the (profile, fold) pairs (a path "
     "held in cash for a whole window scores a Sharpe ratio of 0). IQM: the mean of the middle half of the "
     "scores; P(improvement): the probability that a seed beats the rule on a fold. Their 95% intervals "
     "resample the tasks, then the seeds within each (rliable's stratified bootstrap with its task "
@@ -321,7 +322,7 @@ def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) 
     scores = {name: np.concatenate(blocks)[:, None] for name, blocks in learners.items()}
     bound = 1.1 * max(0.1, *(float(np.abs(s).max()) for s in scores.values()))
     thresholds = np.linspace(-bound, bound, 201)
-    figure, axis = plt.subplots(figsize=(7, 4))
+    figure, axis = plt.subplots(figsize=(9, 4))
     names = list(dict.fromkeys(name.removesuffix("-ensemble") for name in scores))
     for name, score in scores.items():
         colour = plt.get_cmap("tab10")(names.index(name.removesuffix("-ensemble")) % 10)
@@ -330,7 +331,7 @@ def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) 
     axis.axvline(0.0, color="grey", lw=0.8)
     axis.set_xlabel("fold-level test Sharpe ratio minus the rule the learner is anchored on")
     axis.set_ylabel("fraction of (seed, fold) runs above")
-    axis.legend()
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")  # beside: no line hidden
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

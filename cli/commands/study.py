@@ -55,7 +55,7 @@ RECORD = "study.json"
 QUICK_SPAN = ("2023-07-01", "2024-06-30")
 
 
-STUDY_ALGOS = "ppo,sac,direct,ppo_budget,direct_budget,hedge"
+STUDY_ALGOS = "ppo,sac,direct,ppo_budget,direct_budget,hedge,eiie"
 """The study's learners: each plain one on the profile rule, PPO and the gradient agent on the budget
 rule, and the gradient agent on the Hedge allocator; with five seeds each, the 540 units trained in
 97.5 minutes on two cores (docs/results.md)."""

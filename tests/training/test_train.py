@@ -8,7 +8,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cryptofolio.agents.learners import BUILT_IN, learner
-from cryptofolio.agents.sb3 import load_policy, run_env
+from cryptofolio.agents.sb3 import load_policy, read_run_config, run_env
 from cryptofolio.envs import MarketConfig, PortfolioEnv, SplitDates, synthetic_market
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
@@ -39,10 +39,14 @@ def test_each_algo_writes_a_complete_run_folder(trained, algo):
         assert (folder / name).stat().st_size > 0, name
     assert list(folder.glob("events.out.tfevents.*"))
     model = "model.npz" if learner(algo).trains_on == "portfolio_env" else "model.zip"
-    plain = {model, "normalization.json", "spaces.json", "state.json", "manifest.json"}
+    normalized = read_run_config(folder)["normalize"]  # eiie standardizes inside its network
+    plain_own = {"pool.json"} if algo == "eiie" else set()  # the pool it trained on
+    plain = {model, "spaces.json", "state.json", "manifest.json"} | (
+        {"normalization.json"} if normalized else set()
+    )
     for snapshot in ("best", "final", "checkpoint"):
         names = {p.name for p in (folder / snapshot).iterdir()}
-        assert names - {"replay_buffer.npz", "optimizer.npz"} == plain, snapshot
+        assert names - {"replay_buffer.npz", "optimizer.npz"} == plain | plain_own, snapshot
     assert (folder / "checkpoint" / "replay_buffer.npz").is_file() == learner(algo).replay_buffer
     assert (folder / "checkpoint" / "optimizer.npz").is_file() == (learner(algo).trains_on == "portfolio_env")
     for snapshot in ("best", "final"):  # only a checkpoint resumes
@@ -70,7 +74,8 @@ def test_a_reloaded_model_acts_exactly_as_the_trained_one(trained, algo):
         observations.append(obs)
         obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
     for obs in observations:
-        expected, _ = outcome.model.predict(normalizer.normalize_obs(obs), deterministic=True)
+        inputs = obs if normalizer is None else normalizer.normalize_obs(obs)
+        expected, _ = outcome.model.predict(inputs, deterministic=True)
         actual, _ = policy.predict(obs, deterministic=True)
         np.testing.assert_array_equal(actual, expected)
 
@@ -117,7 +122,7 @@ def test_loading_into_an_env_with_other_spaces_fails_clearly(trained):
         load_policy(trained["ppo"].run.path, env=env)
 
 
-@pytest.mark.parametrize("algo", ["ppo", "sac", "direct"])
+@pytest.mark.parametrize("algo", ["ppo", "sac", "direct", "eiie"])
 def test_resume_continues_the_timestep_count(tiny_config, tmp_path, algo):
     config = tiny_config(algo, n_timesteps=200)
     run = RunFolder.create(tmp_path, config)
