@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cryptofolio.evaluation.statistics import check_resamples
+
 
 def interquartile_mean(scores: np.ndarray) -> float:
     """Mean of all (runs, tasks) scores once a quarter of them is cut from each end.
@@ -200,3 +202,4 @@ def _check_bootstrap(resamples: int, confidence: float) -> None:
         raise ValueError(f"resamples must be a positive integer, got {resamples}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence}")
+    check_resamples(int(resamples), confidence)

@@ -178,7 +178,9 @@ def evaluate(
         reference = "reference"
     _check_same_bars(results)
     table = metrics_table(list(results.values()))
-    trials = np.array([per_bar_sharpe(returns_of(r.values)) for r in results.values()])
+    # The trials are the agent runs trained (every seed of every learner here); the rules, the ensembles
+    # (made of those runs) and the reference were not candidates of a search.
+    trials = np.array([per_bar_sharpe(returns_of(results[run].values)) for run in selection])
     table["psr"] = [probabilistic_sharpe_ratio(returns_of(r.values)) for r in results.values()]
     table["dsr"] = [deflated_sharpe_ratio(returns_of(r.values), trials) for r in results.values()]
     group_list = list(groups.values())

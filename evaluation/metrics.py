@@ -177,11 +177,19 @@ def historical_var(values: np.ndarray, level: float = 0.95) -> float:
 
 
 def historical_cvar(values: np.ndarray, level: float = 0.95) -> float:
-    """Historical conditional VaR (expected shortfall) per bar: the mean loss of the bars at or
-    beyond the VaR, ``-mean(r[r <= quantile(r, 1 - level)])``, a loss (0.05 is 5%).
+    """Historical expected shortfall per bar: the mean loss of the worst ``1 - level`` share of the
+    bars, a loss (0.05 is 5%).
+
+    With ``a = (1 - level) n`` for n bars sorted from the worst, ``ES = -(sum of the floor(a) worst
+    + (a - floor(a)) times the next) / a`` (Acerbi and Tasche 2002): exactly the worst 5% of the
+    bars at 95%, however many of the others are flat, where averaging every bar at or below the
+    5% quantile takes in all the flat bars of a policy that rarely loses.
     """
-    returns = simple_returns(values)
-    return float(0.0 - returns[returns <= np.quantile(returns, 1.0 - level)].mean())
+    returns = np.sort(simple_returns(values))
+    share = (1.0 - level) * len(returns)
+    whole = min(int(np.floor(share)), len(returns) - 1)
+    tail = returns[:whole].sum() + (share - whole) * returns[whole]
+    return float(0.0 - tail / share)
 
 
 def monthly_returns(values: np.ndarray, timestamps: pd.DatetimeIndex) -> pd.DataFrame:

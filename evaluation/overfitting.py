@@ -21,6 +21,10 @@ import numpy as np
 
 from cryptofolio.envs.errors import ConfigError
 
+TIE = 1e-12
+"""Relative difference below which two scores are tied: a rescaled copy of a configuration has its
+Sharpe ratio to about 1e-16, rounding noise that must not rank them."""
+
 Metric = Callable[[np.ndarray], np.ndarray]
 """Maps (t, N) observations to (N,) scores, higher better."""
 
@@ -58,8 +62,10 @@ def probability_of_backtest_overfitting(
         better; by default each column's per-observation Sharpe ratio, mean over standard
         deviation with ddof=1, not annualized.
 
-    Ties: n* is the first of the configurations tied best in sample; out of sample, tied
-    configurations share their average rank, so ω = 1/2 and λ = 0 when n* ties the median.
+    Ties: scores equal to :data:`TIE` (relative) are tied, so that equal ratios computed through
+    different rounding (a configuration and a rescaled copy of it) tie in both paths. n* is the
+    first of the configurations tied best in sample; out of sample, tied configurations share
+    their average rank, so ω = 1/2 and λ = 0 when n* ties the median.
 
     PBO counts λ <= 0: the paper's estimate φ = ∫ f(λ) dλ from -∞ to 0, for f the relative
     frequency of the logits over the combinations, includes the mass at λ = 0 (so do the R
@@ -83,10 +89,12 @@ def probability_of_backtest_overfitting(
     _check_scores(out_scores, "out-of-sample", metric is None)
 
     every = np.arange(count)
-    selected = np.argmax(in_scores, axis=1)
+    top = in_scores.max(axis=1, keepdims=True)
+    selected = np.argmax(_tied(in_scores, top) | (in_scores == top), axis=1)  # the first tied best
     best_in, best_out = in_scores[every, selected], out_scores[every, selected]
-    below = np.count_nonzero(out_scores < best_out[:, None], axis=1)
-    level = np.count_nonzero(out_scores == best_out[:, None], axis=1)  # n* and its ties
+    tied = _tied(out_scores, best_out[:, None]) | (out_scores == best_out[:, None])
+    below = np.count_nonzero((out_scores < best_out[:, None]) & ~tied, axis=1)
+    level = np.count_nonzero(tied, axis=1)  # n* and its ties
     rank = below + (level + 1) / 2.0  # 1 the worst, N the best; ties share their average rank
     omega = rank / (configurations + 1)
     logits = np.log(omega / (1.0 - omega))
@@ -105,6 +113,12 @@ def probability_of_backtest_overfitting(
         in_sample_best_out_of_sample=best_out,
         performance_degradation_slope=slope,
     )
+
+
+def _tied(scores: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Where ``scores`` equal ``other`` to :data:`TIE` (relative): equal ratios computed two ways."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(scores - other) <= TIE * np.maximum(np.abs(scores), np.abs(other))
 
 
 def _sharpe_of_halves(blocks: np.ndarray, in_sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.rendering import Block, Section
 from cryptofolio.evaluation.results import Evaluation
+from cryptofolio.evaluation.statistics import PAIRED_COVERAGE
 from cryptofolio.evaluation.tables import formatted, with_intervals
 from cryptofolio.training.budgets import (
     ABLATION_QUICK_OVERRIDES,
@@ -319,7 +320,8 @@ def summary_markdown(
         "[95% interval over seeds]:",
         formatted(test),
         f"Differences to the {profile} baseline over the same bars (mean of the seeds minus the baseline, "
-        "95% paired block-bootstrap interval), the seeds whose test Sharpe beats the baseline's with a "
+        f"95% paired block-bootstrap interval; {PAIRED_COVERAGE}), the seeds whose test Sharpe beats the "
+        "baseline's with a "
         f"smaller max drawdown, and each variant's turnover as a multiple of the {profile} rule's (mean, "
         "and the lowest to highest seed):",
         formatted(versus.join(validated[["seeds_meeting_target", f"turnover_x_{profile}"]])),

@@ -38,7 +38,7 @@ from cryptofolio.evaluation.evaluate import evaluate, paired_comparison
 from cryptofolio.evaluation.overfitting import probability_of_backtest_overfitting
 from cryptofolio.evaluation.rendering import Block, Section
 from cryptofolio.evaluation.results import Evaluation
-from cryptofolio.evaluation.statistics import returns_of
+from cryptofolio.evaluation.statistics import PAIRED_COVERAGE, returns_of
 from cryptofolio.evaluation.tables import formatted, with_intervals
 from cryptofolio.training.folds import chained, chains
 from cryptofolio.training.report_pages import Page, render_page
@@ -637,7 +637,7 @@ def results_markdown(
                 [
                     "Chained test windows, agents (mean over seeds; differences to the rule each is anchored "
                     "on, the profile rule or for the _budget learners its +voltarget+ddbrake rule, with 95% "
-                    "paired block-bootstrap intervals over the whole path):",
+                    f"paired block-bootstrap intervals over the whole path; {PAIRED_COVERAGE}):",
                     formatted(with_intervals(agents, agents.columns)),
                     "Chained test windows, rules:",
                     formatted(rules[["sharpe", "cagr", "max_drawdown"]]),

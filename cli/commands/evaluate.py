@@ -40,6 +40,7 @@ from cryptofolio.envs import SPLIT_NAMES, MarketConfig
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.backtest import format_table
 from cryptofolio.evaluation.evaluate import comparison_config, evaluate, find_runs, runs_market
+from cryptofolio.evaluation.statistics import minimum_resamples
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -61,7 +62,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--which", choices=("best", "final"), default="best", help="model of each run (best on validation)"
     )
-    parser.add_argument("--resamples", type=whole_number(1), default=2_000, help="bootstrap resamples (2000)")
+    parser.add_argument(
+        "--resamples",
+        type=whole_number(minimum_resamples(0.95)),
+        default=2_000,
+        help=f"bootstrap resamples (2000; at least {minimum_resamples(0.95)}: 10 beyond each 95%% bound)",
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("reports/evaluation"), help="report folder (reports/evaluation)"
     )

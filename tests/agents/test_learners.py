@@ -90,7 +90,7 @@ def test_a_learner_added_from_outside_trains_evaluates_and_resumes(ddpg, tmp_pat
     assert first.timesteps >= 300 and (run.path / "checkpoint" / "replay_buffer.npz").is_file()
 
     market, splits = MarketConfig().load()
-    evaluation = evaluate([run.path], ["moderate", "equal_weight"], market, splits, "test", resamples=50)
+    evaluation = evaluate([run.path], ["moderate", "equal_weight"], market, splits, "test", resamples=400)
     assert {run.path.name, "moderate", "equal_weight"} <= set(evaluation.metrics.index)
     assert np.isfinite(evaluation.metrics.loc[run.path.name, "sharpe"])
 

@@ -37,7 +37,7 @@ def test_the_quick_demo_trains_evaluates_and_says_where_its_report_is(tmp_path, 
 MODULE_RUNS = [
     ("cryptofolio", ["backtest", "--policies", "cash"]),
     ("cryptofolio.commands.backtest", ["--policies", "cash"]),
-    ("cryptofolio.commands.evaluate", ["--baselines", "cash", "--resamples", "50"]),
+    ("cryptofolio.commands.evaluate", ["--baselines", "cash", "--resamples", "400"]),
 ]
 PROJECT = Path(__file__).parents[2]
 

@@ -68,7 +68,7 @@ def test_a_performance_profile_counts_scores_strictly_above_each_threshold():
 
 def test_constant_tasks_give_a_zero_width_interval():
     scores = np.array([[1.0, 5.0], [1.0, 5.0], [1.0, 5.0]])  # every resample is this array
-    point, low, high = stratified_bootstrap(scores, np.mean, 200, np.random.default_rng(3))
+    point, low, high = stratified_bootstrap(scores, np.mean, 400, np.random.default_rng(3))
     assert (point, low, high) == (3.0, 3.0, 3.0)
 
 
@@ -81,8 +81,8 @@ def test_resampling_draws_runs_within_each_task():
         seen.append(resampled)
         return float(resampled.mean())
 
-    stratified_bootstrap(scores, record, 100, rng)
-    assert len(seen) == 101  # 100 resamples and the point estimate
+    stratified_bootstrap(scores, record, 400, rng)
+    assert len(seen) == 401  # 400 resamples and the point estimate
     for resampled in seen:
         assert resampled.shape == (5, 3)
         for task in range(3):
@@ -91,7 +91,7 @@ def test_resampling_draws_runs_within_each_task():
 
 def test_a_task_bootstrap_draws_whole_tasks_and_varies_one_run_per_task():
     scores = np.array([[1.0, 10.0, 100.0]])  # one run per task: resampling runs alone cannot vary it
-    assert stratified_bootstrap(scores, np.mean, 200, np.random.default_rng(3)) == (37.0, 37.0, 37.0)
+    assert stratified_bootstrap(scores, np.mean, 400, np.random.default_rng(3)) == (37.0, 37.0, 37.0)
     seen: list[np.ndarray] = []
 
     def record(resampled: np.ndarray) -> float:
@@ -108,7 +108,7 @@ def test_a_task_bootstrap_draws_whole_tasks_and_varies_one_run_per_task():
 def test_a_task_bootstrap_of_improvement_pairs_the_tasks_of_both():
     x, y = np.array([[1.0, 5.0]]), np.array([[0.0, 9.0]])  # x wins task 0, loses task 1
     point, low, high = probability_of_improvement_interval(
-        x, y, 300, np.random.default_rng(2), task_bootstrap=True
+        x, y, 400, np.random.default_rng(2), task_bootstrap=True
     )
     assert (point, low, high) == (0.5, 0.0, 1.0)  # a resample holds task 0 twice, task 1 twice, or both
 
@@ -124,7 +124,7 @@ def test_a_stratified_bootstrap_brackets_its_point_and_repeats_with_its_seed():
 
 def test_an_interval_of_improvement_is_certain_when_every_run_wins():
     x, y = np.full((4, 3), 2.0) + np.arange(4)[:, None], np.zeros((5, 3))  # x beats y in every pair
-    assert probability_of_improvement_interval(x, y, 100, np.random.default_rng(7)) == (1.0, 1.0, 1.0)
+    assert probability_of_improvement_interval(x, y, 400, np.random.default_rng(7)) == (1.0, 1.0, 1.0)
 
 
 def test_an_interval_of_improvement_brackets_its_point_within_zero_and_one():
@@ -138,12 +138,12 @@ def test_an_interval_of_improvement_brackets_its_point_within_zero_and_one():
 def test_profile_bands_bracket_the_profile_and_vanish_for_constant_tasks():
     thresholds = np.array([-1.0, 0.0, 0.5, 2.0])
     scores = np.random.default_rng(9).normal(size=(8, 4))
-    profile, low, high = performance_profile_bands(scores, thresholds, 300, np.random.default_rng(10))
+    profile, low, high = performance_profile_bands(scores, thresholds, 400, np.random.default_rng(10))
     assert profile.shape == low.shape == high.shape == (4,)
     np.testing.assert_array_equal(profile, performance_profile(scores, thresholds))
     assert (low <= profile).all() and (profile <= high).all()
     constant = np.array([[0.0, 1.0], [0.0, 1.0]])  # above 0.5: one score in two, in every resample
-    _, low, high = performance_profile_bands(constant, np.array([0.5]), 50, np.random.default_rng(11))
+    _, low, high = performance_profile_bands(constant, np.array([0.5]), 400, np.random.default_rng(11))
     assert low[0] == high[0] == 0.5
 
 
@@ -170,7 +170,12 @@ def test_x_and_y_must_share_their_tasks():
 
 @pytest.mark.parametrize(
     ("resamples", "confidence", "message"),
-    [(0, 0.95, "resamples must be a positive integer"), (10, 1.0, "confidence must be strictly between")],
+    [
+        (0, 0.95, "resamples must be a positive integer"),
+        (10, 1.0, "confidence must be strictly between"),
+        (399, 0.95, "resamples=399: a 95% interval needs at least 400"),
+        (1999, 0.99, "resamples=1999: a 99% interval needs at least 2000"),
+    ],
 )
 def test_bootstrap_settings_are_checked(resamples, confidence, message):
     rng = np.random.default_rng(0)

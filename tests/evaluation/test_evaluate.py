@@ -13,6 +13,7 @@ from cryptofolio.envs import Costs, PortfolioEnv
 from cryptofolio.evaluation.backtest import run_backtest
 from cryptofolio.evaluation.evaluate import evaluate, find_runs
 from cryptofolio.evaluation.report import write_report
+from cryptofolio.evaluation.statistics import deflated_sharpe_ratio, per_bar_sharpe, returns_of
 from cryptofolio.training.config import resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import train
@@ -50,7 +51,7 @@ def runs(tiny_runs):
 @pytest.fixture(scope="module")
 def evaluation(runs, default_market):
     market, splits = default_market
-    return evaluate(runs, ["equal_weight", "btc_only", "cash"], market, splits, "test", resamples=200)
+    return evaluate(runs, ["equal_weight", "btc_only", "cash"], market, splits, "test", resamples=400)
 
 
 @pytest.mark.parametrize(("split", "use"), [("validation", "model selection"), ("train", "training")])
@@ -88,6 +89,14 @@ def test_psr_and_dsr_are_probabilities_and_dsr_is_lower(evaluation):
     assert table["psr"].between(0, 1).all() and (table["dsr"] <= table["psr"] + 1e-12).all()
 
 
+def test_the_dsr_counts_the_agent_runs_as_trials_not_the_rules_or_the_reference(evaluation, runs):
+    trials = [per_bar_sharpe(returns_of(evaluation.results[r.name].values)) for r in runs]
+    rule = returns_of(evaluation.results["moderate"].values)
+    assert evaluation.metrics.loc["moderate", "dsr"] == pytest.approx(
+        deflated_sharpe_ratio(rule, np.array(trials))
+    )
+
+
 def test_the_claims_are_stated_with_numbers(evaluation):
     text = " ".join(evaluation.claims)
     assert "Does ppo-moderate (2 seeds) beat the moderate baseline after fees on the test split?" in text
@@ -119,7 +128,7 @@ def test_evaluate_from_the_command_line(runs, tmp_path, capsys):
                 "--baselines",
                 "cash",
                 "--resamples",
-                "100",
+                "400",
                 "--out",
                 str(tmp_path),
             ]
@@ -134,7 +143,7 @@ def test_evaluate_from_the_command_line(runs, tmp_path, capsys):
 
 def test_baselines_alone_can_be_evaluated(tmp_path, default_market):
     market, splits = default_market
-    evaluation = evaluate([], ["moderate", "cash"], market, splits, "test", resamples=50)
+    evaluation = evaluate([], ["moderate", "cash"], market, splits, "test", resamples=400)
     assert evaluation.groups == [] and set(evaluation.results) == {"moderate", "cash", "reference"}
     write_report(evaluation, tmp_path, "Baselines", "")
     assert np.isfinite(evaluation.metrics.loc["moderate", "sharpe"])
@@ -158,7 +167,7 @@ def slippage_run(tmp_path_factory):
 
 def test_baselines_pay_the_costs_the_runs_trained_with(slippage_run, default_market):
     market, splits = default_market
-    evaluation = evaluate([slippage_run], ["equal_weight"], market, splits, "test", resamples=50)
+    evaluation = evaluate([slippage_run], ["equal_weight"], market, splits, "test", resamples=400)
     assert evaluation.costs == Costs(fee=0.001, slippage=0.002)
     for name in (slippage_run.name, "equal_weight", "moderate", "reference"):
         assert evaluation.results[name].meta["slippage"] == 0.002, name
@@ -174,10 +183,12 @@ def test_one_comparison_has_one_set_of_costs(runs, slippage_run, tmp_path, capsy
     with pytest.raises(ValueError, match="the runs were trained at different costs"):
         evaluate([*runs, slippage_run], ["cash"], market, splits, "test")
     chosen = Costs(fee=0.002, slippage=0.0005)
-    evaluation = evaluate([*runs, slippage_run], ["cash"], market, splits, "test", costs=chosen, resamples=50)
+    evaluation = evaluate(
+        [*runs, slippage_run], ["cash"], market, splits, "test", costs=chosen, resamples=400
+    )
     assert {result.meta["slippage"] for result in evaluation.results.values()} == {0.0005}
     assert {result.meta["fee"] for result in evaluation.results.values()} == {0.002}
-    args = ["evaluate", "--runs", str(slippage_run), "--baselines", "cash", "--resamples", "50"]
+    args = ["evaluate", "--runs", str(slippage_run), "--baselines", "cash", "--resamples", "400"]
     assert main([*args, "--fee", "0.003", "--out", str(tmp_path)]) == 0
     assert "at a fee of 0.30% plus slippage of 0.20% per unit traded" in (tmp_path / "report.md").read_text()
 
@@ -225,7 +236,7 @@ def test_an_ensemble_needs_an_env_with_free_actions(runs, default_market):
 
 def test_evaluate_reports_each_groups_ensemble_beside_its_seeds(runs, default_market):
     market, splits = default_market
-    together = evaluate(runs, ["cash"], market, splits, "test", resamples=100, ensemble=True)
+    together = evaluate(runs, ["cash"], market, splits, "test", resamples=400, ensemble=True)
     ensemble = together.groups[-1]
     assert (ensemble.name, ensemble.ensemble_of, ensemble.runs) == (
         "ppo-moderate-ensemble",

@@ -122,10 +122,21 @@ def test_historical_var_and_cvar_per_bar():
     values = 100 * np.concatenate([[1.0], np.cumprod(1 + TAIL)])
     # the 5% quantile lies 0.95 of the way from -10% to -5%: -0.1 + 0.95 * 0.05 = -5.25%
     assert metrics.historical_var(values) == pytest.approx(0.0525)
-    assert metrics.historical_cvar(values) == pytest.approx(0.10)  # only -10% is at or below it
+    assert metrics.historical_cvar(values) == pytest.approx(0.10)  # the worst 5% of 20 bars: -10%
     # at 90%: 1.9 of the way along, between -5% and +1%: -0.05 + 0.9 * 0.06 = +0.4%, a gain
     assert metrics.historical_var(values, level=0.90) == pytest.approx(-0.004)
-    assert metrics.historical_cvar(values, level=0.90) == pytest.approx(0.075)  # mean of -10% and -5%
+    assert metrics.historical_cvar(values, level=0.90) == pytest.approx(0.075)  # the worst two: -10%, -5%
+
+
+def test_expected_shortfall_is_the_mean_of_the_worst_five_percent_of_bars_however_many_are_flat():
+    returns = np.zeros(1000)
+    returns[::50] = -0.01  # 20 losing bars of 1%: 2% of the bars, the others flat (a cash-heavy policy)
+    values = np.concatenate([[1.0], np.cumprod(1 + returns)])
+    assert metrics.historical_cvar(values) == pytest.approx(
+        0.2 / 50
+    )  # 20 losses and 30 flat bars of the worst 50
+    odd = np.concatenate([[1.0], np.cumprod(1 + np.array([-0.1, -0.05, *[0.01] * 28]))])  # 30 bars: a = 1.5
+    assert metrics.historical_cvar(odd) == pytest.approx((0.1 + 0.5 * 0.05) / 1.5)
 
 
 def test_a_flat_series_risks_nothing():

@@ -135,3 +135,15 @@ def test_a_constant_configuration_has_no_sharpe_ratio():
     performance[:, 1] = 0.0  # e.g. always in cash: 0 / 0
     with pytest.raises(ValueError, match=r"configurations \[1\] on some in-sample half"):
         probability_of_backtest_overfitting(performance, groups=4)
+
+
+def test_a_rescaled_copy_ties_with_its_original_as_an_exact_copy_does():
+    returns = np.random.default_rng(5).standard_t(4, size=(320, 5)) * 0.02
+    copied, rescaled = returns.copy(), returns.copy()
+    copied[:, 4] = returns[:, 1]
+    rescaled[:, 4] = 3.0 * returns[:, 1]  # the same Sharpe ratio, computed through other rounding
+    for metric in (None, lambda half: half.mean(axis=0) / half.std(axis=0, ddof=1)):
+        exact = probability_of_backtest_overfitting(copied, groups=8, metric=metric)
+        noisy = probability_of_backtest_overfitting(rescaled, groups=8, metric=metric)
+        np.testing.assert_array_equal(noisy.logits, exact.logits)
+        np.testing.assert_array_equal(noisy.selected, exact.selected)

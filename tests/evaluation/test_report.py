@@ -22,7 +22,7 @@ SEEDS = ("equal_weight", "btc_only")
 def baselines(default_market):
     market, splits = default_market
     policies = ["moderate", "equal_weight", "btc_only", "olmar", "cash"]
-    return evaluate([], policies, market, splits, "test", resamples=50)
+    return evaluate([], policies, market, splits, "test", resamples=400)
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +115,8 @@ def test_groups_with_fewer_than_five_seeds_are_warned_about():
     groups = [AgentGroup("ppo", "moderate", [f"s{i}" for i in range(n)]) for n in (1, 2, 3, 5)]
     one, two, three = report.seed_caveats(groups)  # none for five seeds
     assert one.startswith("Warning: ppo-moderate has 1 seed, fewer than 5") and "no interval" in one
-    assert 'its "95% interval" over seeds is the range of its two runs' in two
-    assert "a bootstrap over 3 runs cannot reach beyond their range" in three
+    assert "its Student-t interval over 2 runs is wide" in two
+    assert "its Student-t interval over 3 runs is wide" in three
 
 
 def test_the_baselines_beside_agents_are_their_profile_the_reference_btc_and_equal_weight(baselines, grouped):

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.statistics import (
+    bias_corrected,
     circular_block_indices,
     deflated_sharpe_ratio,
     expected_max_sharpe,
@@ -31,6 +33,33 @@ def test_seed_intervals_of_one_run_or_identical_runs():
     assert (same.low, same.estimate, same.high) == (0.7, 0.7, 0.7)
 
 
+def test_a_t_interval_over_three_seeds_covers_the_mean_95_percent_of_the_time():
+    samples = np.random.default_rng(7).normal(0.3, 1.0, size=(4000, 3))
+    covered = [seed_interval(row).covers(0.3) for row in samples]
+    assert 0.94 < np.mean(covered) < 0.96  # a percentile bootstrap over three seeds: about 0.73
+
+
+def test_a_bias_corrected_interval_moves_with_the_replicates_median_bias():
+    replicates = np.random.default_rng(8).lognormal(0.0, 1.0, size=2000)
+    centred = bias_corrected(float(np.median(replicates)), replicates)  # no bias: the percentile interval
+    np.testing.assert_allclose(
+        [centred.low, centred.high], np.quantile(replicates, [0.025, 0.975]), rtol=1e-3
+    )
+    estimate = float(np.quantile(replicates, 0.1))  # replicates above it 90% of the time: biased up
+    shifted = bias_corrected(estimate, replicates)
+    z0 = stats.norm.ppf(np.mean(replicates < estimate))
+    levels = stats.norm.cdf([2 * z0 - 1.959964, 2 * z0 + 1.959964])  # 0.0003 and 0.27
+    np.testing.assert_allclose([shifted.low, shifted.high], np.quantile(replicates, levels), rtol=1e-6)
+    assert shifted.low <= estimate <= shifted.high
+
+
+@pytest.mark.parametrize("resamples", [1, 39, 399])
+def test_fewer_resamples_than_an_interval_needs_are_refused(resamples):
+    returns = np.random.default_rng(9).normal(0.0, 0.01, size=(100, 2))
+    with pytest.raises(ValueError, match=f"resamples={resamples}: a 95% interval needs at least 400"):
+        paired_interval(lambda r: float(r.mean()), returns, resamples=resamples)
+
+
 def test_block_indices_are_consecutive_bars_wrapping_around():
     indices = circular_block_indices(10, 4, 50, np.random.default_rng(1))
     assert indices.shape == (50, 10) and indices.min() >= 0 and indices.max() <= 9
@@ -52,9 +81,9 @@ def test_a_policy_minus_itself_is_exactly_zero():
 def test_a_paired_interval_covers_a_known_difference():
     rng = np.random.default_rng(3)
     base = rng.normal(0.0, 0.02, size=2000)
-    better = base + 0.002  # the same market days, 0.2% a day more
+    better = base + rng.normal(0.002, 0.001, size=2000)  # the same market days, 0.2% a day more on average
     mean_gap = paired_interval(lambda r: float(np.mean(r[:, 0] - r[:, 1])), np.column_stack([better, base]))
-    assert mean_gap.covers(0.002) and mean_gap.low > 0.0019
+    assert mean_gap.covers(0.002) and 0.0019 < mean_gap.low < mean_gap.high < 0.0021
 
 
 def test_psr_of_a_zero_sharpe_series_is_one_half():
@@ -69,6 +98,12 @@ def test_psr_grows_with_the_sample():
     long = (long - long.mean()) / long.std(ddof=1) * 0.02 + 0.001
     assert per_bar_sharpe(short) == pytest.approx(per_bar_sharpe(long))
     assert probabilistic_sharpe_ratio(long) > probabilistic_sharpe_ratio(short) > 0.5
+
+
+def test_a_trial_without_a_sharpe_ratio_counts_as_zero_not_as_no_trial():
+    with_cash = expected_max_sharpe(np.array([0.05, np.nan, 0.1, 0.08]))
+    assert with_cash == expected_max_sharpe(np.array([0.05, 0.0, 0.1, 0.08]))
+    assert with_cash != expected_max_sharpe(np.array([0.05, 0.1, 0.08]))
 
 
 def test_deflation_lowers_the_psr_with_more_trials():

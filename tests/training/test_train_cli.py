@@ -164,7 +164,7 @@ def test_a_run_trains_without_test_dates_and_is_evaluated_on_a_test_given_later(
         "--baselines",
         "cash",
         "--resamples",
-        "50",
+        "400",
         "--out",
         str(report),
     ]
