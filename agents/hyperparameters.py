@@ -26,6 +26,8 @@ ACTIVATIONS = {
     "elu": torch.nn.ELU,
     "leaky_relu": torch.nn.LeakyReLU,
 }
+MAX_WIDTH, MAX_LAYERS = 4_096, 16
+"""The largest layer and the most layers a network setting may ask for (what a typo could allocate)."""
 SET_BY_THE_PROJECT = (
     "policy",
     "env",
@@ -63,10 +65,14 @@ def _number(low: float, high: float = math.inf, *, open_low: bool = False, sched
     return check
 
 
-def _whole(low: int, *also: int) -> Check:
+def _whole(low: int, *also: int, high: int | None = None) -> Check:
+    """A whole number from ``low`` (or one of ``also``) to ``high``: a bound on what it allocates."""
+
     def check(value: Any) -> str | None:
         ok = isinstance(value, int) and not isinstance(value, bool) and (value >= low or value in also)
-        return None if ok else f"a whole number of at least {low}" + "".join(f" or {a}" for a in also)
+        ok = ok and (high is None or value <= high)
+        span = f"from {low} to {high:,}" if high is not None else f"of at least {low}"
+        return None if ok else f"a whole number {span}" + "".join(f" or {a}" for a in also)
 
     return check
 
@@ -101,11 +107,15 @@ def _train_freq(value: Any) -> str | None:
 
 def _net_arch(value: Any) -> str | None:
     def layers(sizes: Any) -> bool:
-        return isinstance(sizes, list) and all(_whole(1)(size) is None for size in sizes)
+        fits = isinstance(sizes, list) and len(sizes) <= MAX_LAYERS
+        return fits and all(_whole(1, high=MAX_WIDTH)(size) is None for size in sizes)
 
     if layers(value) or (isinstance(value, dict) and value and all(layers(v) for v in value.values())):
         return None
-    return "a list of layer sizes such as [64, 64], or {pi: [...], vf: [...]}"
+    return (
+        "a list of layer sizes such as [64, 64], or {pi: [...], vf: [...]}, "
+        f"at most {MAX_LAYERS} layers of at most {MAX_WIDTH:,} units"
+    )
 
 
 def _pool(value: Any) -> str | None:
@@ -118,9 +128,9 @@ CHECKS: dict[str, Check] = {
     "learning_rate": _number(0.0, open_low=True, schedule=True),
     "clip_range": _number(0.0, open_low=True, schedule=True),
     "clip_range_vf": _optional(_number(0.0, open_low=True, schedule=True)),
-    "n_steps": _whole(1),
-    "batch_size": _whole(2),
-    "n_epochs": _whole(1),
+    "n_steps": _whole(1, high=1_000_000),
+    "batch_size": _whole(2, high=1_000_000),
+    "n_epochs": _whole(1, high=1_000),
     "gamma": _number(0.0, 1.0, open_low=True),
     "gae_lambda": _number(0.0, 1.0),
     "tau": _number(0.0, 1.0, open_low=True),
@@ -129,7 +139,7 @@ CHECKS: dict[str, Check] = {
     "vf_coef": _number(0.0),
     "max_grad_norm": _number(0.0, open_low=True),
     "target_kl": _optional(_number(0.0, open_low=True)),
-    "buffer_size": _whole(1),
+    "buffer_size": _whole(1, high=10_000_000),
     "learning_starts": _whole(0),
     "train_freq": _train_freq,
     "gradient_steps": _whole(1, -1),
@@ -143,7 +153,7 @@ CHECKS: dict[str, Check] = {
     "noise_type": _optional(lambda value: None if value == "normal" else "normal"),
     "noise_std": _number(0.0, open_low=True),
     "pool": _pool,
-    "universe": _optional(_whole(1)),
+    "universe": _optional(_whole(1, high=10_000)),
 }
 """Each hyperparameter with a range; the others are checked by the kind of their default."""
 POLICY_CHECKS: dict[str, Check] = {
@@ -151,12 +161,12 @@ POLICY_CHECKS: dict[str, Check] = {
     "activation_fn": lambda value: None if value in ACTIVATIONS else f"one of {', '.join(ACTIVATIONS)}",
     "log_std_init": _number(-math.inf),
     "ortho_init": _flag,
-    "lstm_hidden_size": _whole(1),
-    "n_lstm_layers": _whole(1),
+    "lstm_hidden_size": _whole(1, high=MAX_WIDTH),
+    "n_lstm_layers": _whole(1, high=MAX_LAYERS),
     "share_features_extractor": _flag,
     "shared_lstm": _flag,
     "enable_critic_lstm": _flag,
-    "n_critics": _whole(1),
+    "n_critics": _whole(1, high=MAX_LAYERS),
 }
 """What ``policy_kwargs`` may hold."""
 

@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 from stable_baselines3.common.vec_env import VecEnv
 
+from cryptofolio import configs
 from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.agents.learners import Model, learner
 from cryptofolio.agents.snapshots import NORMALIZATION, SNAPSHOTS, check_manifest, frozen_normalizer
@@ -109,8 +110,17 @@ def read_run_config(run_folder: str | Path) -> dict[str, Any]:
     path = Path(run_folder) / CONFIG
     if not path.is_file():
         raise FileNotFoundError(f"{run_folder}: not a run folder (no {CONFIG})")
-    with path.open() as f:
-        config: dict[str, Any] = yaml.safe_load(f)
+    try:
+        with path.open(encoding="utf-8") as f:
+            config: dict[str, Any] = configs.load(f)
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise RunFolderError(
+            f"{path}: not a run's config{where} ({getattr(error, 'problem', None) or error})"
+        ) from None
+    if not isinstance(config, dict):
+        raise RunFolderError(f"{path}: not a run's config (expected a mapping)")
     if not isinstance(config.get("market", {}), dict):  # flat market fields: before the typed config
         raise RunFolderError(f"{path}: written by an earlier version of cryptofolio; train the run again")
     return config

@@ -80,9 +80,10 @@ class TrainConfig:
         check_choice("profile", self.profile, PROFILE_NAMES)
         check_choice("selection_metric", self.selection_metric, SELECTION_METRICS)
         check_choice("vec_env", self.vec_env, VEC_ENVS)
-        for name in ("n_timesteps", "n_envs", "eval_freq", "checkpoint_freq", "torch_threads"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name, most in UPPER_BOUNDS.items():
+            value = getattr(self, name)
+            if not 1 <= value <= most:
+                raise ConfigError(f"{name} must be from 1 to {most:,}, got {value:,}")
         if self.bootstrap_history < 0:
             raise ConfigError(f"bootstrap_history must be a number of bars, got {self.bootstrap_history}")
         if self.bootstrap_block < 0:
@@ -92,6 +93,15 @@ class TrainConfig:
         check_hyperparameters(entry.algorithm, self.hyperparams)
 
 
+UPPER_BOUNDS = {
+    "n_timesteps": 1_000_000_000,
+    "n_envs": 1_024,
+    "eval_freq": 1_000_000_000,
+    "checkpoint_freq": 1_000_000_000,
+    "torch_threads": 1_024,
+    "bootstrap_bars": 10_000_000,
+}
+"""The most each count of a run may be: what a typo could otherwise allocate (envs, steps, threads, bars)."""
 RUN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"algo", "profile", "hyperparams"}
 
 
@@ -129,6 +139,12 @@ def resolve_config(
         document, source = configs.read(algo), f"configs/{algo}.yaml"
     else:
         document, source = read_yaml(registered.config_path), str(registered.config_path)
+    unknown = [str(key) for key in document if key not in ("default", *PROFILE_NAMES)]
+    if unknown:
+        raise ConfigError(
+            f"{source}: {unknown[0]}: not an entry; a config holds default and the profiles' entries "
+            f"({', '.join(PROFILE_NAMES)})"
+        )
     default, entry = document.get("default"), document.get(profile) or {}
     if not isinstance(default, Mapping):
         raise ConfigError(
@@ -170,7 +186,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML mapping from a user's file; ``ValueError`` naming the file and line if it is not one."""
     try:
         with path.open(encoding="utf-8-sig") as f:
-            document = yaml.safe_load(f)
+            document = configs.load(f)
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text file") from None
     except yaml.YAMLError as error:
@@ -192,7 +208,7 @@ def parse_value(text: str) -> Any:
             return kind(text)
         except ValueError:
             pass
-    return yaml.safe_load(text)
+    return configs.load(text)
 
 
 def _nested(keys: list[str], value: Any) -> dict[str, Any]:

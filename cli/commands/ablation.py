@@ -28,6 +28,7 @@ from pathlib import Path
 from cryptofolio import configs
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
+    MAX_WORKERS,
     SHARED_MARKET,
     add_market_arguments,
     command_argv,
@@ -65,7 +66,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--resume", type=Path, metavar="FOLDER", help="train what an earlier ablation lacks, then report"
     )
     parser.add_argument(
-        "--workers", type=whole_number(1), default=1, help="runs trained at once, one process each (1)"
+        "--workers",
+        type=whole_number(1, MAX_WORKERS),
+        default=1,
+        help="runs trained at once, one process each (1)",
     )
     parser.add_argument("--publish", type=Path, help="also write DIR/ablation.md (e.g. docs)")
     parser.add_argument("--quick", action="store_true", help="one seed, tiny budgets: a smoke test")

@@ -50,8 +50,12 @@ def plain_text(docstring: str) -> str:
     return re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", docstring).replace("`", "")
 
 
-def whole_number(low: int) -> Callable[[str], int]:
-    """argparse's ``type`` for a whole number of at least ``low``."""
+MAX_WORKERS = 256
+"""The most worker processes one command starts (each holds a market and a model in memory)."""
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """argparse's ``type`` for a whole number of at least ``low`` (and at most ``high``)."""
 
     def parse(text: str) -> int:
         try:
@@ -60,6 +64,8 @@ def whole_number(low: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"{text!r} is below {low}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{text!r} is above {high:,}")
         return value
 
     return parse

@@ -35,6 +35,7 @@ import optuna
 from cryptofolio.agents.learners import names
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
+    MAX_WORKERS,
     SHARED_MARKET,
     add_market_arguments,
     command_argv,
@@ -89,7 +90,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--study", help="the study's name in the storage (default: from the plan)")
     parser.add_argument(
         "--workers",
-        type=whole_number(0),
+        type=whole_number(0, MAX_WORKERS),
         help="worker processes here (default: one per core; 0: report only)",
     )
     parser.add_argument("--root", type=Path, help="run folders (default: checkpoints/study/<study>)")

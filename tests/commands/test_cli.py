@@ -80,3 +80,17 @@ def test_help_is_plain_text_without_sphinx_markup(capsys):
         main(["recommend", "--help"])
     out = capsys.readouterr().out
     assert "``" not in out and ":func:" not in out and ":mod:" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["study", "--workers", "100000"], "argument --workers: '100000' is above 256"),
+        (["ablation", "--workers", "1000"], "argument --workers: '1000' is above 256"),
+        (["evaluate", "--resamples", "10"], "argument --resamples: '10' is below 400"),
+    ],
+)
+def test_a_count_that_would_allocate_without_bound_is_refused_with_its_limit(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err

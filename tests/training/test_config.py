@@ -1,6 +1,7 @@
 """Config resolution: YAML default < profile entry < --set < command-line options."""
 
 import dataclasses
+import re
 
 import pytest
 import torch
@@ -9,8 +10,10 @@ from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import LinearSchedule
 
 from cryptofolio.agents.hyperparameters import algo_kwargs
+from cryptofolio.agents.sb3 import read_run_config
 from cryptofolio.envs import EnvConfig, MarketConfig, SplitDates
 from cryptofolio.envs.config import from_data, to_data
+from cryptofolio.envs.errors import ConfigError, RunFolderError
 from cryptofolio.training.config import TrainConfig, parse_value, resolve_config
 from cryptofolio.training.run_folder import RunFolder
 from tests.envs.test_config import documented_fields
@@ -83,7 +86,11 @@ def test_a_config_round_trips_through_plain_data():
             "profile must be one of conservative, moderate, aggressive, got 'yolo'",
         ),
         ({"algo": "ppo", "overrides": ["selection_metric=max_drawdown"]}, "selection_metric must be one of"),
-        ({"algo": "ppo", "overrides": ["n_envs=0"]}, "n_envs must be at least 1"),
+        ({"algo": "ppo", "overrides": ["n_envs=0"]}, "n_envs must be from 1 to 1,024"),
+        (
+            {"algo": "ppo", "overrides": ["n_steps=100000000"]},
+            "n_steps=100000000: expected a whole number from 1 to 1,000,000",
+        ),
         ({"algo": "sac", "overrides": ["n_epochs=3"]}, "SAC has no hyperparameter n_epochs"),
         ({"algo": "ppo", "overrides": ["learning_rate"]}, "expected key=value"),
     ],
@@ -103,3 +110,37 @@ def test_a_run_folder_of_the_flat_config_format_is_refused_clearly(tmp_path):
     )
     with pytest.raises(ValueError, match=r"config\.yaml: written by an earlier version of cryptofolio"):
         RunFolder(tmp_path).read_config()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("default:\n  n_envs: 4\nmoderat:\n  n_envs: 2\n", "moderat: not an entry; a config holds default"),
+        (
+            "default:\n  n_envs: 4\n  n_envs: 8\n",
+            "not valid YAML at line 3, column 3 (key 'n_envs' given twice)",
+        ),
+        ("base: &b {n_envs: 4}\ndefault: *b\n", "anchors are not read"),
+    ],
+)
+def test_a_config_that_could_be_read_two_ways_is_refused_naming_the_line(tmp_path, text, message):
+    path = tmp_path / "ppo.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        resolve_config("ppo", hyperparams_file=path)
+
+
+def test_a_number_reads_the_same_in_a_file_as_on_the_command_line(tmp_path):
+    path = tmp_path / "ppo.yaml"
+    path.write_text("default:\n  learning_rate: 3e-4\n  gamma: 0.99\n")
+    from_file = resolve_config("ppo", hyperparams_file=path)
+    from_option = resolve_config("ppo", hyperparams_file=path, overrides=["learning_rate=3e-4"])
+    assert from_file.hyperparams["learning_rate"] == from_option.hyperparams["learning_rate"] == 3e-4
+
+
+def test_a_run_folders_config_with_a_key_twice_is_refused(tmp_path):
+    (tmp_path / "config.yaml").write_text("algo: ppo\nprofile: moderate\nprofile: aggressive\n")
+    with pytest.raises(
+        RunFolderError, match=r"config.yaml: not a run's config at line 3 \(key 'profile' given twice\)"
+    ):
+        read_run_config(tmp_path)
