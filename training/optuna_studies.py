@@ -25,6 +25,8 @@ from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 
+from cryptofolio.agents.sb3 import snapshot_folder
+from cryptofolio.agents.snapshots import STATE, read_json
 from cryptofolio.envs.errors import ConfigError, StorageError
 from cryptofolio.evaluation.databases import database_url, masked, reason
 from cryptofolio.training.config import TrainConfig
@@ -191,7 +193,15 @@ def train_trial(
     if outcome.stopped_by is not None:
         raise Interrupted(outcome.stopped_by, str(run.path))
     if outcome.pruned:
+        print(f"trial {trial.number}: pruned at step {outcome.timesteps:,} ({run.path})")
         raise optuna.TrialPruned(f"pruned at step {outcome.timesteps}")
+    selected = int(read_json(snapshot_folder(run.path, "best") / STATE).get("timesteps", 0))
+    trial.set_user_attr("selected_step", selected)
+    untrained = " (the untrained policy: training did not beat it)" if selected == 0 else ""
+    print(
+        f"trial {trial.number}: validation {config.selection_metric} {outcome.best:.3f}, "
+        f"selected at step {selected:,}{untrained} ({run.path})"
+    )
     return outcome.best
 
 
@@ -201,6 +211,35 @@ def recorded(study: optuna.Study, key: str, value: Any) -> Any:
         study.set_user_attr(key, value)
         return value
     return study.user_attrs[key]
+
+
+def record_identity(study: optuna.Study, identity: dict[str, Any]) -> None:
+    """Record what a study's trials are scored on; refuse another, naming what differs.
+
+    :raises StorageError: when the study was started on another market, splits or budget.
+    """
+    earlier = recorded(study, "identity", identity)
+    changed = [key for key in identity if earlier.get(key) != identity[key]]
+    if changed:
+        said = "; ".join(f"{key} {earlier.get(key)!r}, now {identity[key]!r}" for key in changed)
+        raise StorageError(
+            f"study {study.study_name} was started on other data or settings ({said}): its trials "
+            "cannot be compared with these; give --study a new name"
+        )
+
+
+def untrained_warning(study: optuna.Study) -> str | None:
+    """A warning when the best complete trial's validation kept its untrained policy, else None."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        return None
+    if best.user_attrs.get("selected_step") != 0:
+        return None
+    return (
+        f"Warning: the best trial, {best.number}, kept its untrained policy on validation (step 0): "
+        "no setting it sampled was shown to help; more steps or another space may"
+    )
 
 
 def record_seeds(study: optuna.Study, seeds: list[int]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -142,6 +143,11 @@ class StudyPlan:
         """Every unit's market and splits load (assets present, dates inside the data): before any worker."""
         check_units(self.units)
 
+    def fingerprint(self) -> str:
+        """The data fingerprint of the study's market (its assets, every bar): what its units train on."""
+        market = dataclasses.replace(self.source, assets=self.symbols, splits=None).load_market()
+        return market.fingerprint()
+
     def timesteps(self) -> dict[str, int]:
         """Each learner's timesteps in this study (its first unit's), from its config and ``budgets``."""
         return {
@@ -153,7 +159,8 @@ class StudyPlan:
 def open_units(name: str, storage: str | None, plan: StudyPlan) -> optuna.Study:
     """Open (or join) the study ``name`` and queue every unit not yet queued, once.
 
-    :raises ValueError: if the study holds another plan (other profiles, learners, seeds or folds).
+    :raises ValueError: if the study holds another plan (other profiles, learners, seeds or folds), was
+        trained on other market data (by fingerprint), or with other budgets.
     """
     study = open_study(name, storage_url(storage), retry_stale=True)
     keys = [unit.key for unit in plan.units]
@@ -161,6 +168,13 @@ def open_units(name: str, storage: str | None, plan: StudyPlan) -> optuna.Study:
         raise StorageError(
             f"study {name} holds another plan ({len(earlier)} units); run it with the same options or "
             "choose a new --study"
+        )
+    market = {"source": str(plan.source.source), "fingerprint": plan.fingerprint()}
+    if (earlier_market := recorded(study, "market", market))["fingerprint"] != market["fingerprint"]:
+        raise StorageError(
+            f"study {name} was trained on other market data ({earlier_market['source']}, fingerprint "
+            f"{earlier_market['fingerprint']}; now {market['source']}, {market['fingerprint']}); "
+            "choose a new --study (and --root) for this market"
         )
     budgets = plan.timesteps()
     if (earlier_budgets := recorded(study, "timesteps", budgets)) != budgets:
@@ -175,7 +189,8 @@ def open_units(name: str, storage: str | None, plan: StudyPlan) -> optuna.Study:
 def study_name(plan: StudyPlan) -> str:
     """A default study name that says what it holds."""
     span = f"{plan.folds[0].test[0]}_{plan.folds[-1].test[1]}"
-    name = f"study-{span}-{'-'.join(plan.algos)}-{len(plan.seeds)}seeds"
+    market = "synthetic" if plan.synthetic else Path(plan.source.source).name
+    name = f"study-{market}-{span}-{'-'.join(plan.algos)}-{len(plan.seeds)}seeds"
     if plan.quick:
         return name + "-quick"
     other = [f"{algo}{steps}" for algo, steps in plan.budgets if study_budgets().get(algo) != steps]

@@ -11,7 +11,11 @@ read. Each periodic validation evaluation is reported to a median pruner, which 
 trials that trail the others at the same step. Trials whose settings diverge fail, are
 recorded as failed, and the study goes on. When the study has its trials, the worker writes
 the best trial's settings to ``--export`` (default ``<out>/<study>/best.yaml``), a file that
-``cryptofolio train --hyperparams`` takes; ``--trials 0`` only exports.
+``cryptofolio train --hyperparams`` takes; ``--trials 0`` only exports. ``--trials`` counts the
+whole study, every worker's trials. A study records what its trials are scored on (algorithm,
+profile, the market's data fingerprint, the splits, the budget, the metric and the space):
+running it again on anything else is refused, naming what differs. Each trial prints its score
+and the step validation selected; a warning says when the best kept its untrained policy.
 """
 
 from __future__ import annotations
@@ -36,10 +40,13 @@ from cryptofolio.envs.errors import ConfigError, UserError
 from cryptofolio.training.optuna_studies import (
     Interrupted,
     open_study,
+    record_identity,
     run_worker,
     storage_url,
     summary,
     train_trial,
+    untrained_warning,
+    work_trials,
 )
 from cryptofolio.training.train import check_trainable
 from cryptofolio.training.tune import export_best, read_space, sample_settings, space_values
@@ -88,6 +95,23 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     )
 
+    market, splits = config.market.load()
+    identity = {  # what the trials are scored on: the same for every trial of the study (JSON, as stored)
+        "algo": config.algo,
+        "profile": config.profile,
+        "market": market.fingerprint(),
+        "splits": json.loads(json.dumps(splits.dates(market))),
+        "n_timesteps": config.n_timesteps,
+        "selection_metric": config.selection_metric,
+        "space": json.loads(json.dumps(space)),
+    }
+    record_identity(study, identity)
+    held = len(work_trials(study))
+    print(
+        f"study {name} holds {held} trial(s); trials run until it holds {args.trials} "
+        "(--trials counts the whole study, every worker's)"
+    )
+
     def objective(trial: optuna.Trial) -> float:
         sampled = train_config(args, overrides=sample_settings(trial, space))
         progress_bar = not args.no_progress_bar
@@ -101,6 +125,8 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         print(stop)
         return 128 + stop.signal
     print(f"this worker ran {ran} trial(s); {summary(study)}")
+    if (warning := untrained_warning(study)) is not None:
+        print(warning)
     exported = export_best(study, args.export or args.out / name / "best.yaml")
     print(f"best settings: {exported} (cryptofolio train --algo {config.algo} --hyperparams {exported})")
     return 0

@@ -1,5 +1,6 @@
 """The walk-forward study: its folds, its queue of work units shared by workers, and a tiny run end to end."""
 
+import dataclasses
 import itertools
 import json
 import re
@@ -206,3 +207,13 @@ def test_the_studys_market_options_reach_every_units_market():
     options = ["--market", "synthetic", "--quick", "--ffill-limit", "3", "--cash", "USDT"]
     plan = make_plan(build_parser("cryptofolio study").parse_args(options))
     assert {(unit.market.ffill_limit, unit.market.cash) for unit in plan.units} == {(3, "USDT")}
+
+
+def test_a_study_refuses_units_of_another_market_naming_both(storage):
+    open_units("s", storage, plan())
+    other = dataclasses.replace(plan(), source=MarketConfig(seed=7))  # the same names, other prices
+    with pytest.raises(
+        ValueError, match=r"study s was trained on other market data \(synthetic, fingerprint"
+    ):
+        open_units("s", storage, other)
+    assert study_name(plan()).startswith("study-synthetic-")

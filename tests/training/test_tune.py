@@ -1,5 +1,6 @@
 """tune and sweep: workers sharing one study lose and repeat nothing; failures are recorded; exports train."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from optuna.trial import TrialState
 
 from cryptofolio.cli import main
-from cryptofolio.training.optuna_studies import parse_seeds, work_trials
+from cryptofolio.training.optuna_studies import parse_seeds, untrained_warning, work_trials
 
 TINY = [
     "--timesteps", "192", "--no-progress-bar", "--set", "n_envs=2", "--set", "eval_freq=64",
@@ -179,3 +180,33 @@ def test_a_plan_that_cannot_train_is_one_line_before_the_study_is_opened(command
     err = capsys.readouterr().err.strip()
     assert "NOPE" in err and len(err.splitlines()) == 1
     assert not storage.exists() and not (tmp_path / "runs").exists()
+
+
+def test_each_trial_says_its_score_and_step_and_another_market_or_budget_is_refused(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    command = ["tune", "--algo", "ppo", "--trials", "1", "--space", space(tmp_path, "3.0e-4"),
+               "--storage", url, "--study", "same", "--out", str(tmp_path / "runs"), *TINY]  # fmt: skip
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert "study same holds 0 trial(s); trials run until it holds 1 (--trials counts the whole study" in out
+    assert re.search(r"trial 0: validation sharpe -?\d\.\d{3}, selected at step [\d,]+", out)
+    if "selected at step 0 " in out:  # the untrained policy won: said twice, on the trial and at the end
+        assert "Warning: the best trial, 0, kept its untrained policy on validation" in out
+    other_seed = [*command, "--market-seed", "7"]
+    assert main(other_seed) == 2
+    assert "was started on other data or settings (market " in capsys.readouterr().err
+    longer = [*command, "--timesteps", "256"]
+    assert main(longer) == 2
+    assert "(n_timesteps 192, now 256)" in capsys.readouterr().err
+
+
+def test_a_best_trial_that_kept_its_untrained_policy_is_warned_about(tmp_path):
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    trial.set_user_attr("selected_step", 0)
+    study.tell(trial, 1.5)
+    assert untrained_warning(study).startswith("Warning: the best trial, 0, kept its untrained policy")
+    trained = study.ask()
+    trained.set_user_attr("selected_step", 4096)
+    study.tell(trained, 2.0)
+    assert untrained_warning(study) is None
