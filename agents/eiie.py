@@ -49,7 +49,7 @@ import torch
 from torch import Tensor
 
 from cryptofolio.agents.direct import CLIP, EPSILON, DirectAgent
-from cryptofolio.agents.hyperparameters import algo_kwargs
+from cryptofolio.agents.hyperparameters import POOLS, algo_kwargs
 from cryptofolio.agents.snapshots import SPACES, STATE, read_json, read_spaces
 from cryptofolio.envs import MarketConfig, PortfolioEnv, split_by_dates
 from cryptofolio.envs.config import from_data
@@ -60,8 +60,6 @@ if TYPE_CHECKING:
 
 POOL = "pool.json"
 """A snapshot's record of the pool it trained on: its symbols and its data's fingerprint."""
-POOLS = ("market", "own")
-"""The pools named by a word: every asset of the run's market source, or the run's own assets."""
 
 
 class SharedAssetNetwork(torch.nn.Module):

@@ -118,8 +118,12 @@ def _net_arch(value: Any) -> str | None:
     )
 
 
+POOLS = ("market", "own")
+"""The eiie pools named by a word: every asset of the run's market source, or the run's own assets."""
+
+
 def _pool(value: Any) -> str | None:
-    words = isinstance(value, str) and value in ("market", "own")
+    words = isinstance(value, str) and value in POOLS
     symbols = isinstance(value, list) and value and all(isinstance(s, str) and s for s in value)
     return None if words or symbols else "market, own, or a list of symbols such as [BTC, ETH]"
 

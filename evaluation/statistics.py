@@ -3,7 +3,7 @@ Sharpe ratios adjusted for estimation error and for the number of policies compa
 
 - :func:`seed_interval`: a Student-t interval of a mean over runs (seeds). At the 2-10 seeds
   reports use it covers the mean about 95% of the time, where a percentile bootstrap over the
-  seeds covered 51-91% (``benchmarks/interval_coverage.py``).
+  seeds covered 51-90% (``benchmarks/interval_coverage.py``).
 - :func:`paired_interval`: a circular block bootstrap over bars, bias-corrected (BC). Each
   replicate draws the same blocks of bars for every series, so agents and their baseline see
   the same market days; blocks keep the short-range dependence of returns. The BC interval

@@ -103,16 +103,18 @@ def test_a_pooled_window_earns_what_the_env_of_its_assets_pays_to_1e_12():
 
 
 def test_windows_trade_assets_listed_at_their_start_first():
-    late = synthetic_market(seed=0, symbols=("BTC", "ETH", "ARB", "OP"))  # ARB and OP list late
+    close, available = POOL.close.copy(), POOL.available.copy()
+    close[:800, 3:6], available[:800, 3:6] = np.nan, False  # SOL, AVAX, LINK list at bar 800
+    late = dataclasses.replace(POOL, close=close, available=available)
     env = free_env(late)
-    agent = agent_on(env, universe=2)
-    starts = np.full(50, env.first_start)
-    columns = agent._columns(starts)
-    listed = np.flatnonzero(late.available[env.first_start, 1:]) + 1
-    assert columns.shape == (50, 3) and np.all(columns[:, 0] == 0)
-    if len(listed) >= 2:
-        assert np.isin(columns[:, 1:], listed).all()
-    assert len({tuple(row) for row in columns}) > 1  # drawn, not fixed
+    starts = np.full(200, env.first_start)  # before the listing: four assets listed
+    listed = {1, 2, 6, 7}
+    four = agent_on(env, universe=4)._columns(starts)
+    assert four.shape == (200, 5) and np.all(four[:, 0] == 0)
+    assert all(set(row[1:]) == listed for row in four)  # the listed ones, and only they
+    six = agent_on(env, universe=6)._columns(starts)
+    assert all(set(row[1:5]) == listed and set(row[5:]) < {3, 4, 5} for row in six)  # then later ones
+    assert len({tuple(row) for row in four}) > 1  # in drawn order, not fixed
 
 
 def test_training_reads_nothing_after_the_train_split():
