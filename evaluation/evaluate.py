@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cryptofolio.agents import make_baseline
+from cryptofolio.agents import BASELINES, Policy, Rule, make_baseline
 from cryptofolio.agents.ensemble import EnsemblePolicy
+from cryptofolio.agents.own import OwnPolicy
 from cryptofolio.agents.reference import GrowthOptimal
 from cryptofolio.agents.sb3 import (
     TrainedPolicy,
@@ -33,7 +34,15 @@ from cryptofolio.agents.sb3 import (
     snapshot_folder,
 )
 from cryptofolio.agents.snapshots import STATE
-from cryptofolio.envs import Costs, EnvConfig, MarketConfig, MarketData, PortfolioEnv, Splits
+from cryptofolio.envs import (
+    Costs,
+    EnvConfig,
+    MarketConfig,
+    MarketData,
+    PortfolioEnv,
+    Splits,
+    split_by_fractions,
+)
 from cryptofolio.envs.errors import ConfigError, PlanError, RunFolderError
 from cryptofolio.evaluation import metrics
 from cryptofolio.evaluation.backtest import BacktestResult, metrics_table, run_backtest
@@ -52,6 +61,10 @@ from cryptofolio.evaluation.statistics import (
 
 GROUP_METRICS = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "turnover", "fees")
 CLAIMED_DRAWDOWN_REDUCTION = (0.30, 0.40)  # "AI-managed portfolios see 30-40% smaller drawdowns"
+NO_INTERVAL = (
+    "there is no 95% interval: the bootstrap's replicates lie almost all on one side of the estimate "
+    "(too biased to give one)"
+)
 
 
 def find_runs(patterns: Sequence[str]) -> list[Path]:
@@ -127,30 +140,47 @@ def evaluate(
     resamples: int = 2_000,
     seed: int = 0,
     ensemble: bool = False,
+    *,
+    policies: Mapping[str, Policy | Rule] | None = None,
+    compare_with: str = "moderate",
+    config: EnvConfig | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
-    """Backtest runs and baselines on one split and compute every table of the report.
+    """Backtest runs, your own policies and baselines on one split and compute every table of the report.
 
     :param costs: what every policy pays; None: the runs' own (see :func:`comparison_config`).
     :param ensemble: also backtest each group of two or more runs as one
         :class:`~cryptofolio.agents.ensemble.EnsemblePolicy` (the mean of its seeds' target
         weights), reported as its own group ``<algo>-<profile>-ensemble``.
+    :param policies: your own policies by name: :class:`~cryptofolio.agents.Rule` instances, SB3
+        models, :class:`~cryptofolio.agents.TrainedPolicy` (a model with its VecNormalize) or
+        anything with ``predict``; each is a group of its own, compared with ``compare_with``.
+    :param compare_with: the baseline (a spec, as in ``baselines``) your policies are compared with.
+    :param config: the env your policies run on (observation window, features, action options);
+        default the comparison's (:func:`comparison_config`). Its costs are replaced by the comparison's.
+    :param progress: called with a line before each backtest and before the statistics.
     """
+    say = progress or (lambda line: None)
+    policies = dict(policies or {})
     rules_config = comparison_config(runs, costs)
+    labels = run_labels(runs)
+    _check_names(labels.values(), policies, baselines)
     results: dict[str, BacktestResult] = {}
     groups: dict[tuple[str, str], AgentGroup] = {}
     selection = {}
     members: dict[str, tuple[TrainedPolicy, PortfolioEnv]] = {}
-    for run in runs:
+    for run, label in labels.items():
         check_not_used_for_choices(run, market, splits, split)
-        config = read_run_config(run)
-        selection[run.name] = _selection(run, which)
+        run_config = read_run_config(run)
+        selection[label] = _selection(run, which)
         env = run_env(run, market, split=split, splits=splits, costs=rules_config.costs)
         policy = load_policy(run, which=which, env=env)
-        results[run.name] = run_backtest(policy, env, name=run.name)
-        members[run.name] = (policy, env)
+        say(f"backtest {label}")
+        results[label] = run_backtest(policy, env, name=label)
+        members[label] = (policy, env)
         groups.setdefault(
-            (config["algo"], config["profile"]), AgentGroup(config["algo"], config["profile"])
-        ).runs.append(run.name)
+            (run_config["algo"], run_config["profile"]), AgentGroup(run_config["algo"], run_config["profile"])
+        ).runs.append(label)
     if ensemble:
         for group in [g for g in groups.values() if len(g.runs) > 1]:
             together = AgentGroup(group.algo, group.profile, ensemble_of=len(group.runs))
@@ -162,25 +192,39 @@ def evaluate(
             mean = EnsemblePolicy(
                 [p for p, _ in policy_envs], [e for _, e in policy_envs], env, together.name
             )
+            say(f"backtest {together.name}")
             results[together.name] = run_backtest(mean, env, name=together.name)
             together.runs.append(together.name)
             groups[(together.name, "")] = together
     needed = [g.profile for g in groups.values() if g.profile not in baselines]
-    env = PortfolioEnv(market, split=split, splits=splits, config=rules_config)
+    if policies and compare_with not in baselines:
+        needed.append(compare_with)
+    specs = [*baselines, *dict.fromkeys(needed)]
+    rules_env = PortfolioEnv(market, split=split, splits=splits, config=rules_config)
     rules = []
-    for spec in [*baselines, *dict.fromkeys(needed)]:
+    for spec in specs:
         rule = make_baseline(spec)
-        results[rule.name] = run_backtest(rule, env)
+        say(f"backtest {rule.name}")
+        results[rule.name] = run_backtest(rule, rules_env)
         rules.append(rule.name)
+    if policies:
+        yours = replace(config or rules_config, costs=rules_config.costs)
+        env = PortfolioEnv(market, split=split, splits=splits, config=yours)
+        against = make_baseline(compare_with).name
+        for name, yours_policy in policies.items():
+            say(f"backtest {name}")
+            results[name] = run_backtest(OwnPolicy(name, yours_policy, env), env, name=name)
+            groups[(name, "own")] = AgentGroup(name, against, [name], own=True)
     reference = None
     if market.truth is not None:
-        results["reference"] = run_backtest(GrowthOptimal(market.truth.model), env)
+        results["reference"] = run_backtest(GrowthOptimal(market.truth.model), rules_env)
         reference = "reference"
     _check_same_bars(results)
+    say(f"statistics: {len(groups)} comparison(s), {resamples} bootstrap resamples each")
     table = metrics_table(list(results.values()))
-    # The trials are the agent runs trained (every seed of every learner here); the rules, the ensembles
-    # (made of those runs) and the reference were not candidates of a search.
-    trials = np.array([per_bar_sharpe(returns_of(results[run].values)) for run in selection])
+    # The trials are the candidates: every seed of every learner trained, and your own policies; the rules,
+    # the ensembles (made of those runs) and the reference were not candidates of a search.
+    trials = np.array([per_bar_sharpe(returns_of(results[name].values)) for name in [*selection, *policies]])
     table["psr"] = [probabilistic_sharpe_ratio(returns_of(r.values)) for r in results.values()]
     table["dsr"] = [deflated_sharpe_ratio(returns_of(r.values), trials) for r in results.values()]
     group_list = list(groups.values())
@@ -194,7 +238,7 @@ def evaluate(
         bars=splits[split],
         costs=rules_config.costs,
         results=results,
-        baselines=[*baselines, *dict.fromkeys(needed)],
+        baselines=specs,
         rules=rules,
         groups=group_list,
         reference=reference,
@@ -207,6 +251,31 @@ def evaluate(
         ).T,
         claims=_claims(group_list, comparisons, split, pd.DataFrame(selection).T),
     )
+
+
+def run_labels(runs: Sequence[Path]) -> dict[Path, str]:
+    """Each run folder's name in the report: its folder name, or ``parent/name`` where two share one.
+
+    :raises RunFolderError: for the same folder given twice (through a link or another path).
+    """
+    resolved: dict[Path, Path] = {}
+    for run in runs:
+        real = run.resolve()
+        if real in resolved:
+            raise RunFolderError(f"{run} and {resolved[real]} are the same run folder; give it once")
+        resolved[real] = run
+    names = [run.name for run in runs]
+    return {run: run.name if names.count(run.name) == 1 else f"{run.parent.name}/{run.name}" for run in runs}
+
+
+def _check_names(runs: Iterable[str], policies: Mapping[str, Any], baselines: Sequence[str]) -> None:
+    """Refuse a policy name that is empty, repeats a run's or a baseline's, or is a reserved one."""
+    taken = {*runs, *(make_baseline(spec).name for spec in baselines), "reference"}
+    for name in policies:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"a policy name must be a non-empty string, got {name!r}")
+        if name in taken:
+            raise ConfigError(f"policy name {name!r} is already a run's, a baseline's or reserved; rename it")
 
 
 def _selection(run: Path, which: str) -> dict[str, Any]:
@@ -319,8 +388,13 @@ def _claims(
     lines = []
     low, high = CLAIMED_DRAWDOWN_REDUCTION
     for group in groups:
+        if group.own:
+            lines.append(
+                f"{group.name} is your own policy: nothing here records the data it was designed or tuned "
+                f"on. If that included the {split} split, its numbers below are not out of sample."
+            )
         trained_runs = [r for r in group.runs if r in selection.index]  # an ensemble is none of them
-        untrained = int((selection.loc[trained_runs, "selected_at_step"] == 0).sum())
+        untrained = int((selection.loc[trained_runs, "selected_at_step"] == 0).sum()) if trained_runs else 0
         if untrained:
             lines.append(
                 f"For {untrained} of {len(group.runs)} {group.name} run(s), validation selected the "
@@ -328,8 +402,9 @@ def _claims(
             )
         row = comparisons.loc[group.name]
         diff, lo, hi = row["sharpe_difference"], row["sharpe_difference_low"], row["sharpe_difference_high"]
-        seeds = group.seeds
-        if lo > 0:
+        if not np.isfinite(lo):
+            verdict = f"Not shown: the Sharpe difference is {diff:+.2f}, and {NO_INTERVAL}"
+        elif lo > 0:
             verdict = f"Yes: its Sharpe ratio is higher by {diff:.2f} (95% interval {lo:.2f} to {hi:.2f})"
         elif hi < 0:
             verdict = f"No: its Sharpe ratio is lower by {-diff:.2f} (95% interval {lo:.2f} to {hi:.2f})"
@@ -338,30 +413,98 @@ def _claims(
                 f"Not shown: the Sharpe difference is {diff:+.2f}, and its 95% interval ({lo:.2f} to "
                 f"{hi:.2f}) includes 0"
             )
-        question = (
-            f"Does {group.name} ({seeds}) beat the {group.profile} baseline after fees on the {split} split?"
-        )
-        lines.append(f"{question} {verdict}.")
+        question = f"Does {group.name} ({group.seeds}) beat the {group.profile} baseline after fees"
+        lines.append(f"{question} on the {split} split? {verdict}.")
         red, red_lo, red_hi = (
             row["drawdown_reduction"],
             row["drawdown_reduction_low"],
             row["drawdown_reduction_high"],
         )
-        if red_lo >= low:
-            finding = "supports the claim"
-        elif red_hi < low:
-            finding = "contradicts the claim" + (" (its drawdowns are larger)" if red_hi < 0 else "")
-        else:
-            finding = "cannot confirm or refute the claim"
+        claim = f"The guidance claims AI-managed portfolios see {low:.0%}-{high:.0%} smaller drawdowns."
         size = f"{red:.0%} smaller" if red >= 0 else f"{-red:.0%} larger"
-        lines.append(
-            f"The guidance claims AI-managed portfolios see {low:.0%}-{high:.0%} smaller drawdowns. "
-            f"{group.name}'s maximum drawdown is {size} than {group.profile}'s (reduction {red:.0%}, 95% "
-            f"interval {red_lo:.0%} to {red_hi:.0%}): this {finding}."
-        )
+        if not np.isfinite(red):
+            found = f"{group.profile} had no drawdown on the {split} split: there is no reduction to measure."
+        elif not np.isfinite(red_lo):
+            found = (
+                f"{group.name}'s maximum drawdown is {size} than {group.profile}'s (reduction {red:.0%}), "
+                f"and {NO_INTERVAL}: this cannot confirm or refute the claim."
+            )
+        else:
+            if red_lo >= low:
+                finding = "supports the claim"
+            elif red_hi < low:
+                finding = "contradicts the claim" + (" (its drawdowns are larger)" if red_hi < 0 else "")
+            else:
+                finding = "cannot confirm or refute the claim"
+            found = (
+                f"{group.name}'s maximum drawdown is {size} than {group.profile}'s (reduction {red:.0%}, 95% "
+                f"interval {red_lo:.0%} to {red_hi:.0%}): this {finding}."
+            )
+        lines.append(f"{claim} {found}")
         if "share_of_reference_growth" in row and np.isfinite(row["share_of_reference_growth"]):
             lines.append(
                 f"{group.name} reached {row['share_of_reference_growth']:.0%} of the log growth of the "
                 "known-parameter reference policy (which knows the true regime and the market's parameters)."
             )
     return lines
+
+
+def evaluate_policies(
+    policies: Mapping[str, Policy | Rule],
+    out: str | Path | None = None,
+    *,
+    market: MarketConfig | MarketData | None = None,
+    splits: Splits | None = None,
+    baselines: Sequence[str] = tuple(BASELINES),
+    compare_with: str = "moderate",
+    split: str = "test",
+    costs: Costs | None = None,
+    config: EnvConfig | None = None,
+    runs: Sequence[str | Path] = (),
+    resamples: int = 2_000,
+    seed: int = 0,
+    title: str | None = None,
+) -> Evaluation:
+    """Your policies against the baselines (and trained runs), with the report ``cryptofolio evaluate``
+    writes: one call.
+
+        evaluation = evaluate_policies({"momentum": Momentum()}, "reports/momentum")
+
+    :param policies: by name: :class:`~cryptofolio.agents.Rule` instances, stable-baselines3 models,
+        :class:`~cryptofolio.agents.TrainedPolicy` (a model with its VecNormalize) or anything with
+        ``predict``; checked at every bar (:class:`~cryptofolio.agents.own.OwnPolicy`).
+    :param out: the report folder (report.html, report.md, figures, CSVs); None: no report.
+    :param market: a :class:`~cryptofolio.envs.MarketConfig` (loaded), loaded data (split by
+        ``splits``, default by fractions), or None: the runs' market, else the synthetic market.
+    :param runs: trained run folders to include (:func:`evaluate`'s).
+    The other parameters are :func:`evaluate`'s.
+    """
+    if not isinstance(policies, Mapping):
+        raise ConfigError(
+            "policies must map names to policies, e.g. {'momentum': Momentum()}; "
+            f"got a {type(policies).__name__}"
+        )
+    folders = find_runs([str(run) for run in runs]) if runs else []
+    if isinstance(market, MarketData):
+        data, bars = market, splits or split_by_fractions(market)
+    else:
+        source = market or (runs_market(folders) if folders else MarketConfig())
+        data, bars = source.load()
+    evaluation = evaluate(
+        folders,
+        list(baselines),
+        data,
+        bars,
+        split,
+        costs,
+        resamples=resamples,
+        seed=seed,
+        policies=policies,
+        compare_with=compare_with,
+        config=config,
+    )
+    if out is not None:
+        from cryptofolio.evaluation.report import write_report  # figures load matplotlib: only when reporting
+
+        write_report(evaluation, Path(out), title or f"Evaluation on the {split} split of {data.source}")
+    return evaluation

@@ -12,21 +12,32 @@ from cryptofolio.evaluation.backtest import BacktestResult
 
 @dataclass
 class AgentGroup:
-    """Runs of one algorithm and profile (one per seed), and the baseline they are compared with."""
+    """Runs of one algorithm and profile (one per seed), or one policy of your own, and the baseline
+    they are compared with."""
 
     algo: str
+    """The runs' algorithm, or your policy's name."""
     profile: str
+    """The name of the baseline the group is compared with: the runs' profile, or the rule your policy
+    is compared with."""
     runs: list[str] = field(default_factory=list)
     ensemble_of: int = 0
     """For the ensemble of a group (one policy in ``runs``): how many seeds it averages; else 0."""
+    own: bool = False
+    """Your own policy (one result in ``runs``, named ``algo``), which the project did not train."""
 
     @property
     def name(self) -> str:
+        if self.own:
+            return self.algo
         return f"{self.algo}-{self.profile}" + ("-ensemble" if self.ensemble_of else "")
 
     @property
     def seeds(self) -> str:
-        """What the group's rows stand for, in words: ``3 seeds``, or ``an ensemble of 3 seeds``."""
+        """What the group's rows stand for, in words: ``3 seeds``, ``an ensemble of 3 seeds``, or
+        ``your policy``."""
+        if self.own:
+            return "your policy"
         n = self.ensemble_of or len(self.runs)
         counted = f"{n} seed{'s' if n > 1 else ''}"
         return f"an ensemble of {counted}" if self.ensemble_of else counted
@@ -50,7 +61,8 @@ class Evaluation:
     reference: str | None
     metrics: pd.DataFrame
     selection: pd.DataFrame
-    """Per run: steps trained, the step of the model selected on validation, and its validation score."""
+    """Per trained run (not your own policies): steps trained, the step of the model selected on
+    validation, and its validation score."""
     group_summary: pd.DataFrame
     comparisons: pd.DataFrame
     diversification: pd.DataFrame

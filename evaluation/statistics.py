@@ -7,9 +7,9 @@ Sharpe ratios adjusted for estimation error and for the number of policies compa
 - :func:`paired_interval`: a circular block bootstrap over bars, bias-corrected (BC). Each
   replicate draws the same blocks of bars for every series, so agents and their baseline see
   the same market days; blocks keep the short-range dependence of returns. The BC interval
-  moves the percentile interval by the replicates' median bias (an estimate below 2.5% or above
-  97.5% of its replicates still falls outside it, as outside the percentile interval); its
-  measured coverage is in ``benchmarks/README.md``.
+  moves the percentile interval by the replicates' median bias; where the estimate still falls
+  outside it (below 2.5% or above 97.5% of its replicates) there is no interval (NaN bounds),
+  never one that excludes its own estimate. Its measured coverage is in ``benchmarks/README.md``.
 - :func:`probabilistic_sharpe_ratio` and :func:`deflated_sharpe_ratio`: the probability that
   the true Sharpe ratio exceeds a benchmark, given the sample's length, skew and kurtosis
   (Bailey and López de Prado, 2012 and 2014).
@@ -135,7 +135,9 @@ def bias_corrected(estimate: float, replicates: np.ndarray, confidence: float = 
     ``z0 = Phi^-1(share of replicates below the estimate, ties counted half)``, clipped to half a
     replicate from 0 and 1; the bounds are the replicates' quantiles ``Phi(2 z0 -+ z)`` for
     ``z = Phi^-1(1/2 + confidence/2)`` (Efron 1987; ``z0 = 0`` gives the percentile interval).
-    NaN bounds without finite replicates.
+    NaN bounds without finite replicates, and where the estimate falls outside the bounds (below
+    2.5% or above 97.5% of its replicates): the bootstrap is then too biased to give an interval,
+    and no interval is printed rather than one that excludes its own estimate.
     """
     if len(replicates) == 0 or not np.isfinite(estimate):
         return Interval(estimate, np.nan, np.nan)
@@ -144,6 +146,8 @@ def bias_corrected(estimate: float, replicates: np.ndarray, confidence: float = 
     z0 = stats.norm.ppf(np.clip(below, 0.5 / count, 1.0 - 0.5 / count))
     z = stats.norm.ppf(0.5 + confidence / 2.0)
     low, high = np.quantile(replicates, stats.norm.cdf([2.0 * z0 - z, 2.0 * z0 + z]))
+    if not low <= estimate <= high:  # the bootstrap is too biased here to say anything
+        return Interval(estimate, np.nan, np.nan)
     return Interval(estimate, float(low), float(high))
 
 

@@ -12,18 +12,31 @@ intervals of the differences. A split a run was trained or selected on is refuse
 With --ensemble, each group of two or more runs is also one policy, ``<algo>-<profile>-ensemble``:
 every seed decides as it would alone, and the ensemble trades to the mean of their target
 weights through the same ledger.
+
+Your own policy joins the same report with --policy: a Rule, a stable-baselines3 model (with its
+VecNormalize: ``TrainedPolicy(model, vec_normalize)``) or any object with ``predict``, named by
+module and attribute (a class is made without arguments):
+
+    cryptofolio evaluate --policy examples/momentum.py:Momentum --baselines moderate,equal_weight
+
+It is compared with --compare-with (moderate). Importing it runs its module: it is your code.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
+import importlib.util
+import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-from cryptofolio.agents import BASELINES
+from cryptofolio.agents import BASELINES, Rule
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
     add_cost_arguments,
@@ -77,6 +90,20 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="also evaluate each group of runs (algorithm and profile, 2 or more seeds) as one policy "
         "trading the mean of its seeds' target weights",
     )
+    parser.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="[NAME=]MODULE:ATTR",
+        help="your own policy (repeatable): module:Attribute or path/to/file.py:Attribute, named NAME "
+        "(default: its own name attribute, else the attribute's); a class is made without arguments",
+    )
+    parser.add_argument(
+        "--compare-with",
+        default="moderate",
+        metavar="BASELINE",
+        help="the baseline your policies are compared with (moderate)",
+    )
     parser.add_argument("--title", default=None, help="report title")
     return parser
 
@@ -91,6 +118,17 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
 
     runs = find_runs(args.runs)
     baselines = baseline_names(args.baselines, "--baselines")
+    compare_with = baseline_names(args.compare_with, "--compare-with")
+    if len(compare_with) != 1:
+        raise ConfigError(f"--compare-with takes one baseline, got {args.compare_with!r}")
+    policies: dict[str, Any] = {}
+    for reference in args.policy:
+        name, policy = import_policy(reference)
+        if name in policies:
+            raise ConfigError(
+                f"--policy {reference}: a policy named {name!r} is given twice; name it NAME=..."
+            )
+        policies[name] = policy
     market_choice = _market(args, runs)
     market, splits = market_choice.load()
     given = cost_values(args)
@@ -99,9 +137,21 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         None if not given else costs_from(args, None if len(given) == 3 else comparison_config(runs).costs)
     )
     evaluation = evaluate(
-        runs, baselines, market, splits, args.split, costs, args.which, args.resamples, ensemble=args.ensemble
+        runs,
+        baselines,
+        market,
+        splits,
+        args.split,
+        costs,
+        args.which,
+        args.resamples,
+        ensemble=args.ensemble,
+        policies=policies,
+        compare_with=compare_with[0],
+        progress=_say,
     )
     title = args.title or f"Evaluation on the {args.split} split of {market.source}"
+    _say(f"report: figures and tables into {args.out}")
     report = write_report(evaluation, args.out, title, shlex.join(command))
     columns = ["total_return", "sharpe", "max_drawdown", "turnover", "fees", "psr"]
     shown = [
@@ -114,6 +164,73 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
         print(f"- {claim}")
     print(f"report: {report} (and report.md, figures and CSVs in {args.out})")
     return 0
+
+
+def _say(line: str) -> None:
+    print(f"  {line}", flush=True)
+
+
+def import_policy(reference: str) -> tuple[str, Any]:
+    """The name and the policy that ``[NAME=]module:Attribute`` or ``[NAME=]path/to/file.py:Attribute``
+    names; a class is made without arguments. The name is NAME, else the policy's own ``name`` (a
+    rule's), else the attribute's. Importing runs the module's code (the user's own).
+
+    :raises ConfigError: naming the reference, for a malformed one, a missing module, file or
+        attribute, a syntax error in the file, or a class that needs arguments.
+    """
+    name, sep, rest = reference.partition("=")
+    if not sep or ":" in name or "/" in name:
+        name, rest = "", reference
+    module_name, sep, attribute = rest.rpartition(":")
+    if not sep or not module_name or not attribute.isidentifier():
+        raise ConfigError(
+            f"--policy {reference!r}: expected MODULE:ATTR or FILE.py:ATTR (examples/momentum.py:Momentum)"
+        )
+    module = _import(reference, module_name)
+    if not hasattr(module, attribute):
+        public = ", ".join(n for n in vars(module) if not n.startswith("_"))
+        raise ConfigError(f"--policy {reference}: {module_name} has no {attribute!r} (it has: {public})")
+    policy = getattr(module, attribute)
+    if isinstance(policy, type):
+        try:
+            policy = policy()
+        except TypeError as error:
+            raise ConfigError(
+                f"--policy {reference}: {attribute}() needs arguments ({error}); give an instance made in "
+                f"the module instead (e.g. {attribute.lower()} = {attribute}(...))"
+            ) from None
+    own_name = getattr(policy, "name", None)
+    if not name and isinstance(own_name, str) and own_name.strip() and own_name != Rule.name:
+        name = own_name  # the name a rule gives itself
+    return name or attribute, policy
+
+
+def _import(reference: str, module_name: str) -> ModuleType:
+    """The module ``module_name`` (importable from the working folder) or the file it names (``.py``)."""
+    try:
+        if not module_name.endswith(".py"):
+            if os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())  # a console script does not search the working folder
+            return importlib.import_module(module_name)
+        path = Path(module_name)
+        if not path.is_file():
+            raise ConfigError(f"--policy {reference}: {path} is not a file")
+        spec = importlib.util.spec_from_file_location(f"cryptofolio_policy_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"--policy {reference}: {path} cannot be imported as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # what the module defines can find its own module (dataclasses do)
+        sys.path.insert(0, str(path.resolve().parent))  # its own imports of modules beside it
+        spec.loader.exec_module(module)
+        return module
+    except ModuleNotFoundError as error:
+        raise ConfigError(
+            f"--policy {reference}: {error} (run from the folder that holds the module, or give FILE.py:ATTR)"
+        ) from None
+    except SyntaxError as error:
+        raise ConfigError(
+            f"--policy {reference}: {error.filename}, line {error.lineno}: {error.msg}"
+        ) from None
 
 
 def _market(args: argparse.Namespace, runs: list[Path]) -> MarketConfig:

@@ -1,6 +1,7 @@
 """`cryptofolio evaluate`: honest splits, grouped statistics, comparisons and a complete report."""
 
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from cryptofolio.agents import make_baseline
 from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.agents.sb3 import load_policy, run_env
 from cryptofolio.cli import main
-from cryptofolio.envs import Costs, PortfolioEnv
+from cryptofolio.envs import Costs, PortfolioEnv, RunFolderError
 from cryptofolio.evaluation.backtest import run_backtest
 from cryptofolio.evaluation.evaluate import evaluate, find_runs
 from cryptofolio.evaluation.report import write_report
@@ -246,3 +247,19 @@ def test_evaluate_reports_each_groups_ensemble_beside_its_seeds(runs, default_ma
     assert "ppo-moderate-ensemble" in together.metrics.index
     assert "ppo-moderate-ensemble" in together.comparisons.index
     assert any("ppo-moderate-ensemble (an ensemble of 2 seeds)" in claim for claim in together.claims)
+
+
+def test_runs_of_the_same_folder_name_are_told_apart_and_a_run_given_twice_is_refused(
+    runs, default_market, tmp_path
+):
+    market, splits = default_market
+    copies = [tmp_path / parent / runs[0].name for parent in ("a", "b")]
+    for copy in copies:
+        shutil.copytree(runs[0], copy)
+    evaluation = evaluate(copies, ["cash"], market, splits, "test", resamples=400)
+    labels = [f"a/{runs[0].name}", f"b/{runs[0].name}"]
+    assert evaluation.groups[0].runs == labels
+    np.testing.assert_array_equal(evaluation.results[labels[0]].values, evaluation.results[labels[1]].values)
+    (tmp_path / "link").symlink_to(copies[0])
+    with pytest.raises(RunFolderError, match="are the same run folder; give it once"):
+        evaluate([copies[0], tmp_path / "link"], ["cash"], market, splits, "test", resamples=400)

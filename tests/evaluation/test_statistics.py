@@ -53,6 +53,14 @@ def test_a_bias_corrected_interval_moves_with_the_replicates_median_bias():
     assert shifted.low <= estimate <= shifted.high
 
 
+@pytest.mark.parametrize("share", [0.01, 0.99])
+def test_no_interval_where_the_estimate_lies_outside_its_own_bounds(share):
+    replicates = np.random.default_rng(8).normal(0.0, 1.0, size=2000)
+    estimate = float(np.quantile(replicates, share))  # below 2.5% (above 97.5%) of its replicates
+    interval = bias_corrected(estimate, replicates)
+    assert interval.estimate == estimate and np.isnan(interval.low) and np.isnan(interval.high)
+
+
 @pytest.mark.parametrize("resamples", [1, 39, 399])
 def test_fewer_resamples_than_an_interval_needs_are_refused(resamples):
     returns = np.random.default_rng(9).normal(0.0, 0.01, size=(100, 2))
