@@ -25,6 +25,7 @@ from cryptofolio.evaluation.results import AgentGroup, Evaluation
 from cryptofolio.evaluation.tables import label
 
 CONTEXT = ("btc_only", "equal_weight")  # baselines drawn beside the agents for scale
+RULE_ZORDER = 3  # the baseline the agents are compared with is drawn above their lines (2) and bands (1)
 COLORS = (*matplotlib.color_sequences["tab10"], *matplotlib.color_sequences["Dark2"])
 
 
@@ -54,13 +55,14 @@ def _dates(ax: plt.Axes) -> None:
     ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
 
 
-def _save(figure: plt.Figure, out: Path, name: str) -> str:
+def _save(figure: plt.Figure, out: Path, name: str, top: float = 1.0) -> str:
+    """Save as PNG and close; ``top``: the fraction of the height the axes may use (a legend above)."""
     for ax in figure.axes:
         if ax.get_label() != "<colorbar>" and isinstance(
             ax.xaxis.get_major_formatter(), matplotlib.dates.AutoDateFormatter
         ):
             _dates(ax)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0.0, 0.0, 1.0, top))
     figure.savefig(out / name, dpi=110)
     plt.close(figure)
     return name
@@ -72,8 +74,24 @@ def _colors() -> Iterator[Any]:
 
 
 def _group_label(group: AgentGroup) -> str:
-    n = len(group.runs)
-    return f"{group.name} (mean of {n} seed{'s' if n > 1 else ''})"
+    """``ppo-moderate (mean of 3 seeds)``, ``ppo-moderate-ensemble (an ensemble of 3 seeds)``."""
+    if group.ensemble_of or group.own:
+        return f"{group.name} ({group.seeds})"
+    return f"{group.name} (mean of {group.seeds})"
+
+
+def log_value_axis(ax: plt.Axes) -> None:
+    """Put the y axis on a log scale labelled in plain numbers, with at least three labels on any
+    range: round values evenly spaced within a decade (0.9, 1, 1.1, 1.2), 1-2-5 steps beyond."""
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    if high / low < 10.0:
+        ticks = matplotlib.ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+        ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([t for t in ticks if low <= t <= high]))
+    else:
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
 
 
 def _lines(ax: plt.Axes, evaluation: Evaluation, series: Callable[[str], np.ndarray]) -> None:
@@ -86,12 +104,15 @@ def _lines(ax: plt.Axes, evaluation: Evaluation, series: Callable[[str], np.ndar
         mean, low, high = seed_band([series(run) for run in group.runs])
         ax.fill_between(stamps, low, high, color=color, alpha=0.25, linewidth=0)
         ax.plot(stamps, mean, color=color, lw=1.6, label=_group_label(group))
+    profiles = {group.profile for group in evaluation.groups}
     for name in featured_baselines(evaluation):
         if name == evaluation.reference:
-            ax.plot(stamps, series(name), lw=1.2, ls=":", color="black", label=name)
+            ax.plot(stamps, series(name), lw=1.2, ls=":", color="black", label=name, zorder=RULE_ZORDER)
+        elif name in profiles:  # what the agents are compared with: above them, never hidden
+            ax.plot(stamps, series(name), lw=1.8, ls="--", color="black", label=name, zorder=RULE_ZORDER)
         else:
             ax.plot(stamps, series(name), lw=1.4, ls="--", color=next(colors), label=name)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
 
 
@@ -103,11 +124,8 @@ def _growth(evaluation: Evaluation, name: str) -> np.ndarray:
 def equity(evaluation: Evaluation, out: Path) -> str:
     figure, ax = plt.subplots(figsize=(10, 4.5))
     _lines(ax, evaluation, lambda name: _growth(evaluation, name))
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
-    ax.tick_params(axis="y", which="minor", labelsize=7)
-    ax.set_ylabel("value (log scale)")
+    log_value_axis(ax)
+    ax.set_ylabel("value, from 1 (log scale)")
     return _save(figure, out, "equity.png")
 
 
@@ -130,33 +148,36 @@ def excess(evaluation: Evaluation, out: Path) -> str:
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_ylabel("agent / baseline value - 1")
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
     return _save(figure, out, "excess.png")
 
 
 def weights(evaluation: Evaluation, out: Path) -> str:
-    pairs: list[tuple[str, str | None]] = [(g.runs[0], g.profile) for g in evaluation.groups[:3]]
-    if not pairs:
-        pairs = [(name, None) for name in evaluation.rules[:1]]
-    figure, axes = plt.subplots(len(pairs), 2, figsize=(11, 3.2 * len(pairs)), squeeze=False)
+    """Weights after trading over time: one panel per agent group (the mean over its seeds), then
+    one per baseline the groups are compared with (each once); without agents, the first rule."""
+    panels = [(_group_label(group), group.runs) for group in evaluation.groups]
+    rules = list(dict.fromkeys(group.profile for group in evaluation.groups)) or evaluation.rules[:1]
+    panels += [(label(name), [name]) for name in rules]
+    rows = -(-len(panels) // 2)
+    figure, axes = plt.subplots(rows, 2, figsize=(12, 2.6 * rows + 0.6), squeeze=False, sharex=True)
     symbols = evaluation.market.symbols
     colors = plt.get_cmap("tab20")(np.linspace(0, 1, len(symbols)))
-    for row, pair in enumerate(pairs):
-        for col, name in enumerate(pair):
-            ax = axes[row][col]
-            if name is None:
-                ax.axis("off")
-                continue
-            result = evaluation.results[name]
-            ax.stackplot(
-                result.timestamps, result.weights_after.T, labels=symbols, colors=colors, linewidth=0
-            )
-            ax.set_title(label(name), fontsize=9)
-            ax.set_ylim(0, 1)
-            ax.tick_params(labelsize=7)
-    axes[0][0].legend(fontsize=6, ncol=2, loc="upper left")
-    return _save(figure, out, "weights.png")
+    stamps = next(iter(evaluation.results.values())).timestamps
+    for k, ax in enumerate(axes.flat):
+        if k >= len(panels):
+            ax.axis("off")
+            continue
+        title, names = panels[k]
+        mean = np.mean([evaluation.results[name].weights_after for name in names], axis=0)
+        ax.stackplot(stamps, mean.T, labels=symbols, colors=colors, linewidth=0)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.tick_params(labelsize=7)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, names, fontsize=7, loc="upper center", ncol=min(len(symbols), 10))
+    return _save(figure, out, "weights.png", top=1.0 - 0.5 / (2.6 * rows + 0.6))
 
 
 def rolling_sharpe(evaluation: Evaluation, out: Path) -> str:

@@ -85,7 +85,7 @@ def seed_caveats(groups: Sequence[AgentGroup]) -> list[str]:
     lines = []
     for group in groups:
         n = len(group.runs)
-        if n >= MIN_SEEDS:
+        if n >= MIN_SEEDS or group.ensemble_of or group.own:  # one policy: its seeds' group is warned of
             continue
         if n == 1:
             meaning = "there is no interval over seeds (n/a)"
@@ -135,12 +135,14 @@ def budget_section(evaluation: Evaluation) -> Section:
 
 def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
     first, last = (evaluation.market.timestamps[i] for i in (evaluation.bars.start, evaluation.bars.stop - 1))
-    n_runs = sum(len(g.runs) for g in evaluation.groups)
+    n_runs = len(evaluation.selection)
+    yours = [group.name for group in evaluation.groups if group.own]
+    own_words = f", your own {len(yours)} ({', '.join(yours)})" if yours else ""
     low, high = CLAIMED_DRAWDOWN_REDUCTION
     summary = Section(
         "Summary",
         [
-            f"{n_runs} trained agent run(s) in {len(evaluation.groups)} group(s) and "
+            f"{n_runs} trained agent run(s){own_words} in {len(evaluation.groups)} group(s) and "
             f"{len(evaluation.baselines)} rule-based baselines, on the {evaluation.split} split of "
             f"{evaluation.market.source} ({first:%Y-%m-%d} to {last:%Y-%m-%d}, {len(evaluation.bars)} bars), "
             f"all through the same ledger at {describe_costs(evaluation.costs)}, from the same start.",
@@ -156,8 +158,9 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
             "percentile bootstrap of them covered 51-90%), and over resampled blocks of bars (the same bars "
             "for an agent and its baseline, bias-corrected) for differences; "
             f"{PAIRED_COVERAGE}. PSR is the probability that the true Sharpe ratio is above zero; DSR "
-            "deflates it for the agent runs trained (every seed of every learner evaluated; rules, "
-            "ensembles and the reference are not trials).",
+            "deflates it for the candidates (every seed of every learner evaluated, and your own policies; "
+            "rules, ensembles and the reference are not trials). Where an estimate falls outside its "
+            "bootstrap bounds (the replicates nearly all on one side of it), no interval is given.",
         ],
     )
     claims = Section("Claims tested", list(evaluation.claims) or ["No agent runs were evaluated."])
@@ -171,7 +174,7 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
             "Model selection: the step of each run's model chosen on validation, and its validation score "
             "beside the profile baseline's.",
             formatted(evaluation.selection.rename(index=label)),
-            "Each group's mean over seeds ± the standard deviation over seeds, with the 95% bootstrap "
+            "Each group's mean over seeds ± the standard deviation over seeds, with the 95% Student-t "
             "interval over seeds in brackets.",
             *seed_caveats(evaluation.groups),
             formatted(with_intervals(evaluation.group_summary, evaluation.group_summary.columns)),
@@ -189,7 +192,7 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
         [
             "Value of 1 invested at the start (log scale), and the fall from its running peak. Agent groups: "
             "the mean over seeds (solid), with a band from the lowest to the highest seed; baselines dashed, "
-            "the reference dotted.",
+            "the one the agents are compared with in black above them, the reference dotted.",
             Image(figures.equity(evaluation, out)),
             Image(figures.drawdowns(evaluation, out)),
         ],
@@ -225,7 +228,8 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
     weights = Section(
         "Weights over time",
         [
-            "Weights after trading, stacked; each group's first run beside its baseline.",
+            "Weights after trading, stacked: each group's mean over its seeds, then each baseline the groups "
+            "are compared with.",
             Image(figures.weights(evaluation, out)),
         ],
     )

@@ -21,7 +21,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FormatStrFormatter
 
 from cryptofolio.agents import BASELINES, make_baseline
 from cryptofolio.agents.baselines import anchor_rule_spec
@@ -35,6 +34,7 @@ from cryptofolio.evaluation.aggregates import (
 )
 from cryptofolio.evaluation.budget import Budget, budget_table, kept_sentence, target_sentence
 from cryptofolio.evaluation.evaluate import evaluate, paired_comparison
+from cryptofolio.evaluation.figures import RULE_ZORDER, log_value_axis
 from cryptofolio.evaluation.overfitting import probability_of_backtest_overfitting
 from cryptofolio.evaluation.rendering import Block, Section
 from cryptofolio.evaluation.results import Evaluation
@@ -341,7 +341,7 @@ def performance_profile_figure(profiles: dict[str, ProfileResults], path: Path) 
 
 def equity_figure(results: ProfileResults, dates: pd.DatetimeIndex, path: Path) -> Path:
     """Chained out-of-sample value paths of one profile (log scale): each learner's mean over seeds (solid),
-    the rules (dashed); the ensembles are in the tables."""
+    the rules (dashed; the profile's own black, above every other line); the ensembles are in the tables."""
     learners = [g for g in learner_groups(results) if not g.endswith("-ensemble")]
     policies = [*learners, *shown_rules(results), *([CHOSEN] if CHOSEN in results.chains else [])]
     colours = [plt.get_cmap("tab20")(i) for i in range(20)]
@@ -350,10 +350,11 @@ def equity_figure(results: ProfileResults, dates: pd.DatetimeIndex, path: Path) 
         mean = np.vstack(results.chains[policy]).mean(axis=0)
         style = "-" if policy in learners else "--"
         label = learner_of(policy, results.profile)
-        axis.plot(dates, mean, style, color=colours[(2 * k) % 20 + (k >= 10)], label=label, lw=1.2)
-    axis.set_yscale("log")
-    axis.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    axis.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        if policy == results.profile:  # what every learner is compared with: never hidden
+            axis.plot(dates, mean, style, color="black", label=label, lw=1.8, zorder=RULE_ZORDER)
+        else:
+            axis.plot(dates, mean, style, color=colours[(2 * k) % 20 + (k >= 10)], label=label, lw=1.2)
+    log_value_axis(axis)
     axis.set_ylabel("value (chained test windows, from 1; log scale)")
     axis.set_title(f"{results.profile}: chained test windows")
     axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))

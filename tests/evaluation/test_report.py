@@ -44,9 +44,9 @@ def drawn(grouped, folder):
     kept: dict[str, plt.Figure] = {}
     save = figures._save
 
-    def keep(figure, out, name):
+    def keep(figure, out, name, top=1.0):
         kept[name] = figure
-        return save(figure, out, name)
+        return save(figure, out, name, top)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(plt, "close", lambda figure: None)  # keep them open to be read
@@ -117,6 +117,41 @@ def test_groups_with_fewer_than_five_seeds_are_warned_about():
     assert one.startswith("Warning: ppo-moderate has 1 seed, fewer than 5") and "no interval" in one
     assert "its Student-t interval over 2 runs is wide" in two
     assert "its Student-t interval over 3 runs is wide" in three
+
+
+def test_an_ensemble_or_your_policy_is_one_policy_in_labels_and_warnings():
+    ensemble = AgentGroup("ppo", "moderate", ["ppo-moderate-ensemble"], ensemble_of=2)
+    yours = AgentGroup("momentum", "moderate", ["momentum"], own=True)
+    assert figures._group_label(ensemble) == "ppo-moderate-ensemble (an ensemble of 2 seeds)"
+    assert figures._group_label(yours) == "momentum (your policy)"
+    assert report.seed_caveats([ensemble, yours]) == []  # not groups of seeds: nothing to warn of
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.85, 1.15), (0.95, 1.02), (0.2, 8.0), (0.5, 3.0)])
+def test_a_log_value_axis_labels_at_least_three_ticks_on_any_range(low, high, tmp_path):
+    figure, ax = plt.subplots()
+    ax.plot([0, 1], [low, high])
+    figures.log_value_axis(ax)
+    figure.savefig(tmp_path / "axis.png")
+    shown = [t for t in ax.yaxis.get_major_ticks() if t.label1.get_text() and low <= t.get_loc() <= high]
+    plt.close(figure)
+    assert len(shown) >= 3 and all("10^" not in t.label1.get_text() for t in shown)
+
+
+def test_the_baseline_the_agents_are_compared_with_is_drawn_above_them(drawn):
+    for name in ("equity.png", "drawdowns.png"):
+        (ax,) = drawn[name].axes
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        agent, rule = lines["rule-moderate (mean of 2 seeds)"], lines["moderate"]
+        assert rule.get_zorder() > agent.get_zorder() and rule.get_color() == "black"
+
+
+def test_the_weights_figure_shows_every_group_and_each_baseline_once(grouped, drawn):
+    panels = [ax for ax in drawn["weights.png"].axes if ax.axison]
+    assert [ax.get_title() for ax in panels] == ["rule-moderate (mean of 2 seeds)", "moderate"]
+    (first, *_) = panels[0].collections  # the stack's bottom layer: cash, the mean over seeds
+    mean_cash = np.mean([grouped.results[s].weights_after[:, 0] for s in SEEDS], axis=0)
+    np.testing.assert_allclose(first.get_paths()[0].vertices[1 : len(mean_cash) + 1, 1], mean_cash)
 
 
 def test_the_baselines_beside_agents_are_their_profile_the_reference_btc_and_equal_weight(baselines, grouped):
