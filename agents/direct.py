@@ -312,7 +312,9 @@ class DirectAgent:
             market of those assets alone would; None: every column.
         :return: ``rewards`` (B, L) tensor (with gradients when enabled) and, as (B, L) or
             (B, L, .) arrays: ``observations`` (raw), ``values`` (B, L+1), ``turnover``, ``fees``,
-            ``weights`` (targets), ``log_growth``.
+            ``weights`` (targets), ``log_growth``; ``symbols``, the env's (N+1,), and
+            ``mean_weights`` (N+1,), each one's target weight averaged over every window and step
+            (0 where a window does not trade it).
         """
         env = self.env
         assert env is not None
@@ -372,11 +374,15 @@ class DirectAgent:
                 ("log_growth", terms.log_growth),
             ):
                 keep[name].append(item)
+        observations = np.stack(keep.pop("observations"), axis=1)
+        arrays = {name: torch.stack(items, dim=1).detach().cpu().numpy() for name, items in keep.items()}
         return {
             "rewards": torch.stack(rewards, dim=1),
             "values": torch.stack(values, dim=1).cpu().numpy(),
-            "observations": np.stack(keep.pop("observations"), axis=1),
-            **{name: torch.stack(items, dim=1).detach().cpu().numpy() for name, items in keep.items()},
+            "observations": observations,
+            **arrays,
+            "symbols": env.symbols,
+            "mean_weights": _mean_weights(arrays["weights"], columns, len(env.symbols)),
         }
 
 
@@ -472,12 +478,22 @@ def _arrays(
     return arrays
 
 
-def _numbers(rollout: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The rollout's arrays without its gradient-carrying tensors, for callbacks."""
-    return {k: v for k, v in rollout.items() if isinstance(v, np.ndarray)}
+def _numbers(rollout: dict[str, Any]) -> dict[str, Any]:
+    """The rollout's arrays and symbols without its gradient-carrying tensors, for callbacks."""
+    return {k: v for k, v in rollout.items() if not isinstance(v, torch.Tensor)}
 
 
 def _progress_bar(total: int) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="step")
+
+
+def _mean_weights(weights: np.ndarray, columns: np.ndarray | None, n_columns: int) -> np.ndarray:
+    """(n_columns,) each env column's weight averaged over (B, L, k+1) ``weights`` of windows that
+    trade ``columns`` (B, k+1) of it (None: every column, in order)."""
+    if columns is None:
+        return weights.mean(axis=(0, 1))
+    total = np.zeros(n_columns)
+    np.add.at(total, columns, weights.sum(axis=1))
+    return total / (weights.shape[0] * weights.shape[1])

@@ -79,12 +79,15 @@ class PortfolioMetricsCallback(BaseCallback):
 
     :param initial_value: the envs' initial portfolio value (the value before an episode's first step).
     :param periods_per_year: annualization factor of the market's bars.
+    :param symbols: (N+1,) the market's symbols, cash first: ``portfolio/weight_<symbol>`` is the mean
+        weight after trading of each, over the training envs' steps.
     """
 
-    def __init__(self, initial_value: float, periods_per_year: float) -> None:
+    def __init__(self, initial_value: float, periods_per_year: float, symbols: Sequence[str]) -> None:
         super().__init__()
         self.initial_value = initial_value
         self.periods_per_year = periods_per_year
+        self.symbols = tuple(symbols)
         self._episodes: list[dict[str, list[float]]] = []
         self.drawdowns: list[float] | None = None
         """Max drawdown of each training episode finished since a reader last cleared the list; None: a
@@ -119,6 +122,7 @@ class PortfolioMetricsCallback(BaseCallback):
         self.logger.record_mean(
             "portfolio/concentration", float(np.einsum("ij,ij->i", weights, weights).mean())
         )
+        log_weights(self.logger.record_mean, self.symbols, weights.mean(axis=0))
         for i, done in enumerate(self.locals["dones"]):
             episode = self._episodes[i]
             episode["values"].append(float(step["portfolio_value"][i]))
@@ -141,6 +145,12 @@ class PortfolioMetricsCallback(BaseCallback):
         )
 
 
+def log_weights(record: Callable[[str, float], None], symbols: Sequence[str], weights: np.ndarray) -> None:
+    """Record ``portfolio/weight_<symbol>``: (N+1,) ``weights``, cash first, in ``symbols``' order."""
+    for symbol, weight in zip(symbols, weights.tolist(), strict=True):
+        record(f"portfolio/weight_{symbol}", weight)
+
+
 def log_episode(
     record: Callable[[str, float], None],
     values: np.ndarray,
@@ -151,7 +161,9 @@ def log_episode(
     """Record one training episode's ``portfolio/`` metrics (``record``: a logger's ``record_mean``).
 
     :param values: (L+1,) portfolio values from the start; :param turnover: (L,); :param fees: (L,).
+    ``portfolio/value`` is the episode's final value, in the quote currency.
     """
+    record("portfolio/value", float(values[-1]))
     record("portfolio/log_return", float(np.log(values[-1] / values[0])))
     record("portfolio/max_drawdown", metrics.max_drawdown(values))
     record("portfolio/turnover", metrics.annualized_turnover(turnover, periods_per_year))
@@ -170,6 +182,9 @@ class RolloutMetricsCallback(BaseCallback):
     these describe the policy itself on windows of ``n_steps`` bars of the train split, from all cash.
 
     :param periods_per_year: annualization factor of the market's bars.
+
+    ``portfolio/weight_<symbol>`` is each asset's mean target weight over the windows (0 in a window
+    that does not trade it: a pooled learner's windows trade a few of the pool's assets each).
     """
 
     def __init__(self, periods_per_year: float) -> None:
@@ -186,6 +201,7 @@ class RolloutMetricsCallback(BaseCallback):
         weights = rollout["weights"]
         record("portfolio/cash_weight", float(weights[..., 0].mean()))
         record("portfolio/concentration", float(np.einsum("bti,bti->bt", weights, weights).mean()))
+        log_weights(record, rollout["symbols"], rollout["mean_weights"])
         for k in range(len(weights)):
             log_episode(
                 record,

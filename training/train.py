@@ -154,7 +154,7 @@ def _train(
     model.set_logger(run.logger(verbose))
 
     portfolio: PortfolioMetricsCallback | RolloutMetricsCallback = PortfolioMetricsCallback(
-        config.env.initial_value, market.periods_per_year
+        config.env.initial_value, market.periods_per_year, market.symbols
     )
     if entry.trains_on == "portfolio_env":  # no VecEnv infos: the learner hands callbacks its rollouts
         portfolio = RolloutMetricsCallback(market.periods_per_year)

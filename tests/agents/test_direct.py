@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cryptofolio.agents.direct import DirectAgent, direct_agent
+from cryptofolio.agents.direct import DirectAgent, _mean_weights, direct_agent
 from cryptofolio.envs import PortfolioEnv, synthetic_market
 from cryptofolio.envs.profiles import model_portfolios
 
@@ -116,3 +116,10 @@ def test_a_pickled_array_in_the_weights_is_refused_unread(tmp_path):
 def test_policy_settings_it_cannot_use_are_refused(policy_kwargs, message):
     with pytest.raises(ValueError, match=message):
         agent_on(residual_env(), policy_kwargs=policy_kwargs)
+
+
+def test_each_assets_mean_weight_counts_the_windows_that_do_not_trade_it_as_zero():
+    weights = np.array([[[0.4, 0.6]], [[1.0, 0.0]]])  # (2 windows, 1 step, cash + one asset)
+    columns = np.array([[0, 2], [0, 1]])  # the first window trades column 2, the second column 1
+    np.testing.assert_allclose(_mean_weights(weights, columns, 3), [0.7, 0.0, 0.3], atol=1e-15)
+    np.testing.assert_allclose(_mean_weights(weights, None, 2), [0.7, 0.3], atol=1e-15)

@@ -57,7 +57,7 @@ def start(callback: BaseCallback, venv: VecEnv | None, logger: Logger) -> Simple
 def portfolio_metrics(venv: VecEnv, market, steps: int = 60) -> dict[str, float]:
     """The ``portfolio/`` means PortfolioMetricsCallback records over ``steps`` random steps of ``venv``."""
     logger = Logger(None, [])
-    callback = PortfolioMetricsCallback(initial_value=1.0, periods_per_year=market.periods_per_year)
+    callback = PortfolioMetricsCallback(1.0, market.periods_per_year, market.symbols)
     start(callback, venv, logger)
     venv.seed(5)
     venv.reset()
@@ -90,8 +90,26 @@ def test_portfolio_metrics_of_a_batched_env_equal_those_of_a_dummy_vec_env(marke
     dummy = portfolio_metrics(
         DummyVecEnv([partial(PortfolioEnv, market, **OPTIONS) for _ in range(N)]), market
     )
-    assert batched.keys() == dummy.keys() and len(batched) == 8
+    assert batched.keys() == dummy.keys() and len(batched) == 9 + len(market.symbols)
     assert batched == pytest.approx(dummy, abs=1e-12)
+
+
+def test_portfolio_value_and_each_assets_weight_are_logged(market):
+    dummy = DummyVecEnv([partial(PortfolioEnv, market, **OPTIONS) for _ in range(N)])
+    dummy.seed(5)
+    dummy.reset()
+    rng = np.random.default_rng(0)
+    finals, weights = [], []
+    for _ in range(60):
+        actions = rng.uniform(-1, 1, size=(N, len(market.symbols))).astype(np.float32)
+        _, _, dones, infos = dummy.step(actions)
+        finals += [infos[i]["portfolio_value"] for i in np.flatnonzero(dones)]
+        weights.append(np.mean([info["weights"] for info in infos], axis=0))
+    logged = portfolio_metrics(BatchedPortfolioEnv(N, market, infos="done", **OPTIONS), market)
+    assert finals and logged["portfolio/value"] == pytest.approx(np.mean(finals), abs=1e-12)
+    each = np.array([logged[f"portfolio/weight_{symbol}"] for symbol in market.symbols])
+    np.testing.assert_allclose(each, np.mean(weights, axis=0), atol=1e-12)
+    assert each.sum() == pytest.approx(1.0, abs=1e-12)
 
 
 # --- the drawdown budget's multiplier -------------------------------------------------------------
@@ -113,7 +131,7 @@ def penalties(venv: VecEnv) -> list[float]:
 @pytest.mark.parametrize("kind", ["dummy", "batched"])
 def test_a_rollout_end_moves_every_training_envs_multiplier_through_vec_normalize(market, kind):
     venv, logger = normalized_training_env(kind, market), Logger(None, [])
-    episodes = PortfolioMetricsCallback(initial_value=1.0, periods_per_year=market.periods_per_year)
+    episodes = PortfolioMetricsCallback(1.0, market.periods_per_year, market.symbols)
     budget = DrawdownBudgetCallback(multiplier=0.8, rate=2.0, tolerance=0.35, episodes=episodes)
     start(budget, venv, logger)
     assert penalties(venv) == [0.8] * N  # the starting multiplier, set at the training's start
@@ -128,7 +146,7 @@ def test_a_rollout_end_moves_every_training_envs_multiplier_through_vec_normaliz
 
 def test_a_rollout_without_a_finished_episode_keeps_the_multiplier(market):
     venv, logger = normalized_training_env("batched", market), Logger(None, [])
-    episodes = PortfolioMetricsCallback(initial_value=1.0, periods_per_year=market.periods_per_year)
+    episodes = PortfolioMetricsCallback(1.0, market.periods_per_year, market.symbols)
     budget = DrawdownBudgetCallback(multiplier=0.8, rate=2.0, tolerance=0.35, episodes=episodes)
     start(budget, venv, logger)
     budget.on_rollout_end()
