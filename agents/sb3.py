@@ -17,7 +17,6 @@ no code from it, and checks it against its manifest.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -30,7 +29,14 @@ from stable_baselines3.common.vec_env import VecEnv
 from cryptofolio import configs
 from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.agents.learners import Model, learner
-from cryptofolio.agents.snapshots import NORMALIZATION, SNAPSHOTS, check_manifest, frozen_normalizer
+from cryptofolio.agents.run_identity import check_metadata
+from cryptofolio.agents.snapshots import (
+    NORMALIZATION,
+    SNAPSHOTS,
+    check_manifest,
+    frozen_normalizer,
+    read_json,
+)
 from cryptofolio.envs import (
     Costs,
     EnvConfig,
@@ -127,9 +133,15 @@ def read_run_config(run_folder: str | Path) -> dict[str, Any]:
 
 
 def read_run_metadata(run_folder: str | Path) -> dict[str, Any]:
-    """The run's metadata (versions, data fingerprint, splits and their use, status)."""
-    metadata: dict[str, Any] = json.loads((Path(run_folder) / METADATA).read_text())
-    return metadata
+    """The run's metadata (versions, data fingerprint, splits and their use, status), its data entries
+    checked (:func:`~cryptofolio.agents.run_identity.check_metadata`).
+
+    :raises RunFolderError: naming the file, when it is missing, not a JSON object or an entry is wrong.
+    """
+    path = Path(run_folder) / METADATA
+    if not path.is_file():
+        raise RunFolderError(f"{run_folder}: not a trained run folder (no {METADATA})")
+    return check_metadata(read_json(path), path)
 
 
 def snapshot_folder(run_folder: str | Path, which: str) -> Path:
@@ -216,7 +228,7 @@ def load_snapshot_model(
         learner trains on (:attr:`~cryptofolio.agents.learners.Learner.trains_on`).
     :param seed: the seed of what the learner draws itself when it continues.
     """
-    check_manifest(folder, config)
+    check_manifest(folder, config, read_run_metadata(folder.parent))
     normalized = (folder / NORMALIZATION).is_file()
     if normalized != bool(config.get("normalize", True)):
         state = "has" if normalized else "lacks"

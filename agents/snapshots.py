@@ -40,6 +40,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from cryptofolio.agents.run_identity import data_digest
 from cryptofolio.envs.errors import RunFolderError
 
 MODEL, NORMALIZATION, SPACES = "model.zip", "normalization.json", "spaces.json"
@@ -64,17 +65,19 @@ def settings_digest(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def write_manifest(folder: Path, config: Mapping[str, Any]) -> None:
-    """Record the digest of every file in ``folder`` and of the run settings, as ``manifest.json``."""
+def write_manifest(folder: Path, config: Mapping[str, Any], metadata: dict[str, Any]) -> None:
+    """Record the digest of every file in ``folder``, of the run settings and of the run's data
+    entries in its metadata (:func:`~cryptofolio.agents.run_identity.data_digest`), as ``manifest.json``."""
     files = {p.name: file_digest(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
-    manifest = {"files": files, "settings": settings_digest(config)}
+    manifest = {"files": files, "settings": settings_digest(config), "data": data_digest(metadata)}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
 
 
-def check_manifest(folder: Path, config: Mapping[str, Any]) -> None:
-    """Refuse a snapshot whose files or run settings differ from what its manifest recorded.
+def check_manifest(folder: Path, config: Mapping[str, Any], metadata: dict[str, Any]) -> None:
+    """Refuse a snapshot whose files, run settings or run data entries (``metadata``'s) differ from
+    what its manifest recorded (a manifest written before it recorded data entries has none to check).
 
-    :raises RunFolderError: naming the missing or changed file, or the changed config.
+    :raises RunFolderError: naming the missing or changed file, or the changed config or metadata.
     """
     path = folder / MANIFEST
     if not path.is_file():
@@ -98,6 +101,11 @@ def check_manifest(folder: Path, config: Mapping[str, Any]) -> None:
         raise RunFolderError(
             f"{folder.parent / 'config.yaml'} changed since {folder.name}/ was saved: the agent was made "
             "with other settings"
+        )
+    if "data" in manifest and data_digest(metadata) != manifest["data"]:
+        raise RunFolderError(
+            f"{folder.parent / 'metadata.json'} changed since {folder.name}/ was saved: its market, splits "
+            "or prices are not the ones the agent trained on"
         )
 
 

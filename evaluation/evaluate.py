@@ -23,6 +23,7 @@ from cryptofolio.agents import BASELINES, Policy, Rule, make_baseline
 from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.agents.own import OwnPolicy
 from cryptofolio.agents.reference import GrowthOptimal
+from cryptofolio.agents.run_identity import market_note, same_prices, used_ranges
 from cryptofolio.agents.sb3 import (
     TrainedPolicy,
     load_policy,
@@ -93,19 +94,18 @@ def runs_market(runs: Sequence[Path]) -> MarketConfig:
 
 
 def check_not_used_for_choices(run: Path, market: MarketData, splits: Splits, split: str) -> None:
-    """Refuse a split whose bars overlap what the run trained or was selected on, on the same data."""
+    """Refuse a split whose bars overlap what the run trained or was selected on, when ``market`` holds
+    the run's prices (by content: :func:`~cryptofolio.agents.run_identity.same_prices`, not by path)."""
     metadata = read_run_metadata(run)
-    if metadata.get("market") != market.source:
-        return  # another market: nothing of it was seen
+    if not same_prices(metadata, market):
+        return  # other prices: nothing of them was seen
     first, last = (market.timestamps[i] for i in (splits[split].start, splits[split].stop - 1))
-    for used in ("train", "validation"):
-        start, end = (pd.Timestamp(d) for d in metadata["splits"][used]["dates"])
+    for start, end, purpose in used_ranges(metadata):
         if first <= end and start <= last:
-            purpose = metadata["splits"][used]["used_for"]
             raise PlanError(
-                f"run {run.name} used {start:%Y-%m-%d} to {end:%Y-%m-%d} of {market.source} for {purpose}; "
-                f"the {split} split ({first:%Y-%m-%d} to {last:%Y-%m-%d}) overlaps it, so its numbers would "
-                "not be out of sample. Evaluate on the test split"
+                f"run {run.name} used {start:%Y-%m-%d} to {end:%Y-%m-%d} of these prices for {purpose}; "
+                f"the {split} split ({first:%Y-%m-%d} to {last:%Y-%m-%d}) of {market.source} overlaps it, so "
+                "its numbers would not be out of sample. Evaluate on the test split"
             )
 
 
@@ -169,7 +169,10 @@ def evaluate(
     groups: dict[tuple[str, str], AgentGroup] = {}
     selection = {}
     members: dict[str, tuple[TrainedPolicy, PortfolioEnv]] = {}
+    notes = []
     for run, label in labels.items():
+        note = market_note(read_run_metadata(run), market, label)
+        notes += [note] if note else []
         check_not_used_for_choices(run, market, splits, split)
         run_config = read_run_config(run)
         selection[label] = _selection(run, which)
@@ -249,7 +252,7 @@ def evaluate(
         diversification=pd.DataFrame(
             {name: diversification(r, market, splits[split]) for name, r in results.items()}
         ).T,
-        claims=_claims(group_list, comparisons, split, pd.DataFrame(selection).T),
+        claims=[*notes, *_claims(group_list, comparisons, split, pd.DataFrame(selection).T)],
     )
 
 

@@ -44,14 +44,12 @@ from cryptofolio.agents.snapshots import (
     spaces_data,
     write_manifest,
 )
-from cryptofolio.envs import SPLIT_NAMES, MarketData, Splits
 from cryptofolio.envs.config import from_data, to_data
 from cryptofolio.envs.errors import RunFolderError
 from cryptofolio.training.config import TrainConfig
 
 LOCK = ".lock"
 PACKAGES = ("numpy", "pandas", "torch", "gymnasium", "stable-baselines3", "numba", "cryptofolio")
-SPLIT_USE = {"train": "training", "validation": "model selection", "test": "not used by training"}
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -126,7 +124,9 @@ class RunFolder:
         The lock (``flock`` on ``.lock``) ends with the process, however it ends.
 
         :raises ValueError: naming the process that holds the folder.
+        :raises RunFolderError: for a folder holding a link (:meth:`check_no_links`).
         """
+        self.check_no_links()
         path = self.path / LOCK
         with path.open("a+") as handle:
             try:
@@ -148,6 +148,21 @@ class RunFolder:
                 handle.seek(0)
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def check_no_links(self) -> None:
+        """Refuse a folder that holds a symbolic link (a file of it, a snapshot folder or a file in
+        one): a session's writes through it would land outside the run folder.
+
+        :raises RunFolderError: naming the link and where it points.
+        """
+        entries = [*self.path.iterdir()] if self.path.is_dir() else []
+        entries += [f for d in entries if d.is_dir() and not d.is_symlink() for f in d.iterdir()]
+        for entry in entries:
+            if entry.is_symlink():
+                raise RunFolderError(
+                    f"{entry} is a link to {os.readlink(entry)}: a run folder's files are its own (copy "
+                    "the file in, or train into another folder)"
+                )
 
     def drop_rows_after(self, timesteps: int) -> None:
         """Remove the rows of ``progress.csv`` and ``evaluations.csv`` written after step ``timesteps``.
@@ -179,19 +194,6 @@ class RunFolder:
 
     def update_metadata(self, **values: Any) -> None:
         write_text(self.path / METADATA, json.dumps({**self.metadata(), **values}, indent=2, default=str))
-
-    def describe_data(self, market: MarketData, splits: Splits) -> dict[str, Any]:
-        """Metadata of the data: source, fingerprint, assets, and each split's dates and use."""
-        dates = splits.dates(market)
-        return {
-            "market": market.source,
-            "market_fingerprint": market.fingerprint(),
-            "symbols": list(market.symbols),
-            "periods_per_year": market.periods_per_year,
-            "splits": {
-                name: {"dates": list(dates[name] or ()), "used_for": SPLIT_USE[name]} for name in SPLIT_NAMES
-            },
-        }
 
     def save_snapshot(
         self,
@@ -228,7 +230,7 @@ class RunFolder:
             if resumable and entry.replay_buffer:
                 save_replay_buffer(model, building / REPLAY_BUFFER)  # type: ignore[arg-type]
             (building / STATE).write_text(json.dumps(state, indent=2))
-            write_manifest(building, config)
+            write_manifest(building, config, self.metadata())
         except OSError as error:
             shutil.rmtree(building, ignore_errors=True)
             raise OSError(

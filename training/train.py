@@ -24,6 +24,7 @@ from cryptofolio.agents import make_baseline
 from cryptofolio.agents.anchors import anchor_of, anchored_env
 from cryptofolio.agents.baselines import anchor_rule_spec
 from cryptofolio.agents.learners import Model, learner
+from cryptofolio.agents.run_identity import describe_data
 from cryptofolio.agents.sb3 import load_snapshot_model, read_run_config, snapshot_folder
 from cryptofolio.agents.snapshots import (
     NORMALIZATION,
@@ -109,7 +110,7 @@ def _train(
     command: Sequence[str],
 ) -> Outcome:
     market, splits = config.market.load()
-    data = run.describe_data(market, splits)
+    data = describe_data(market, splits)
     checkpoint = None
     if resume:
         recorded = run.metadata().get("market_fingerprint")
@@ -119,7 +120,7 @@ def _train(
                 f"{data['market_fingerprint']}); resume with the same data"
             )
         checkpoint = snapshot_folder(run.path, "checkpoint")
-        check_manifest(checkpoint, read_run_config(run.path))
+        check_manifest(checkpoint, read_run_config(run.path), run.metadata())
         done = _checkpoint_timesteps(checkpoint)
         if done >= config.n_timesteps:
             raise RunComplete(

@@ -87,6 +87,8 @@ class Choice:
     """Who chose the assets, for messages."""
     members: tuple[tuple[Policy, EnvConfig], ...] = ()
     """For an ensemble of runs: each run's policy and env config (``policy`` is then unused)."""
+    periods_per_year: float | None = None
+    """A run's bar length (bars a year), which the prices must have; None for a rule."""
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -128,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
         {s: q for s, q in holdings.quantities.items() if s not in outside}, holdings.where, holdings.path
     )
     market = holdings_market(kept, choice.market, choice.universe, choice.needed_by)  # refuses unknown ones
+    if choice.periods_per_year not in (None, market.periods_per_year):
+        raise ConfigError(
+            f"{choice.needed_by} trained on bars {choice.periods_per_year:g} a year; {market.source} has "
+            f"{market.periods_per_year:g} a year: give it prices of the same bar length"
+        )
     bar = as_of_bar(market, args.as_of)
     rate = choice.config.costs.rate
     holdings, sold = sell_outside(
@@ -182,7 +189,8 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
         )
 
         run_name = Path(args.policy).name
-        trained_on = [str(s) for s in read_run_metadata(args.policy)["symbols"][1:]]
+        metadata = read_run_metadata(args.policy)
+        trained_on = [str(s) for s in metadata["symbols"][1:]]
         if assets is not None and assets != trained_on:
             raise ConfigError(f"run {run_name} was trained on {', '.join(trained_on)}; drop --assets")
         run_profile = read_run_config(args.policy)["profile"]
@@ -197,6 +205,7 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
             config=dataclasses.replace(config, costs=costs_from(args, config.costs)),
             market=market,
             needed_by=f"run {run_name}",
+            periods_per_year=metadata["periods_per_year"],
         )
     market = market_config(args)
     rule = make_baseline(args.policy)

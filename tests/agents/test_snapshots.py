@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from cryptofolio.agents.sb3 import load_policy, read_run_config, run_env
+from cryptofolio.agents.sb3 import load_policy, read_run_config, read_run_metadata, run_env
 from cryptofolio.agents.snapshots import (
     MANIFEST,
     ObservationNormalizer,
@@ -74,7 +74,9 @@ def test_the_planted_payload_does_run_when_unpickled(tmp_path):
 def test_a_payload_in_a_known_entry_of_the_model_is_replaced_not_run(run, tmp_path):
     marker = tmp_path / "ran"
     plant_in_model(run / "best" / "model.zip", "policy_class", marker)
-    write_manifest(run / "best", read_run_config(run))  # a hostile folder rewrites its manifest too
+    write_manifest(
+        run / "best", read_run_config(run), read_run_metadata(run)
+    )  # a hostile folder rewrites its manifest too
     policy = load_policy(run)
     assert not marker.exists()
     observation = np.zeros(policy.model.observation_space.shape, dtype=np.float32)
@@ -84,7 +86,7 @@ def test_a_payload_in_a_known_entry_of_the_model_is_replaced_not_run(run, tmp_pa
 def test_an_unexpected_serialized_entry_is_refused_by_name(run, tmp_path, capsys):
     marker = tmp_path / "ran"
     plant_in_model(run / "best" / "model.zip", "evil", marker)
-    write_manifest(run / "best", read_run_config(run))
+    write_manifest(run / "best", read_run_config(run), read_run_metadata(run))
     with pytest.raises(ValueError, match=r"holds serialized entries evil that PPO does not have"):
         load_policy(run)
     assert main(["evaluate", "--runs", str(run), "--baselines", "cash", "--out", str(tmp_path / "r")]) == 2
@@ -114,7 +116,7 @@ def test_weights_are_read_without_unpickling_code(run, tmp_path):
     with zipfile.ZipFile(model, "w") as archive:
         for name, content in files.items():
             archive.writestr(name, content)
-    write_manifest(run / "best", read_run_config(run))
+    write_manifest(run / "best", read_run_config(run), read_run_metadata(run))
     with pytest.raises(ValueError, match=r"model\.zip: its weights cannot be read as plain tensors"):
         load_policy(run)
     assert not marker.exists()
@@ -143,7 +145,7 @@ def test_a_folder_that_differs_from_its_manifest_is_refused(run, tamper, message
 
 def test_a_consistent_folder_without_its_normalization_is_still_refused(run):
     (run / "best" / "normalization.json").unlink()
-    write_manifest(run / "best", read_run_config(run))
+    write_manifest(run / "best", read_run_config(run), read_run_metadata(run))
     with pytest.raises(
         ValueError, match=r"lacks normalization\.json, but the run's config says normalize: True"
     ):
