@@ -424,12 +424,15 @@ def _claims(
             row["drawdown_reduction_high"],
         )
         claim = f"The guidance claims AI-managed portfolios see {low:.0%}-{high:.0%} smaller drawdowns."
-        size = f"{red:.0%} smaller" if red >= 0 else f"{-red:.0%} larger"
+        size = f"{red:.0%} smaller than" if red >= 0 else f"{-red:.0%} larger than"
+        reduction = f"{red:.0%}"
+        if abs(red) < 0.005:  # rounds to 0%: no sign to read
+            size, reduction = "within half a percent of", "0%"
         if not np.isfinite(red):
             found = f"{group.profile} had no drawdown on the {split} split: there is no reduction to measure."
         elif not np.isfinite(red_lo):
             found = (
-                f"{group.name}'s maximum drawdown is {size} than {group.profile}'s (reduction {red:.0%}), "
+                f"{group.name}'s maximum drawdown is {size} {group.profile}'s (reduction {reduction}), "
                 f"and {NO_INTERVAL}: this cannot confirm or refute the claim."
             )
         else:
@@ -440,7 +443,7 @@ def _claims(
             else:
                 finding = "cannot confirm or refute the claim"
             found = (
-                f"{group.name}'s maximum drawdown is {size} than {group.profile}'s (reduction {red:.0%}, 95% "
+                f"{group.name}'s maximum drawdown is {size} {group.profile}'s (reduction {reduction}, 95% "
                 f"interval {red_lo:.0%} to {red_hi:.0%}): this {finding}."
             )
         lines.append(f"{claim} {found}")

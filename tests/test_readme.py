@@ -16,11 +16,12 @@ RUN_PLACEHOLDER = '"checkpoints/ppo-moderate-synthetic-s0-..."'
 
 
 def test_the_readme_has_its_examples():
-    assert len(EXAMPLES) == 4 and any(RUN_PLACEHOLDER in e for e in EXAMPLES)
+    assert len(EXAMPLES) == 5 and any(RUN_PLACEHOLDER in e for e in EXAMPLES)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
-def test_a_readme_example_runs(example, tmp_path):
+def test_a_readme_example_runs(example, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # what an example writes (a report folder) lands here
     if "../shared/data" in example:
         if not SHARED_DATA.is_dir():
             pytest.skip(f"real market data not found at {SHARED_DATA}")

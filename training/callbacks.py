@@ -4,13 +4,16 @@ TensorBoard keys, beside stable-baselines3's ``rollout/`` and ``train/``:
 
 - ``portfolio/``, from the training envs: the agent as it explores (sampled actions, or SAC's and
   TD3's action noise) on episodes of ``episode_length`` bars from random starts in the train
-  split. Per finished episode: ``log_return``, ``sharpe``, ``max_drawdown``, ``turnover``
-  (the episode's mean turnover per bar times the bars per year: exploration trades every bar,
-  so it runs far above ``eval/turnover``), ``fees`` (fraction of the initial value). Per step:
+  split. Per finished episode: ``value`` (its final portfolio value, quote currency),
+  ``log_return``, ``sharpe``, ``max_drawdown``, ``turnover`` (the episode's mean turnover per bar
+  times the bars per year: exploration trades every bar, so it runs far above ``eval/turnover``),
+  ``fees`` (fraction of the initial value). Per step: ``weight_<SYMBOL>`` (each of the market's
+  symbols, cash first, e.g. ``weight_USDC``: its weight after trading; together they sum to 1),
   ``cash_weight``, ``concentration`` (sum of squared weights: 1 is one asset, 1/(N+1) is equal
-  weights) and ``action_saturation`` (share of action components at the box's bounds). The
-  gradient agent logs the same per training window (its policy is deterministic, so they describe
-  the policy) and ``train/loss`` (minus the mean per-step reward), ``train/grad_norm``.
+  weights) and ``action_saturation`` (share of action components at the box's bounds). Each
+  point is the mean over the episodes or steps since the previous one. The gradient agent logs
+  the same per training window (its policy is deterministic, so they describe the policy) and
+  ``train/loss`` (minus the mean per-step reward), ``train/grad_norm``.
 - ``eval/``: the current model acting deterministically over the whole validation split: the
   metrics of :func:`cryptofolio.evaluation.metrics.summarize` (``turnover`` annualized the same
   way) and ``eval/excess_<metric>``, the agent's minus its profile baseline's on that split.

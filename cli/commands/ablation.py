@@ -1,6 +1,7 @@
 """`cryptofolio ablation`: which generalization levers help a learned policy out of sample.
 
-    cryptofolio ablation --market ../shared/data/binance-daily --publish docs      (= make ablation)
+    cryptofolio ablation --market ../shared/data/binance-daily --publish docs
+        (make ablation: the same, with --workers $(nproc) and --no-progress-bar)
 
 Every variant of ``configs/ablation.yaml`` trains its algorithm for one profile (moderate, or
 ``--profile``'s, on its own assets), one run per seed, is selected on the validation split like
@@ -59,7 +60,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", type=Path, default=Path("reports/ablation"), help="reports (reports/ablation)"
     )
-    parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints/ablation"), help="run folders")
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=Path("checkpoints/ablation"),
+        help="run folders, in a dated folder inside (checkpoints/ablation)",
+    )
     earlier = parser.add_mutually_exclusive_group()
     earlier.add_argument("--reuse", type=Path, metavar="FOLDER", help="report on an earlier ablation's runs")
     earlier.add_argument(
@@ -72,7 +78,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="runs trained at once, one process each (1)",
     )
     parser.add_argument("--publish", type=Path, help="also write DIR/ablation.md (e.g. docs)")
-    parser.add_argument("--quick", action="store_true", help="one seed, tiny budgets: a smoke test")
+    parser.add_argument("--quick", action="store_true", help="two seeds, tiny budgets: a smoke test")
     parser.add_argument("--no-progress-bar", action="store_true")
     return parser
 

@@ -33,8 +33,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--policies",
         default="all",
-        help=f"comma-separated baselines, or all: {', '.join(BASELINES)}; risk overlays follow a "
-        "base after + (moderate+voltarget+ddbrake; see the README's risk budgets)",
+        help=f"comma-separated baselines, or all (the default): {', '.join(BASELINES)}; risk overlays "
+        "follow a base after + (moderate+voltarget+ddbrake; see the README's risk budgets)",
     )
     add_market_arguments(parser)
     add_cost_arguments(parser)
@@ -48,7 +48,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("reports/backtest"), help="output folder (reports/backtest)"
     )
     parser.add_argument(
-        "--format", choices=("csv", "parquet"), default="csv", help="per-policy results (csv)"
+        "--format", choices=("csv", "parquet"), default="csv", help="per-policy results in results/ (csv)"
     )
     return parser
 

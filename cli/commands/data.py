@@ -48,7 +48,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--quote", default="USDT", help="quote currency (USDT); it is the data's cash asset")
     parser.add_argument("--timeframe", default="1d", help="fetch: candle length, e.g. 1d or 1h (1d)")
-    parser.add_argument("--since", help="fetch: first date, e.g. 2024-01-01")
+    parser.add_argument("--since", help="fetch (required): first date, e.g. 2024-01-01")
     parser.add_argument("--until", help="end date, exclusive (default: now)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the per-asset files")
     parser.add_argument(

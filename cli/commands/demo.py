@@ -38,7 +38,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
     parser.add_argument("--out", type=Path, default=Path("reports/demo"), help="report folder (reports/demo)")
     parser.add_argument(
-        "--checkpoints", type=Path, default=Path("checkpoints/demo"), help="run folders (checkpoints/demo)"
+        "--checkpoints",
+        type=Path,
+        default=Path("checkpoints/demo"),
+        help="run folders, in a dated folder inside (checkpoints/demo)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="tiny training budgets: a smoke test of the whole job"

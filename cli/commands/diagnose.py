@@ -28,7 +28,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--profile",
         choices=PROFILE_NAMES,
         default="moderate",
-        help="profile whose expected figures are shown",
+        help="profile whose expected figures are shown (default moderate)",
     )
     return parser
 

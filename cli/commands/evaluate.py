@@ -6,7 +6,7 @@
 Every run (its best model on validation) and every baseline goes through the same backtest
 runner on the same split, costs and start. The market and the costs are the runs' own (the
 runs must agree) unless the options choose them. Runs of the same algorithm and profile are
-a group: its metrics get a mean and a 95% bootstrap interval over seeds. Each group is
+a group: its metrics get a mean and a 95% Student-t interval over seeds. Each group is
 compared with its profile's baseline over the same bars, with paired block-bootstrap
 intervals of the differences. A split a run was trained or selected on is refused.
 With --ensemble, each group of two or more runs is also one policy, ``<algo>-<profile>-ensemble``:
@@ -70,7 +70,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--split", default="test", choices=SPLIT_NAMES, help="split to report on (default test)"
     )
-    add_market_arguments(parser, default_market="the runs' own")
+    add_market_arguments(parser, default_market="the runs' own; without runs, synthetic")
     add_cost_arguments(parser, "default: the runs' own, which must agree")
     parser.add_argument(
         "--which", choices=("best", "final"), default="best", help="model of each run (best on validation)"

@@ -197,7 +197,8 @@ def parse_symbols(text: str | None) -> tuple[str, ...] | None:
 def add_cost_arguments(parser: argparse.ArgumentParser, default: str = "") -> list[str]:
     """``--fee``, ``--slippage`` and ``--cash-yield``; returns their ``dest`` names.
 
-    :param default: where a cost left out comes from, for the help (default: the config's default).
+    :param default: where a cost left out comes from, for the help; ``{}`` in it stands for the cost's
+        default value (empty: that value alone).
     """
     costs = Costs()
     group = parser.add_argument_group("costs (every policy of a command pays the same)")
@@ -207,7 +208,8 @@ def add_cost_arguments(parser: argparse.ArgumentParser, default: str = "") -> li
         ("slippage", "slippage per unit of traded value, added to the fee"),
         ("cash_yield", "annual yield of the cash asset"),
     ):
-        fallback = default or f"default {getattr(costs, name)}"
+        value = getattr(costs, name)
+        fallback = default.format(value) if default else f"default {value}"
         option = f"--{name.replace('_', '-')}"
         dests.append(group.add_argument(option, type=float, help=f"{what} ({fallback})").dest)
     return dests
@@ -236,7 +238,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, algo_help: str = "al
         parser.add_argument("--profile", choices=PROFILE_NAMES, help="risk profile (default moderate)").dest,
     ]
     dests += add_market_arguments(parser)
-    dests += add_cost_arguments(parser, "default: the hyperparameter file's, else the config's")
+    dests += add_cost_arguments(parser, "default: the hyperparameter file's, else {}")
     default = TrainConfig("ppo")
     dests += [
         parser.add_argument(
@@ -247,10 +249,14 @@ def add_training_arguments(parser: argparse.ArgumentParser, algo_help: str = "al
         ).dest,
         parser.add_argument("--n-envs", type=int, help="parallel training envs (default: the YAML's)").dest,
         parser.add_argument(
-            "--vec-env", choices=VEC_ENVS, help=f"vectorized env (default {default.vec_env})"
+            "--vec-env",
+            choices=VEC_ENVS,
+            help=f"vectorized env (default: the YAML's, else {default.vec_env})",
         ).dest,
         parser.add_argument(
-            "--hyperparams", type=Path, help="YAML in the layout of configs/<algo>.yaml"
+            "--hyperparams",
+            type=Path,
+            help="YAML in the layout of configs/<algo>.yaml, read instead of it (e.g. tune's best.yaml)",
         ).dest,
         parser.add_argument(
             "--set", action="append", metavar="KEY=VALUE", help="override a setting, e.g. env.costs.fee=0.002"
@@ -279,10 +285,13 @@ def train_config(args: argparse.Namespace, overrides: Sequence[str] = (), **expl
     )
 
 
-def add_holdings_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``recommend`` and ``diagnose``: the holdings, the market and the date."""
+def add_holdings_arguments(parser: argparse.ArgumentParser, default_market: str = "") -> None:
+    """Options shared by ``recommend`` and ``diagnose``: the holdings, the market and the date.
+
+    :param default_market: what ``--market`` defaults to, in words (empty: the synthetic market).
+    """
     parser.add_argument("--holdings", type=Path, required=True, help="CSV or JSON of symbol and quantity")
-    add_market_arguments(parser, dates=False, splits=False)
+    add_market_arguments(parser, dates=False, splits=False, default_market=default_market)
     parser.add_argument("--as-of", help="date of the bar to use, e.g. 2024-06-30 (default: the latest)")
     parser.add_argument(
         "--window",

@@ -63,13 +63,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--policy",
-        help="start: the rule to follow (a baseline, overlays after +) or a run folder from `train`",
+        help="start: the rule to follow (a baseline, overlays after +), a run folder from `train`, or "
+        "several (comma-separated, or a quoted glob): their ensemble",
     )
     parser.add_argument("--holdings", type=Path, help="start: CSV or JSON of symbol and quantity")
     parser.add_argument("--as-of", help="start: the bar to start at, e.g. 2024-01-01 (default: the latest)")
     parser.add_argument("--figure", type=Path, help="status: also draw the value paths into this PNG")
-    add_market_arguments(parser, dates=False, splits=False)
-    add_cost_arguments(parser, "start only; default the config's")
+    add_market_arguments(
+        parser,
+        dates=False,
+        splits=False,
+        default_market="the journal's; at start, a run's own, else synthetic",
+    )
+    add_cost_arguments(parser, "start only; default {}, for a run as for a rule")
     add_fetch_argument(parser)
     return parser
 

@@ -100,8 +100,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         f"the mean of their target weights; or a baseline: {', '.join(BASELINES)}; risk overlays follow "
         "a base after + (moderate+voltarget+ddbrake: the output then says how much of the budget is left)",
     )
-    add_holdings_arguments(parser)
-    add_cost_arguments(parser, "default: a run's own, else the config's")
+    add_holdings_arguments(parser, default_market="a run's own, else synthetic")
+    add_cost_arguments(parser, "default: a run's own, else {}")
     parser.add_argument(
         "--assets", help="risky assets the policy may hold (default: the profile's, or the run's)"
     )

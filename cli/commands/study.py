@@ -13,7 +13,8 @@ A killed study started again skips finished units and resumes the unfinished one
 unit is done, the report step evaluates each fold's test window (agents, their ensembles, every
 rule), chains the windows, and writes ``<out>/results.md`` (``--publish DIR``: also
 ``DIR/results.md``); ``--report-only`` runs just that step. Budgets are the configs' except
-PPO's and SAC's (``Budgets.study`` in agents/learners.py says why); ``--timesteps`` sets them.
+PPO's, SAC's and ppo_budget's (``Budgets.study`` in agents/learners.py says why); ``--timesteps``
+sets them.
 ``--quick`` is a smoke test: one profile, PPO (unless --algos names others), two seeds, two folds,
 tiny budgets.
 """

@@ -1,6 +1,7 @@
 """`cryptofolio sweep`: the same training over many seeds, shared by workers like `tune`.
 
-    cryptofolio sweep --algo ppo --profile moderate --seeds 0-9 --hyperparams best.yaml
+    cryptofolio sweep --algo ppo --profile moderate --seeds 0-9 \\
+        --hyperparams checkpoints/tune/ppo-moderate/best.yaml     (tune's export)
     cryptofolio sweep ... --storage postgresql://user:password@db-host/optuna --study ppo-seeds
         (the same command on every machine)
     cryptofolio evaluate --runs "checkpoints/sweep/ppo-moderate-seeds/*"

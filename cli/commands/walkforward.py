@@ -46,10 +46,12 @@ from cryptofolio.training.walkforward import (
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
-    parser.add_argument("--algo", required=True, choices=sorted(names()))
-    parser.add_argument("--profile", default="moderate", choices=PROFILE_NAMES)
+    parser.add_argument("--algo", required=True, choices=sorted(names()), help="algorithm")
+    parser.add_argument(
+        "--profile", default="moderate", choices=PROFILE_NAMES, help="risk profile (default moderate)"
+    )
     add_market_arguments(parser, splits=False)
-    add_cost_arguments(parser, "default: the hyperparameter file's, else the config's")
+    add_cost_arguments(parser, "default: configs/<algo>.yaml's, else {}")
     for name, default in (("train", 730), ("val", 180), ("test", 180)):
         parser.add_argument(
             f"--{name}-days",
@@ -68,9 +70,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting"
     )
-    parser.add_argument("--out", type=Path, default=Path("reports/walkforward"), help="report folder")
     parser.add_argument(
-        "--checkpoints", type=Path, default=Path("checkpoints/walkforward"), help="run folders"
+        "--out", type=Path, default=Path("reports/walkforward"), help="report folder (reports/walkforward)"
+    )
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=Path("checkpoints/walkforward"),
+        help="run folders, fold<k>/<algo>-s<seed> (checkpoints/walkforward)",
     )
     parser.add_argument("--no-progress-bar", action="store_true")
     return parser

@@ -12,6 +12,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import KVWriter, Logger, TensorBoardOutputFormat
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.plugins.hparams import backend_context
 from tensorboard.plugins.hparams import metadata as hparams_metadata
@@ -110,6 +111,45 @@ def test_portfolio_value_and_each_assets_weight_are_logged(market):
     each = np.array([logged[f"portfolio/weight_{symbol}"] for symbol in market.symbols])
     np.testing.assert_allclose(each, np.mean(weights, axis=0), atol=1e-12)
     assert each.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+class InfoRecorder(BaseCallback):
+    """Keeps, per rollout, every step's weights after trading and each finished episode's final value,
+    read from the envs' infos."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rollouts: list[dict[str, list]] = []
+
+    def _on_rollout_start(self) -> None:
+        self.rollouts.append({"weights": [], "finals": []})
+
+    def _on_step(self) -> bool:
+        rollout, infos = self.rollouts[-1], self.locals["infos"]
+        rollout["weights"] += [info["weights"] for info in infos]
+        rollout["finals"] += [infos[i]["portfolio_value"] for i in np.flatnonzero(self.locals["dones"])]
+        return True
+
+
+def test_tensorboard_shows_each_rollouts_final_value_and_mean_weight_of_each_asset(tmp_path, market):
+    venv = DummyVecEnv([partial(PortfolioEnv, market, **OPTIONS) for _ in range(N)])
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=32, n_epochs=1, seed=0)
+    model.set_logger(Logger(str(tmp_path), [TensorBoardOutputFormat(str(tmp_path))]))
+    infos = InfoRecorder()
+    portfolio = PortfolioMetricsCallback(1.0, market.periods_per_year, market.symbols)
+    model.learn(3 * 32 * N, callback=[portfolio, infos])  # PPO writes after each rollout of 32 steps
+    model.logger.close()
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    values = events.Scalars("portfolio/value")
+    assert [event.step for event in values] == [32 * N, 64 * N, 96 * N]
+    finals = [np.mean(rollout["finals"]) for rollout in infos.rollouts]  # episodes end within each rollout
+    np.testing.assert_allclose([event.value for event in values], finals, rtol=1e-6)  # float32 in the file
+    weights = np.array(
+        [[event.value for event in events.Scalars(f"portfolio/weight_{symbol}")] for symbol in market.symbols]
+    ).T  # (rollouts, N+1), cash first
+    np.testing.assert_allclose(weights, [np.mean(r["weights"], axis=0) for r in infos.rollouts], atol=1e-6)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-6)
 
 
 # --- the drawdown budget's multiplier -------------------------------------------------------------
