@@ -120,6 +120,24 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_state(folder: Path) -> dict[str, Any]:
+    """A snapshot's ``state.json``: ``timesteps`` a whole number >= 0, ``score`` (if any) a number.
+
+    :raises RunFolderError: naming the file and the entry.
+    """
+    path = folder / STATE
+    if not path.is_file():
+        raise RunFolderError(f"{folder}: no {STATE}")
+    state = read_json(path)
+    steps = state.get("timesteps")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise RunFolderError(f"{path}: timesteps must be a whole number >= 0, got {steps!r:.80}")
+    score = state.get("score", float("nan"))
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        raise RunFolderError(f"{path}: score must be a number, got {score!r:.80}")
+    return state
+
+
 # --- observation normalization ----------------------------------------------------------------------
 
 

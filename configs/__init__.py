@@ -55,8 +55,13 @@ StrictLoader.add_implicit_resolver(
 
 
 def load(stream: str | IO[str]) -> Any:
-    """One YAML document, read by :class:`StrictLoader` (``yaml.YAMLError`` with its line on a fault)."""
-    return yaml.load(stream, Loader=StrictLoader)  # a safe loader: it builds plain data only
+    """One YAML document, read by :class:`StrictLoader` (``yaml.YAMLError`` with its line on a fault,
+    a value Python cannot hold, such as a 5,000-digit integer, included)."""
+    try:
+        return yaml.load(stream, Loader=StrictLoader)  # a safe loader: it builds plain data only
+    except (ValueError, OverflowError) as error:  # a scalar the constructors cannot convert
+        problem = f"a value cannot be read: {str(error)[:100]}"
+        raise yaml.constructor.ConstructorError(None, None, problem, None) from None
 
 
 @cache

@@ -87,6 +87,10 @@ class MarketConfig:
             raise ConfigError(
                 f"ffill_limit must be 0 (gaps are errors) or a number of bars, got {self.ffill_limit}"
             )
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(
+                f"seed (of the synthetic market) must be from 0 to {2**32 - 1:,}, got {self.seed:,}"
+            )
         if self.assets is not None and not self.assets:
             raise ConfigError("assets names no asset; give at least one risky asset, or None for all")
         if self.assets is not None and len(set(self.assets)) != len(self.assets):

@@ -286,6 +286,23 @@ def _mapped(frame: pd.DataFrame, mapping: dict[str, str], path: Path) -> pd.Data
     return frame.drop(columns=aside).rename(columns=renames)
 
 
+SYMBOL_COLUMNS = {"symbol", "ticker", "pair", "asset"}
+"""Columns by which an exchange export names the asset of its rows."""
+QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "DAI", "EUR")
+"""Quote currencies a pair's name may end with (``BTCUSDT``), longest first."""
+
+
+def _base_asset(name: str) -> str:
+    """The asset a symbol or pair names: ``BTC`` for ``btc``, ``BTC/USDT``, ``BTC-USD``, ``BTCUSDT`` or
+    ``BINANCE:BTCUSDT``."""
+    name = name.strip().upper().split(":")[-1]  # BINANCE:BTCUSDT
+    for separator in "/-_":
+        if separator in name:
+            return name.split(separator)[0]
+    quote = next((q for q in QUOTES if name.endswith(q) and len(name) > len(q)), "")
+    return name[: len(name) - len(quote)]
+
+
 def _read_asset_file(path: Path, symbol: str, mapping: dict[str, str]) -> _Asset:
     frame = _mapped(read_csv_strings(path), mapping, path)
     frame.columns = [c.lower() for c in frame.columns]
@@ -296,6 +313,15 @@ def _read_asset_file(path: Path, symbol: str, mapping: dict[str, str]) -> _Asset
             f"columns are {', '.join(frame.columns)}"
         )
     asset = _Asset(symbol, path, pd.DatetimeIndex([]), {}, np.arange(2, len(frame) + 2), "line")
+    for column in sorted(SYMBOL_COLUMNS & set(frame.columns)):  # the file says whose prices it holds
+        bases = frame[column].astype(str).map(_base_asset)
+        other = (bases != symbol.upper()).to_numpy()
+        if other.any():
+            i = int(np.argmax(other))
+            raise DataError(
+                f"{asset.where(i)}: {column} is {frame[column].iloc[i]!r}, but the file is named for "
+                f"{symbol}: a file holds the prices of the asset it is named after"
+            )
     asset.timestamps = _parse_timestamps(frame[time_col], asset)
     for column in [c for c in FILE_COLUMNS if c in frame.columns]:
         raw = frame[column]

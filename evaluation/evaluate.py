@@ -10,7 +10,6 @@ trained or selected on is refused (:func:`check_not_used_for_choices`).
 from __future__ import annotations
 
 import glob
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +33,7 @@ from cryptofolio.agents.sb3 import (
     run_market_config,
     snapshot_folder,
 )
-from cryptofolio.agents.snapshots import STATE
+from cryptofolio.agents.snapshots import read_state
 from cryptofolio.envs import (
     Costs,
     EnvConfig,
@@ -175,9 +174,9 @@ def evaluate(
         notes += [note] if note else []
         check_not_used_for_choices(run, market, splits, split)
         run_config = read_run_config(run)
-        selection[label] = _selection(run, which)
         env = run_env(run, market, split=split, splits=splits, costs=rules_config.costs)
-        policy = load_policy(run, which=which, env=env)
+        policy = load_policy(run, which=which, env=env)  # its snapshot checked against its manifest
+        selection[label] = _selection(run, which)
         say(f"backtest {label}")
         results[label] = run_backtest(policy, env, name=label)
         members[label] = (policy, env)
@@ -283,7 +282,7 @@ def _check_names(runs: Iterable[str], policies: Mapping[str, Any], baselines: Se
 
 def _selection(run: Path, which: str) -> dict[str, Any]:
     metadata = read_run_metadata(run)
-    state = json.loads((snapshot_folder(run, which) / STATE).read_text())
+    state = read_state(snapshot_folder(run, which))
     metric = read_run_config(run)["selection_metric"]
     return {
         "trained_steps": metadata.get("timesteps"),

@@ -128,8 +128,11 @@ def value_holdings(holdings: Holdings, market: MarketData, bar: int) -> Valuatio
                 f"{', '.join(market.symbols[1:])} and {market.symbols[0]} as cash"
             )
     prices = np.where(market.available[bar], market.close[bar], np.nan)
-    values = np.where(quantities > 0, quantities * np.nan_to_num(prices), 0.0)
-    value = float(values.sum())
+    with np.errstate(over="ignore"):
+        values = np.where(quantities > 0, quantities * np.nan_to_num(prices), 0.0)
+        value = float(values.sum())
+    if not np.isfinite(value):
+        raise HoldingsError(f"{holdings.path}: the holdings are worth more than a number can hold on {stamp}")
     if value <= 0:
         raise HoldingsError(f"{holdings.path}: the holdings are worth nothing on {stamp}")
     return Valuation(bar=bar, prices=prices, quantities=quantities, value=value, weights=values / value)

@@ -84,6 +84,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not 1 <= value <= most:
                 raise ConfigError(f"{name} must be from 1 to {most:,}, got {value:,}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must be from 0 to {2**32 - 1:,}, got {self.seed:,}")
         if self.bootstrap_history < 0:
             raise ConfigError(f"bootstrap_history must be a number of bars, got {self.bootstrap_history}")
         if self.bootstrap_block < 0:

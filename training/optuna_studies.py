@@ -23,7 +23,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError, OperationalError
 
 from cryptofolio.agents.sb3 import snapshot_folder
 from cryptofolio.agents.snapshots import STATE, read_json
@@ -141,7 +141,7 @@ def open_study(
                     f"--storage {masked(url)}: cannot open the study ({reason(error)})"
                 ) from None
             time.sleep(0.5 * (attempt + 1))
-        except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        except (ArgumentError, NoSuchModuleError, ImportError, DatabaseError) as error:  # e.g. not a database
             raise StorageError(f"--storage {masked(url)}: cannot open the study ({reason(error)})") from None
     raise AssertionError("unreachable")
 
