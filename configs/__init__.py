@@ -59,6 +59,8 @@ def load(stream: str | IO[str]) -> Any:
     a value Python cannot hold, such as a 5,000-digit integer, included)."""
     try:
         return yaml.load(stream, Loader=StrictLoader)  # a safe loader: it builds plain data only
+    except UnicodeDecodeError:  # not text: the caller names the file so
+        raise
     except (ValueError, OverflowError) as error:  # a scalar the constructors cannot convert
         problem = f"a value cannot be read: {str(error)[:100]}"
         raise yaml.constructor.ConstructorError(None, None, problem, None) from None
