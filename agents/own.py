@@ -83,13 +83,14 @@ class OwnPolicy:
                 f"numbers: cash then {', '.join(self.env.symbols[1:])}"
             )
         weights = weights.astype(np.float64)
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        if not np.all(np.isfinite(weights)) or np.any(weights < -WEIGHT_TOLERANCE):
             raise ConfigError(
                 f"{self._where()}: target weights must be finite and >= 0, got {weights.tolist()}"
             )
         total = float(weights.sum())
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
             raise ConfigError(f"{self._where()}: target weights sum to {total:.12g}, expected 1")
+        weights = np.maximum(weights, 0.0)  # rounding's -2e-16 (1 - a sum of 1/20ths) is none
         unlisted = [self.env.symbols[i] for i in np.flatnonzero((weights > 0) & ~listed.astype(bool))]
         if unlisted and not np.array_equal(weights, held):  # the weights held: do not trade
             raise ConfigError(

@@ -313,7 +313,7 @@ def _group_summary(groups: list[AgentGroup], table: pd.DataFrame) -> pd.DataFram
             spread = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
             row |= {metric: interval.estimate, f"{metric}_std": spread}
             row |= {f"{metric}_low": interval.low, f"{metric}_high": interval.high}
-        row["seeds"] = len(group.runs)
+        row["seeds"] = group.ensemble_of or len(group.runs)  # an ensemble: the seeds it averages
         rows[group.name] = row
     return pd.DataFrame(rows).T
 

@@ -1,13 +1,15 @@
 """The report's figures (matplotlib, saved as PNG in the report folder).
 
 Curves draw each agent group as the mean over its seeds of the plotted quantity, with a band
-from its lowest to its highest seed, beside the featured baselines; every figure takes its
-colours in the same order. Each function draws one figure into the folder and returns its file name.
+from its lowest to its highest seed, and the featured baselines dashed above them: the ones the
+groups are compared with in black, on top. Every figure takes its colours in the same order.
+Each function draws one figure into the folder and returns its file name.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.axis
 import matplotlib.dates
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -25,8 +29,13 @@ from cryptofolio.evaluation.results import AgentGroup, Evaluation
 from cryptofolio.evaluation.tables import label
 
 CONTEXT = ("btc_only", "equal_weight")  # baselines drawn beside the agents for scale
-RULE_ZORDER = 3  # the baseline the agents are compared with is drawn above their lines (2) and bands (1)
+BASELINE_ZORDER = 3  # baselines are drawn above the agents' lines (2) and seed bands (1)
+RULE_ZORDER = 4  # and the baselines the agents are compared with above every other line
+RULE_STYLES = ("--", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)))  # those baselines, all black, told apart
 COLORS = (*matplotlib.color_sequences["tab10"], *matplotlib.color_sequences["Dark2"])
+LOG_STEPS = ((1.0, 1.5, 2.0, 3.0, 5.0, 7.0), (1.0, 2.0, 3.0, 5.0), (1.0, 2.0, 5.0), (1.0, 3.0), (1.0,))
+"""Labels per decade of a log axis, densest first: :func:`log_ticks` takes the densest that fits."""
+MIN_LOG_LABELS, MAX_LOG_LABELS = 4, 10  # labels on a log axis: fewer say little, more crowd it
 
 
 def featured_baselines(evaluation: Evaluation) -> list[str]:
@@ -74,29 +83,50 @@ def _colors() -> Iterator[Any]:
 
 
 def _group_label(group: AgentGroup) -> str:
-    """``ppo-moderate (mean of 3 seeds)``, ``ppo-moderate-ensemble (an ensemble of 3 seeds)``."""
-    if group.ensemble_of or group.own:
-        return f"{group.name} ({group.seeds})"
-    return f"{group.name} (mean of {group.seeds})"
+    """``ppo-moderate (mean of 3 seeds)``, ``ppo-moderate (1 seed)``, ``ppo-moderate-ensemble (an
+    ensemble of 3 seeds)``, ``momentum (your policy)``."""
+    if len(group.runs) > 1:
+        return f"{group.name} (mean of {group.seeds})"
+    return f"{group.name} ({group.seeds})"
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Round values from ``low`` to ``high`` (both > 0) to label a log axis with: the densest steps of
+    :data:`LOG_STEPS` that give at most :data:`MAX_LOG_LABELS` (0.5, 0.7, 1, 1.5, 2, 3), and where even
+    the densest give fewer than :data:`MIN_LOG_LABELS`, evenly spaced round values (0.9, 0.95, 1, 1.05)."""
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for steps in LOG_STEPS:
+        ticks = [step * 10.0**decade for decade in decades for step in steps]
+        ticks = [t for t in ticks if low <= t <= high]
+        if len(ticks) <= MAX_LOG_LABELS:
+            break
+    else:  # more than MAX_LOG_LABELS decades: every k-th decade
+        ticks = ticks[:: -(-len(ticks) // MAX_LOG_LABELS)]
+    if len(ticks) < MIN_LOG_LABELS:
+        evenly = matplotlib.ticker.MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+        ticks = [float(t) for t in evenly if low <= t <= high]
+    return ticks
+
+
+def label_log_axis(axis: matplotlib.axis.Axis) -> None:
+    """Label an axis already on a log scale at :func:`log_ticks` of its range, in plain numbers (0.9,
+    not 9x10^-1); no minor ticks. Call it once the axis's range is set."""
+    low, high = sorted(axis.get_view_interval())
+    axis.set_major_locator(matplotlib.ticker.FixedLocator(log_ticks(low, high)))
+    axis.set_minor_locator(matplotlib.ticker.NullLocator())
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def log_value_axis(ax: plt.Axes) -> None:
-    """Put the y axis on a log scale labelled in plain numbers, with at least three labels on any
-    range: round values evenly spaced within a decade (0.9, 1, 1.1, 1.2), 1-2-5 steps beyond."""
+    """Put the y axis of values on a log scale, labelled by :func:`label_log_axis`."""
     ax.set_yscale("log")
-    low, high = ax.get_ylim()
-    if high / low < 10.0:
-        ticks = matplotlib.ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
-        ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([t for t in ticks if low <= t <= high]))
-    else:
-        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
+    label_log_axis(ax.yaxis)
 
 
 def _lines(ax: plt.Axes, evaluation: Evaluation, series: Callable[[str], np.ndarray]) -> None:
-    """Each group's mean over seeds of ``series`` (per policy name) with its seed band, then the
-    featured baselines: dashed, the reference dotted black."""
+    """Each group's mean over seeds of ``series`` (per policy name) with its seed band, then above them
+    the featured baselines, dashed: the ones the groups are compared with black and on top, each in its
+    own dashes; the reference dotted black."""
     stamps = next(iter(evaluation.results.values())).timestamps
     colors = _colors()
     for group in evaluation.groups:
@@ -104,15 +134,17 @@ def _lines(ax: plt.Axes, evaluation: Evaluation, series: Callable[[str], np.ndar
         mean, low, high = seed_band([series(run) for run in group.runs])
         ax.fill_between(stamps, low, high, color=color, alpha=0.25, linewidth=0)
         ax.plot(stamps, mean, color=color, lw=1.6, label=_group_label(group))
-    profiles = {group.profile for group in evaluation.groups}
+    compared = list(dict.fromkeys(group.profile for group in evaluation.groups))
     for name in featured_baselines(evaluation):
-        if name == evaluation.reference:
-            ax.plot(stamps, series(name), lw=1.2, ls=":", color="black", label=name, zorder=RULE_ZORDER)
-        elif name in profiles:  # what the agents are compared with: above them, never hidden
-            ax.plot(stamps, series(name), lw=1.8, ls="--", color="black", label=name, zorder=RULE_ZORDER)
+        if name in compared:  # what the agents are compared with: above them, never hidden
+            style = RULE_STYLES[compared.index(name) % len(RULE_STYLES)]
+            ax.plot(stamps, series(name), lw=1.8, ls=style, color="black", label=name, zorder=RULE_ZORDER)
+        elif name == evaluation.reference:
+            ax.plot(stamps, series(name), lw=1.2, ls=":", color="black", label=name, zorder=BASELINE_ZORDER)
         else:
-            ax.plot(stamps, series(name), lw=1.4, ls="--", color=next(colors), label=name)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+            color = next(colors)
+            ax.plot(stamps, series(name), lw=1.4, ls="--", color=color, label=name, zorder=BASELINE_ZORDER)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), handlelength=3.5)
     ax.grid(alpha=0.3)
 
 
@@ -154,15 +186,17 @@ def excess(evaluation: Evaluation, out: Path) -> str:
 
 
 def weights(evaluation: Evaluation, out: Path) -> str:
-    """Weights after trading over time: one panel per agent group (the mean over its seeds), then
-    one per baseline the groups are compared with (each once); without agents, the first rule."""
+    """Weights after trading over time, stacked: one panel per agent group (the mean over its seeds),
+    then one per baseline the groups are compared with, each once; without agents, the first rule.
+    Two panels a row, 2.6 inches a row."""
     panels = [(_group_label(group), group.runs) for group in evaluation.groups]
     rules = list(dict.fromkeys(group.profile for group in evaluation.groups)) or evaluation.rules[:1]
     panels += [(label(name), [name]) for name in rules]
     rows = -(-len(panels) // 2)
-    figure, axes = plt.subplots(rows, 2, figsize=(12, 2.6 * rows + 0.6), squeeze=False, sharex=True)
+    height = 2.6 * rows + 0.4  # and 0.4 inches for the legend above
+    figure, axes = plt.subplots(rows, 2, figsize=(12, height), squeeze=False, sharex=True)
     symbols = evaluation.market.symbols
-    colors = plt.get_cmap("tab20")(np.linspace(0, 1, len(symbols)))
+    colors = [COLORS[k % len(COLORS)] for k in range(len(symbols))]  # none so light it looks blank
     stamps = next(iter(evaluation.results.values())).timestamps
     for k, ax in enumerate(axes.flat):
         if k >= len(panels):
@@ -177,7 +211,7 @@ def weights(evaluation: Evaluation, out: Path) -> str:
         ax.tick_params(labelsize=7)
     handles, names = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, names, fontsize=7, loc="upper center", ncol=min(len(symbols), 10))
-    return _save(figure, out, "weights.png", top=1.0 - 0.5 / (2.6 * rows + 0.6))
+    return _save(figure, out, "weights.png", top=1.0 - 0.4 / height)
 
 
 def rolling_sharpe(evaluation: Evaluation, out: Path) -> str:
@@ -205,14 +239,14 @@ def turnover_fees(evaluation: Evaluation, out: Path) -> str:
         edge = positive.min() / 3 if len(positive) else 0.01
         ax.barh(table.index, np.where(numbers > 0, numbers - edge, np.nan), left=edge, color=color)
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:g}"))
         ax.set_xlim(edge, (positive.max() if len(positive) else 1.0) * 8)
+        label_log_axis(ax.xaxis)
         for row, number in enumerate(numbers):
             ax.text(max(number, edge), row, f" {number:.3g}", va="center", fontsize=6)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3, axis="x")
     axes[0].invert_yaxis()
-    axes[0].set_xlabel("turnover per year, log scale (1 = the whole value traded once)")
+    axes[0].set_xlabel("turnover per year: value bought plus sold / value, log scale")
     axes[1].set_xlabel("fees, % of the initial value, log scale")
     return _save(figure, out, "turnover_fees.png")
 

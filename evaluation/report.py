@@ -1,10 +1,11 @@
 """Reports of an evaluation: ``report.md``, a self-contained ``report.html`` (images inline, opens
 offline), the figures as PNG and the numbers as CSV, all in one folder.
 
-Sections: summary, the claims tested in words, metrics per policy, agents against their
-baselines (with each group's excess over its baseline), equity and drawdown curves, monthly
-returns, the worst drawdowns and tail risk, weights over time, rolling Sharpe, turnover and
-fees, diversification checks with the period's correlation heatmap, and how the report was made.
+Sections: summary, each profile's risk budget, the claims tested in words, metrics per policy,
+agents against their baselines (with each group's excess over its baseline), equity and drawdown
+curves, monthly returns, the worst drawdowns and tail risk, weights over time, rolling Sharpe,
+turnover and fees, diversification checks with the period's correlation heatmap, and how the
+report was made.
 
 This module writes the folder and assembles the sections; the tables are built by
 :mod:`~cryptofolio.evaluation.tables`, the figures drawn by :mod:`~cryptofolio.evaluation.figures`,
@@ -13,15 +14,19 @@ and both rendered by :mod:`~cryptofolio.evaluation.rendering`. Tables give group
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
+
+from cryptofolio import configs
 from cryptofolio.agents import make_baseline
 from cryptofolio.agents.overlays import profile_of
 from cryptofolio.agents.risk_profiles import DRIFT_BAND
 from cryptofolio.envs import Costs
 from cryptofolio.evaluation import figures
 from cryptofolio.evaluation.budget import Budget, budget_table, kept_sentence
+from cryptofolio.evaluation.diagnostics import HELD
 from cryptofolio.evaluation.evaluate import CLAIMED_DRAWDOWN_REDUCTION
 from cryptofolio.evaluation.figures import featured_baselines
 from cryptofolio.evaluation.rendering import (
@@ -49,10 +54,23 @@ from cryptofolio.evaluation.tables import (
 MIN_SEEDS = 5  # below this, a group's interval over seeds says little
 WORST = 5  # drawdown episodes per policy in worst_drawdowns.csv
 WORST_SHOWN = 3  # and in the report
+MODELS = {"best": "its model chosen on validation", "final": "its model at the end of training"}
+"""What a run's model (``evaluate``'s ``which``) is, in words."""
 
 
-def write_report(evaluation: Evaluation, out: Path, title: str, command: str = "") -> Path:
-    """Write the report folder; return the path of ``report.html``."""
+def write_report(
+    evaluation: Evaluation,
+    out: Path,
+    title: str,
+    command: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Write the report folder; return the path of ``report.html``.
+
+    :param progress: called with a line as each step is done: ``tables``, ``figure equity.png`` (one
+        per figure), ``report.md``, ``report.html``.
+    """
+    say = progress or (lambda line: None)
     out.mkdir(parents=True, exist_ok=True)
     evaluation.metrics.to_csv(out / "metrics.csv", index_label="policy")
     evaluation.selection.to_csv(out / "selection.csv", index_label="run")
@@ -65,9 +83,12 @@ def write_report(evaluation: Evaluation, out: Path, title: str, command: str = "
     tail_table(evaluation).to_csv(out / "tail_risk.csv", index_label="policy")
     for name, result in evaluation.results.items():
         result.save(out / "results" / f"{name}.csv")
-    sections = _sections(evaluation, out, command)
+    say("tables")
+    sections = _sections(evaluation, out, command, say)
     (out / "report.md").write_text(render_markdown(title, sections))
+    say("report.md")
     (out / "report.html").write_text(render_html(title, sections, out))
+    say("report.html")
     return out / "report.html"
 
 
@@ -81,41 +102,54 @@ def describe_costs(costs: Costs) -> str:
 
 
 def seed_caveats(groups: Sequence[AgentGroup]) -> list[str]:
-    """A warning per group with fewer than :data:`MIN_SEEDS` runs, saying what its interval over seeds is."""
+    """A warning per group of fewer than :data:`MIN_SEEDS` seeds, saying what its interval over seeds is.
+
+    An ensemble or your own policy is one policy, not a group of seeds: none for it (an ensemble's seeds
+    are a group of their own, warned of there).
+    """
     lines = []
     for group in groups:
         n = len(group.runs)
-        if n >= MIN_SEEDS or group.ensemble_of or group.own:  # one policy: its seeds' group is warned of
+        if n >= MIN_SEEDS or group.ensemble_of or group.own:
             continue
         if n == 1:
-            meaning = "there is no interval over seeds (n/a)"
+            meaning = "there is no interval over seeds (n/a). Train more seeds to have one"
         else:
             meaning = (
                 f"its Student-t interval over {n} runs is wide, and leans on their results being near "
-                "normal, which so few runs cannot show"
+                "normal, which so few runs cannot show. Train more seeds to narrow it"
             )
-        lines.append(
-            f"Warning: {group.name} has {n} seed{'s' if n > 1 else ''}, fewer than {MIN_SEEDS}: {meaning}. "
-            "Train more seeds to narrow it."
-        )
+        lines.append(f"Warning: {group.name} has {group.seeds}, fewer than {MIN_SEEDS}: {meaning}.")
     return lines
+
+
+def group_table(evaluation: Evaluation) -> pd.DataFrame:
+    """The groups' metrics as the report shows them: each cell ``mean ± std [low, high]`` over seeds,
+    and in ``seeds`` what the group stands for, in words (``2 seeds``, ``an ensemble of 2 seeds``)."""
+    summary = evaluation.group_summary
+    table = formatted(with_intervals(summary, summary.columns))
+    return table.assign(seeds=[group.seeds for group in evaluation.groups])
 
 
 def budget_section(evaluation: Evaluation) -> Section:
     """Every policy's drawdown and volatility against the promise of each profile in the evaluation."""
     rules = {rule.name: profile_of(rule) for rule in map(make_baseline, evaluation.baselines)}
-    owner = {g.name: g.profile for g in evaluation.groups} | rules  # None: a rule of no profile
+    # A group's profile is its baseline's: your policy compared with equal_weight has none.
+    owner = {g.name: rules[g.profile] for g in evaluation.groups} | rules  # None: of no profile
     profiles = [p for p in owner.values() if p]
     in_groups = {run for g in evaluation.groups for run in g.runs}
     paths = {g.name: [evaluation.results[r].values for r in g.runs] for g in evaluation.groups}
     paths |= {name: [r.values] for name, r in evaluation.results.items() if name not in in_groups}
     paths.pop("reference", None)
     blocks: list[Block] = [
-        "Each profile promises a maximum drawdown and an expected volatility (configs/profiles.yaml). Per "
-        "policy over this split: max drawdown, its excess over the tolerance (positive: broken), conditional "
-        "drawdown at risk (mean of the worst 5% of bars' drawdowns), volatility against the expected one, "
-        "the longest time under water (agent groups: mean over seeds). Each profile's table holds its own "
-        "agents and rules and the rules of no profile (equal weight, BTC alone, ...)."
+        "Each profile promises a maximum drawdown (its tolerance) and an expected volatility "
+        "(configs/profiles.yaml). Per policy over this split: max drawdown and its excess over the "
+        "tolerance (positive: broken), whether it kept the budget and how many of its seeds did, "
+        "conditional drawdown at risk (mean of the worst 5% of bars' drawdowns), volatility and its ratio "
+        "to the expected one, the longest time under water in days, Sharpe ratio and CAGR; agent groups: "
+        "the mean over seeds of each, kept when the mean max drawdown is within the tolerance. Each "
+        "profile's table holds its own agents and rules and every policy of no profile (equal weight, BTC "
+        "alone, your policy compared with one of them, ...)."
     ]
     for profile in dict.fromkeys(p for p in profiles if p):
         budget = Budget.of(profile)
@@ -133,17 +167,28 @@ def budget_section(evaluation: Evaluation) -> Section:
     return Section("Risk budget", blocks)
 
 
-def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
+def _sections(evaluation: Evaluation, out: Path, command: str, say: Callable[[str], None]) -> list[Section]:
+    def figure(draw: Callable[[Evaluation, Path], str]) -> Image:
+        name = draw(evaluation, out)
+        say(f"figure {name}")
+        return Image(name)
+
     first, last = (evaluation.market.timestamps[i] for i in (evaluation.bars.start, evaluation.bars.stop - 1))
-    n_runs = len(evaluation.selection)
-    yours = [group.name for group in evaluation.groups if group.own]
-    own_words = f", your own {len(yours)} ({', '.join(yours)})" if yours else ""
+    groups = evaluation.groups
+    policies = [
+        f"{len(evaluation.selection)} trained agent run(s) in "
+        f"{sum(not (g.ensemble_of or g.own) for g in groups)} group(s) of seeds"
+    ]
+    ensembles = sum(bool(g.ensemble_of) for g in groups)
+    policies += [f"{ensembles} ensemble(s) of a group's seeds"] if ensembles else []
+    yours = [g.name for g in groups if g.own]
+    policies += [f"your own polic{'y' if len(yours) == 1 else 'ies'} {', '.join(yours)}"] if yours else []
     low, high = CLAIMED_DRAWDOWN_REDUCTION
     summary = Section(
         "Summary",
         [
-            f"{n_runs} trained agent run(s){own_words} in {len(evaluation.groups)} group(s) and "
-            f"{len(evaluation.baselines)} rule-based baselines, on the {evaluation.split} split of "
+            f"{', '.join(policies)} and {len(evaluation.baselines)} rule-based baselines, on the "
+            f"{evaluation.split} split of "
             f"{evaluation.market.source} ({first:%Y-%m-%d} to {last:%Y-%m-%d}, {len(evaluation.bars)} bars), "
             f"all through the same ledger at {describe_costs(evaluation.costs)}, from the same start.",
             "The guidance, wherever this report names it: the practitioner risk-profile guidance whose "
@@ -152,49 +197,63 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
             f"{DRIFT_BAND * 100:.0f} percentage points of weight), and whose diversification checks are "
             "applied below. It claims that AI-managed portfolios see "
             f"{low:.0%}-{high:.0%} smaller drawdowns; the claims below test this for each agent group "
-            "against its profile baseline.",
+            "against its baseline.",
             "Intervals are 95%: over seeds for a group's metrics (a Student-t interval of the seeds' "
             "values, which covered the mean 94-95% of the time with 2 to 10 seeds in simulation, where a "
             "percentile bootstrap of them covered 51-90%), and over resampled blocks of bars (the same bars "
-            "for an agent and its baseline, bias-corrected) for differences; "
-            f"{PAIRED_COVERAGE}. PSR is the probability that the true Sharpe ratio is above zero; DSR "
+            "for an agent and its baseline, bias-corrected) for differences. "
+            f"{PAIRED_COVERAGE} PSR is the probability that the true Sharpe ratio is above zero; DSR "
             "deflates it for the candidates (every seed of every learner evaluated, and your own policies; "
             "rules, ensembles and the reference are not trials). Where an estimate falls outside its "
             "bootstrap bounds (the replicates nearly all on one side of it), no interval is given.",
         ],
     )
     claims = Section("Claims tested", list(evaluation.claims) or ["No agent runs were evaluated."])
+    models = [MODELS.get(m, f"its {m} model") for m in dict.fromkeys(evaluation.selection.get("model", []))]
     table = Section(
         "Metrics per policy",
-        ["One row per policy; agents are their best model on validation.", formatted(evaluation.metrics)],
+        [
+            "One row per policy" + (f"; a trained run is {' or '.join(models)}." if models else "."),
+            formatted(evaluation.metrics),
+        ],
+    )
+    reference = (
+        "; share_of_reference_growth, its log growth over the reference's (no interval)"
+        if "share_of_reference_growth" in evaluation.comparisons.columns
+        else ""
     )
     versus = Section("Agents against their baselines", ["No agent runs were evaluated."])
-    if evaluation.groups:
+    if groups:
         versus.blocks = [
-            "Model selection: the step of each run's model chosen on validation, and its validation score "
-            "beside the profile baseline's.",
+            "Model selection: each trained run's model (best: the one chosen on validation; final: the one "
+            "at the end of training), the training step it is from, and its validation score (n/a for a "
+            "model not chosen on validation) beside the profile baseline's.",
             formatted(evaluation.selection.rename(index=label)),
             "Each group's mean over seeds ± the standard deviation over seeds, with the 95% Student-t "
-            "interval over seeds in brackets.",
-            *seed_caveats(evaluation.groups),
-            formatted(with_intervals(evaluation.group_summary, evaluation.group_summary.columns)),
-            "Each group minus its profile baseline over the same bars (estimate and 95% block-bootstrap "
-            "interval). These intervals resample bars for the group's mean over seeds: they do not widen "
-            "for how much the seeds differ.",
+            "interval over seeds in brackets. An ensemble or your own policy is one policy: it has no spread "
+            "or interval over seeds (n/a).",
+            *seed_caveats(groups),
+            group_table(evaluation),
+            "Each group against its baseline (the baseline column: its profile's rule, or the one your "
+            "policy is compared with) over the same bars: the mean over its seeds of the Sharpe ratio, CAGR "
+            "and max drawdown minus the baseline's, and the drawdown reduction (1 - the mean max drawdown / "
+            "the baseline's), each with its 95% block-bootstrap interval in brackets" + reference + ". These "
+            "intervals resample bars: they do not widen for how much the seeds differ.",
             formatted(with_intervals(evaluation.comparisons, evaluation.comparisons.columns)),
-            "Each group's value relative to its profile baseline over the same bars (agent value / baseline "
-            "value - 1; above 0, the agent has more): the mean over seeds, with the band from the lowest to "
-            "the highest seed.",
-            Image(figures.excess(evaluation, out)),
+            "Each group's value relative to its baseline over the same bars (agent value / baseline value - "
+            "1; above 0, the agent has more): the mean over seeds, with the band from the lowest to the "
+            "highest seed.",
+            figure(figures.excess),
         ]
     curves = Section(
         "Equity and drawdowns",
         [
             "Value of 1 invested at the start (log scale), and the fall from its running peak. Agent groups: "
-            "the mean over seeds (solid), with a band from the lowest to the highest seed; baselines dashed, "
-            "the one the agents are compared with in black above them, the reference dotted.",
-            Image(figures.equity(evaluation, out)),
-            Image(figures.drawdowns(evaluation, out)),
+            "the mean over seeds (solid), with a band from the lowest to the highest seed; baselines dashed "
+            "above them, those the agents are compared with in black on top (each in its own dashes), the "
+            "reference dotted.",
+            figure(figures.equity),
+            figure(figures.drawdowns),
         ],
     )
     months = monthly_table(evaluation)
@@ -229,33 +288,41 @@ def _sections(evaluation: Evaluation, out: Path, command: str) -> list[Section]:
         "Weights over time",
         [
             "Weights after trading, stacked: each group's mean over its seeds, then each baseline the groups "
-            "are compared with.",
-            Image(figures.weights(evaluation, out)),
+            "are compared with, once."
+            if groups
+            else "Weights after trading, stacked, of the first baseline.",
+            figure(figures.weights),
         ],
     )
     rolling = Section(
         "Rolling Sharpe",
         [
-            "Annualized Sharpe ratio over a trailing 60-day window; agent groups as in the equity curves.",
-            Image(figures.rolling_sharpe(evaluation, out)),
+            "Annualized Sharpe ratio over a trailing 60-day window (none in the first 60 days); agent groups "
+            "as in the equity curves.",
+            figure(figures.rolling_sharpe),
         ],
     )
     costs = Section(
         "Turnover and fees",
         [
-            "Value traded per year, and fees paid as a share of the initial value, on log scales (a policy "
-            "that never trades shows 0 at the left edge); the numbers are beside the bars.",
-            Image(figures.turnover_fees(evaluation, out)),
+            "Value traded per year (bought plus sold, as a multiple of the value), and fees paid as a share "
+            "of the initial value, on log scales (a policy that never trades shows 0 at the left edge); the "
+            "numbers are beside the bars.",
+            figure(figures.turnover_fees),
         ],
     )
+    limits = configs.read("profiles")["diversification"]
+    fewest, most = limits["positions"]
     diversity = Section(
         "Diversification",
         [
-            "The guidance's checks on each policy's average weights: average pairwise correlation of the "
-            "held assets below 0.75, no category above 40%, 8 to 15 positions.",
+            f"The guidance's checks on each policy's average weights, an asset held at {HELD:.0%} or more: "
+            "average pairwise correlation of the held assets below "
+            f"{limits['max_average_correlation']:g}, no category above {limits['max_category_share']:.0%} "
+            f"(cash counted as a stablecoin), {fewest} to {most} positions (cash counted).",
             formatted(evaluation.diversification),
-            "Correlation of the assets' daily log returns over the evaluated period.",
-            Image(figures.correlations(evaluation, out)),
+            "Correlation of the assets' log returns per bar (a day on daily bars) over the evaluated period.",
+            figure(figures.correlations),
         ],
     )
     made = Section(

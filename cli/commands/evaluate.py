@@ -152,7 +152,9 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     )
     title = args.title or f"Evaluation on the {args.split} split of {market.source}"
     _say(f"report: figures and tables into {args.out}")
-    report = write_report(evaluation, args.out, title, shlex.join(command))
+    report = write_report(
+        evaluation, args.out, title, shlex.join(command), progress=lambda step: _say(f"report: {step}")
+    )
     columns = ["total_return", "sharpe", "max_drawdown", "turnover", "fees", "psr"]
     shown = [
         *(r for g in evaluation.groups for r in g.runs),

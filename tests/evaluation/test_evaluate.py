@@ -247,6 +247,7 @@ def test_evaluate_reports_each_groups_ensemble_beside_its_seeds(runs, default_ma
     assert "ppo-moderate-ensemble" in together.metrics.index
     assert "ppo-moderate-ensemble" in together.comparisons.index
     assert any("ppo-moderate-ensemble (an ensemble of 2 seeds)" in claim for claim in together.claims)
+    assert together.group_summary.loc["ppo-moderate-ensemble", "seeds"] == 2  # the seeds it averages
 
 
 def test_runs_of_the_same_folder_name_are_told_apart_and_a_run_given_twice_is_refused(

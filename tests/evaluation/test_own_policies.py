@@ -149,6 +149,17 @@ def test_what_the_ledger_would_have_to_reshape_is_refused_naming_policy_and_bar(
         evaluate_policies({"fixed": policy}, market=small_market(), baselines=["cash"], resamples=400)
 
 
+def test_a_weight_below_zero_by_rounding_is_none_and_trades_as_the_exact_weights():
+    cash = 1.0 - sum([0.05] * 20)  # -2.2e-16: what 1 minus twenty 0.05s gives
+    market = small_market()
+    exact, rounded = (
+        evaluate_policies({"fixed": Fixed(np.array([w, 1.0, 0.0]))}, market=market, baselines=["cash"])
+        for w in (0.0, cash)
+    )
+    assert cash < 0
+    np.testing.assert_allclose(rounded.results["fixed"].values, exact.results["fixed"].values, rtol=1e-14)
+
+
 @pytest.mark.parametrize("action", [np.array([2.0, 0.0, 0.0]), np.array([np.nan, 0.0, 0.0]), np.zeros(4)])
 def test_an_action_outside_the_space_is_refused_not_clipped(action):
     class Constant:
