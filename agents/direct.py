@@ -42,15 +42,16 @@ from cryptofolio.agents.hyperparameters import algo_kwargs
 from cryptofolio.agents.snapshots import (
     NORMALIZATION,
     SPACES,
-    STATE,
     ObservationNormalizer,
+    check_npz,
     frozen_normalizer,
-    read_json,
+    read_arrays,
     read_spaces,
+    read_state,
 )
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.differentiable import action_size, step_reward, target_weights, trade_and_hold
-from cryptofolio.envs.errors import ConfigError, RunFolderError
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.envs.reward import RewardState
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class DirectAgent:
     :param n_envs: windows per update (the run's ``n_envs``).
     :param normalize: normalize observations (statistics frozen after the first rollout).
     :param seed: seed of the network's initialization and of the windows drawn.
+    :param weights: a ``model.npz`` the network will be read from: its arrays' shapes are checked
+        against the network's (planned on torch's meta device) before the network is allocated.
     :param device: torch device of the network and the ledger (``cpu``, ``cuda``).
     :param spaces: (observation, action) spaces when there is no env.
     """
@@ -96,6 +99,7 @@ class DirectAgent:
         seed: int | None = None,
         device: str = "cpu",
         spaces: tuple[gym.spaces.Box, gym.spaces.Box] | None = None,
+        weights: Path | None = None,
     ) -> None:
         if policy != "MlpPolicy":
             raise ConfigError(f"policy={policy!r}: the direct agent has one policy, MlpPolicy")
@@ -125,9 +129,14 @@ class DirectAgent:
         self._rng = np.random.default_rng(seed)
         if seed is not None:
             torch.manual_seed(seed)
-        self.network = self._make_network(
-            int(self.observation_space.shape[0]), int(self.action_space.shape[0]), net_arch, activation
-        ).to(self.device, torch.float64)  # float64: a batch's rows and a single row agree to ~1e-16
+        sizes = int(self.observation_space.shape[0]), int(self.action_space.shape[0])
+        if weights is not None:
+            with torch.device("meta"):
+                planned = self._make_network(*sizes, net_arch, activation).state_dict()
+            check_npz(weights, {k: (tuple(v.shape), "float") for k, v in planned.items()})
+        self.network = self._make_network(*sizes, net_arch, activation).to(
+            self.device, torch.float64
+        )  # float64: a batch's rows and a single row agree to ~1e-16
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=self._rate(1.0))
         self.normalizer: ObservationNormalizer | None = None
         if env is not None:
@@ -257,15 +266,19 @@ class DirectAgent:
         :raises RunFolderError: naming the file, for missing, extra or misshapen arrays.
         """
         mine = self.network.state_dict()
-        weights = _arrays(folder / WEIGHTS, {k: tuple(v.shape) for k, v in mine.items()})
+        weights = read_arrays(folder / WEIGHTS, {k: (tuple(v.shape), "float") for k, v in mine.items()})
         self.network.load_state_dict({k: torch.as_tensor(v, device=self.device) for k, v in weights.items()})
         if not resumable:
             return
-        expected: dict[str, tuple[int, ...]] = {}
+        expected: dict[str, tuple[tuple[int, ...], str]] = {}
         for index, parameter in enumerate(self.network.parameters()):
             shape = tuple(parameter.shape)
-            expected |= {f"step.{index}": (), f"exp_avg.{index}": shape, f"exp_avg_sq.{index}": shape}
-        arrays = _arrays(folder / OPTIMIZER, expected, empty_too=True)
+            expected |= {
+                f"step.{index}": ((), "float"),
+                f"exp_avg.{index}": (shape, "float"),
+                f"exp_avg_sq.{index}": (shape, "float"),
+            }
+        arrays = read_arrays(folder / OPTIMIZER, expected, empty_too=True)
         if not arrays:  # saved before the first update: Adam has no state yet
             return
         state = self.optimizer.state_dict()
@@ -395,11 +408,15 @@ def direct_agent(
     env: PortfolioEnv | None = None,
     seed: int | None = None,
     spaces: tuple[gym.spaces.Box, gym.spaces.Box] | None = None,
+    weights: Path | None = None,
 ) -> DirectAgent:
-    """The agent a run's settings describe (hyperparameters as plain data, as in ``config.yaml``)."""
+    """The agent a run's settings describe (hyperparameters as plain data, as in ``config.yaml``);
+    ``weights``: the ``model.npz`` it will read, checked before its network is built."""
     n_actions = int((env.action_space if env is not None else spaces[1]).shape[0])  # type: ignore[index]
     kwargs = algo_kwargs(hyperparams, n_actions)
-    return DirectAgent(policy, env, **kwargs, n_envs=n_envs, normalize=normalize, seed=seed, spaces=spaces)
+    return DirectAgent(
+        policy, env, **kwargs, n_envs=n_envs, normalize=normalize, seed=seed, spaces=spaces, weights=weights
+    )
 
 
 def make_direct(config: RunSettings, env: PortfolioEnv, seed: int) -> DirectAgent:
@@ -428,7 +445,7 @@ def load_direct(
     """
     if env is not None and not isinstance(env, PortfolioEnv):
         raise TypeError("the gradient agent continues on a PortfolioEnv of its train split")
-    spaces = read_spaces(folder / SPACES)
+    spaces = read_spaces(folder / SPACES, None if env is None else (env.observation_space, env.action_space))
     agent = direct_agent(
         config.get("hyperparams") or {},
         policy=config.get("policy", "MlpPolicy"),
@@ -437,9 +454,10 @@ def load_direct(
         env=env,
         seed=seed,
         spaces=spaces,
+        weights=folder / WEIGHTS,
     )
     agent.read(folder, resumable=env is not None)
-    agent.num_timesteps = int(read_json(folder / STATE).get("timesteps", 0))
+    agent.num_timesteps = read_state(folder)["timesteps"]
     if (folder / NORMALIZATION).is_file():
         agent.normalizer = frozen_normalizer(folder / NORMALIZATION, int(spaces[0].shape[0]))
     return agent
@@ -458,24 +476,6 @@ def _network(
     torch.nn.init.zeros_(output.weight)
     torch.nn.init.zeros_(output.bias)
     return torch.nn.Sequential(*layers, output, torch.nn.Tanh())
-
-
-def _arrays(
-    path: Path, expected: dict[str, tuple[int, ...]], empty_too: bool = False
-) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` file, refused unless their names and shapes are ``expected``'s
-    (or, with ``empty_too``, there are none)."""
-    try:
-        with np.load(path, allow_pickle=False) as saved:
-            arrays = {name: saved[name] for name in saved.files}
-    except (OSError, ValueError) as error:
-        raise RunFolderError(f"{path}: not a NumPy archive of arrays ({error})") from None
-    found = {name: array.shape for name, array in arrays.items()}
-    if empty_too and not found:
-        return arrays
-    if found != expected or any(a.dtype.kind != "f" and a.size for a in arrays.values()):
-        raise RunFolderError(f"{path}: holds arrays {found}, expected {expected} (floats)")
-    return arrays
 
 
 def _numbers(rollout: dict[str, Any]) -> dict[str, Any]:

@@ -48,9 +48,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cryptofolio.agents.direct import CLIP, EPSILON, DirectAgent
+from cryptofolio.agents.direct import CLIP, EPSILON, WEIGHTS, DirectAgent
 from cryptofolio.agents.hyperparameters import POOLS, algo_kwargs
-from cryptofolio.agents.snapshots import SPACES, STATE, read_json, read_spaces
+from cryptofolio.agents.snapshots import SPACES, read_json, read_spaces, read_state
 from cryptofolio.envs import MarketConfig, PortfolioEnv, split_by_dates
 from cryptofolio.envs.config import from_data
 from cryptofolio.envs.errors import ConfigError, RunFolderError
@@ -167,6 +167,7 @@ class EIIEAgent(DirectAgent):
         seed: int | None = None,
         device: str = "cpu",
         spaces: tuple[gym.spaces.Box, gym.spaces.Box] | None = None,
+        weights: Path | None = None,
     ) -> None:
         if normalize:
             raise ConfigError(
@@ -187,6 +188,7 @@ class EIIEAgent(DirectAgent):
             seed=seed,
             device=device,
             spaces=spaces,
+            weights=weights,
         )
 
     def _make_network(
@@ -292,8 +294,10 @@ def eiie_agent(
     normalize: bool,
     seed: int | None,
     spaces: tuple[gym.spaces.Box, gym.spaces.Box] | None = None,
+    weights: Path | None = None,
 ) -> EIIEAgent:
-    """The agent a run's settings describe, its windows drawn from :func:`pool_env` of ``run_env``.
+    """The agent a run's settings describe, its windows drawn from :func:`pool_env` of ``run_env``;
+    ``weights``: the ``model.npz`` it will read, checked before its network is built.
 
     :raises ConfigError: for a pool with ``bootstrap_block`` or with a residual anchor.
     """
@@ -312,7 +316,9 @@ def eiie_agent(
             )
         spaces = (run_env.observation_space, run_env.action_space)  # type: ignore[assignment]
         env = pool_env(run_env, source, pool)
-    return EIIEAgent(policy, env, **kwargs, n_envs=n_envs, normalize=normalize, seed=seed, spaces=spaces)
+    return EIIEAgent(
+        policy, env, **kwargs, n_envs=n_envs, normalize=normalize, seed=seed, spaces=spaces, weights=weights
+    )
 
 
 def make_eiie(config: RunSettings, env: PortfolioEnv, seed: int) -> EIIEAgent:
@@ -339,6 +345,7 @@ def load_eiie(
     """
     if env is not None and not isinstance(env, PortfolioEnv):
         raise TypeError("the eiie agent continues on a PortfolioEnv of its train split")
+    spaces = read_spaces(folder / SPACES, None if env is None else (env.observation_space, env.action_space))
     agent = eiie_agent(
         config.get("hyperparams") or {},
         env,
@@ -348,8 +355,9 @@ def load_eiie(
         n_envs=int(config["n_envs"]),
         normalize=bool(config.get("normalize", False)),
         seed=seed,
-        spaces=read_spaces(folder / SPACES),
+        spaces=spaces,
+        weights=folder / WEIGHTS,
     )
     agent.read(folder, resumable=env is not None)
-    agent.num_timesteps = int(read_json(folder / STATE).get("timesteps", 0))
+    agent.num_timesteps = read_state(folder)["timesteps"]
     return agent

@@ -259,7 +259,7 @@ def load_sb3(
     """
     if isinstance(env, PortfolioEnv):
         raise TypeError("stable-baselines3 models continue on a VecEnv")
-    spaces = read_spaces(folder / SPACES)
+    spaces = read_spaces(folder / SPACES, None if env is None else (env.observation_space, env.action_space))
     policy, hyperparams = config.get("policy", "MlpPolicy"), config.get("hyperparams") or {}
     template = model_template(algorithm, policy, hyperparams, int(spaces[1].shape[0]))
     return load_model(folder / MODEL, algorithm, template, spaces, env)

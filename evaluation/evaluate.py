@@ -32,6 +32,7 @@ from cryptofolio.agents.sb3 import (
     run_env_config,
     run_market_config,
     snapshot_folder,
+    unvouched_note,
 )
 from cryptofolio.agents.snapshots import read_state
 from cryptofolio.envs import (
@@ -170,8 +171,8 @@ def evaluate(
     members: dict[str, tuple[TrainedPolicy, PortfolioEnv]] = {}
     notes = []
     for run, label in labels.items():
-        note = market_note(read_run_metadata(run), market, label)
-        notes += [note] if note else []
+        said = (unvouched_note(run, label), market_note(read_run_metadata(run), market, label))
+        notes += [note for note in said if note]
         check_not_used_for_choices(run, market, splits, split)
         run_config = read_run_config(run)
         env = run_env(run, market, split=split, splits=splits, costs=rules_config.costs)

@@ -1,6 +1,8 @@
 """A training run's folder: created once, written atomically, enough alone to reload the agent.
 
-The layout is documented in :mod:`cryptofolio.agents.sb3`, which reads it.
+The layout is documented in :mod:`cryptofolio.agents.sb3`, which reads it. Nothing is written
+through a link: a session refuses a folder holding one (:meth:`RunFolder.check_no_links`), and
+every write refuses a link in its way, naming it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from cryptofolio.agents.snapshots import (
     STATE,
     ObservationNormalizer,
     normalization_data,
+    read_json,
     save_replay_buffer,
     spaces_data,
     write_manifest,
@@ -56,9 +59,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(temporary path)`` in ``path``'s folder, then rename it over ``path``.
 
+    :raises RunFolderError: naming ``path`` or the temporary file when it is a link (nothing is written).
     :raises OSError: naming ``path`` when the disk refuses the write (``path`` is left as it was).
     """
     temporary = path.with_name(f".tmp-{path.name}")
+    for target in (path, temporary):
+        refuse_link(target)
     try:
         write(temporary)
         os.replace(temporary, path)
@@ -72,6 +78,18 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     atomic_write(path, lambda p: p.write_text(text))
+
+
+def refuse_link(path: Path) -> None:
+    """Refuse to write ``path`` when it is a symbolic link: the write would land where it points.
+
+    :raises RunFolderError: naming the link and its target.
+    """
+    if path.is_symlink():
+        raise RunFolderError(
+            f"{path} is a link to {os.readlink(path)}: a run folder's files are its own (copy the file "
+            "in, or train into another folder)"
+        )
 
 
 class RunFolder:
@@ -114,6 +132,7 @@ class RunFolder:
     def record_command(self, argv: Sequence[str], resumed: bool) -> None:
         """Keep the command line (and each resume's, appended) with the working folder."""
         line = f"{'# resumed: ' if resumed else ''}cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}\n"
+        refuse_link(self.path / COMMAND)
         previous = (self.path / COMMAND).read_text() if resumed and (self.path / COMMAND).exists() else ""
         write_text(self.path / COMMAND, previous + line)
 
@@ -158,28 +177,43 @@ class RunFolder:
         entries = [*self.path.iterdir()] if self.path.is_dir() else []
         entries += [f for d in entries if d.is_dir() and not d.is_symlink() for f in d.iterdir()]
         for entry in entries:
-            if entry.is_symlink():
-                raise RunFolderError(
-                    f"{entry} is a link to {os.readlink(entry)}: a run folder's files are its own (copy "
-                    "the file in, or train into another folder)"
-                )
+            refuse_link(entry)
 
     def drop_rows_after(self, timesteps: int) -> None:
         """Remove the rows of ``progress.csv`` and ``evaluations.csv`` written after step ``timesteps``.
 
         A session killed without a checkpoint leaves rows its resumed run then writes again.
+
+        :raises RunFolderError: naming a file that is not a table of numbered steps (nothing is cut).
         """
+        kept = {}
         for name, column in (("progress.csv", "time/total_timesteps"), ("evaluations.csv", "timesteps")):
             path = self.path / name
+            refuse_link(path)
             if not path.is_file() or path.stat().st_size == 0:
                 continue
-            table = pd.read_csv(path)
-            if column in table and (table[column] > timesteps).any():
-                write_text(path, table[table[column] <= timesteps].to_csv(index=False))
+            try:
+                table = pd.read_csv(path)
+            except (UnicodeDecodeError, pd.errors.ParserError) as error:
+                raise RunFolderError(f"{path}: not a table ({str(error).strip()[:120]})") from None
+            if column not in table:
+                continue
+            steps = pd.to_numeric(table[column], errors="coerce")
+            if (steps.isna() & table[column].notna()).any():  # an empty cell is a row without the step
+                raise RunFolderError(f"{path}: {column} holds a value that is not a step count")
+            if (steps > timesteps).any():
+                kept[path] = table[steps <= timesteps]
+        for path, table in kept.items():  # every file checked before either is cut
+            write_text(path, table.to_csv(index=False))
 
     def metadata(self) -> dict[str, Any]:
+        """``metadata.json`` as written (empty before the first session wrote it); its entries are
+        checked by :func:`~cryptofolio.agents.sb3.read_run_metadata`.
+
+        :raises RunFolderError: naming the file when it is not a JSON object.
+        """
         path = self.path / METADATA
-        return json.loads(path.read_text()) if path.exists() else {}
+        return read_json(path) if path.exists() else {}
 
     def progress(self) -> str:
         """``complete`` (trained all its steps), ``resumable`` (cut short after a checkpoint), or
@@ -210,11 +244,14 @@ class RunFolder:
         instant of the swap: a crash leaves one complete copy or the other. Every file is in a
         format that loads without running code (:mod:`cryptofolio.agents.snapshots`).
 
+        :raises RunFolderError: for a run folder holding a link (:meth:`check_no_links`), before
+            anything is removed or written.
         :raises OSError: naming the folder, when the disk refuses a write; the previous
             ``<name>/`` stays as it was and the half-built one is removed.
         """
         target = self.path / name
         building, old = self.path / f".{name}.building", self.path / f"{name}.old"
+        self.check_no_links()
         shutil.rmtree(building, ignore_errors=True)
         try:
             config = read_run_config(self.path)
@@ -236,10 +273,10 @@ class RunFolder:
             raise OSError(
                 error.errno, f"could not save {target} ({error.strerror}); the previous {name}/ is intact"
             ) from None
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
+        if target.exists():  # complete: an older <name>.old is a stale copy
+            shutil.rmtree(old, ignore_errors=True)
             os.rename(target, old)
-        os.rename(building, target)
+        os.rename(building, target)  # until here, <name>.old (if any) is the complete copy
         shutil.rmtree(old, ignore_errors=True)
 
     def logger(self, verbose: bool) -> Logger:
@@ -258,6 +295,7 @@ class AppendingCSVOutputFormat(CSVOutputFormat):
 
     def __init__(self, filename: str) -> None:
         path = Path(filename)
+        refuse_link(path)
         if not path.exists() or path.stat().st_size == 0:
             super().__init__(filename)
             return

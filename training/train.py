@@ -2,12 +2,14 @@
 
 A run writes its folder (layout in :mod:`cryptofolio.agents.sb3`). The model is selected on
 the validation split; the test split is never read. SIGINT or SIGTERM saves a resumable
-checkpoint before the run stops.
+checkpoint before the run stops. A resumed session checks everything it continues from (the
+data's fingerprint, the checkpoint's manifest, state, model, replay buffer and normalization)
+before it changes anything in the folder: a refused resume leaves the folder as it was.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -32,6 +34,7 @@ from cryptofolio.agents.snapshots import (
     STATE,
     check_manifest,
     load_replay_buffer,
+    read_state,
     restore_normalization,
 )
 from cryptofolio.envs import MarketData, PortfolioEnv, Splits
@@ -111,29 +114,11 @@ def _train(
 ) -> Outcome:
     market, splits = config.market.load()
     data = describe_data(market, splits)
-    checkpoint = None
-    if resume:
-        recorded = run.metadata().get("market_fingerprint")
-        if recorded != data["market_fingerprint"]:
-            raise RunFolderError(
-                f"{run.path}: the market data changed since the run started (fingerprint {recorded}, now "
-                f"{data['market_fingerprint']}); resume with the same data"
-            )
-        checkpoint = snapshot_folder(run.path, "checkpoint")
-        check_manifest(checkpoint, read_run_config(run.path), run.metadata())
-        done = _checkpoint_timesteps(checkpoint)
-        if done >= config.n_timesteps:
-            raise RunComplete(
-                f"run {run.path} is complete: {done:,} steps trained of {config.n_timesteps:,}; "
-                "give a larger --timesteps to train on"
-            )
-        run.drop_rows_after(done)  # a killed session's rows beyond its last checkpoint
-        run.write_config(config)  # a resume may raise n_timesteps
-
-    if command:
-        run.record_command(command, resumed=resume)
+    checkpoint, done, multiplier = None, 0, config.env.reward.drawdown_penalty
+    if resume:  # checks only: nothing in the folder changes until everything resumed from is read
+        checkpoint, done, multiplier = _resume_from(config, run, data)
     # One seed feeds everything; a resumed session offsets it so it does not replay the same draws.
-    seed = config.seed + (_checkpoint_timesteps(checkpoint) if checkpoint else 0)
+    seed = config.seed + done
     set_random_seed(seed)
     torch.set_num_threads(config.torch_threads)
     venv = make_training_env(config, market, splits, seed, checkpoint)
@@ -149,9 +134,13 @@ def _train(
         model = load_snapshot_model(checkpoint, read_run_config(run.path), env=venv, seed=seed)
         if entry.replay_buffer and (checkpoint / REPLAY_BUFFER).exists():
             load_replay_buffer(model, checkpoint / REPLAY_BUFFER)  # type: ignore[arg-type]
+        run.drop_rows_after(done)  # a killed session's rows beyond its last checkpoint
+        run.write_config(config)  # a resume may raise n_timesteps
     else:
         model = new_model(config, venv, seed)
         run.update_metadata(versions=versions(), **data, validation_baseline=baseline, status="running")
+    if command:
+        run.record_command(command, resumed=resume)
     model.set_logger(run.logger(verbose))
 
     portfolio: PortfolioMetricsCallback | RolloutMetricsCallback = PortfolioMetricsCallback(
@@ -161,7 +150,7 @@ def _train(
         portfolio = RolloutMetricsCallback(market.periods_per_year)
     validate = ValidationCallback(run, validation, baseline, config, on_evaluation, rule_result)
     stop = StopOnSignalCallback()
-    budget = _budget_callback(config, validation, portfolio, checkpoint)
+    budget = _budget_callback(config, validation, portfolio, multiplier)
     callbacks: list[BaseCallback] = [
         portfolio,
         *([budget] if budget else []),
@@ -274,18 +263,46 @@ def _budget_callback(
     config: TrainConfig,
     validation: PortfolioEnv,
     episodes: PortfolioMetricsCallback | RolloutMetricsCallback,
-    checkpoint: Path | None,
+    multiplier: float,
 ) -> DrawdownBudgetCallback | None:
-    """The drawdown multiplier's callback when ``budget_rate`` is set, from a resumed checkpoint's value."""
+    """The drawdown multiplier's callback when ``budget_rate`` is set, from ``multiplier`` (the config's,
+    or a resumed checkpoint's)."""
     reward = config.env.reward
     if reward.budget_rate <= 0.0:
         return None
-    multiplier = reward.drawdown_penalty
-    if checkpoint is not None:
-        multiplier = float(json.loads((checkpoint / STATE).read_text()).get("drawdown_penalty", multiplier))
     tolerance = validation.parameters.reward.drawdown_tolerance
     return DrawdownBudgetCallback(multiplier, reward.budget_rate, tolerance, episodes)
 
 
-def _checkpoint_timesteps(checkpoint: Path) -> int:
-    return int(json.loads((checkpoint / STATE).read_text())["timesteps"])
+def _resume_from(config: TrainConfig, run: RunFolder, data: dict[str, Any]) -> tuple[Path, int, float]:
+    """The checkpoint a resumed session continues from, its steps and drawdown multiplier; checked
+    (same data, manifest, state), nothing written.
+
+    :raises RunFolderError: naming what differs or is wrong.
+    :raises RunComplete: when the checkpoint has trained ``config.n_timesteps`` already.
+    """
+    recorded = run.metadata().get("market_fingerprint")
+    if recorded != data["market_fingerprint"]:
+        raise RunFolderError(
+            f"{run.path}: the market data changed since the run started (fingerprint {recorded}, now "
+            f"{data['market_fingerprint']}); resume with the same data"
+        )
+    checkpoint = snapshot_folder(run.path, "checkpoint")
+    check_manifest(checkpoint, read_run_config(run.path), run.metadata())
+    state = read_state(checkpoint)
+    done = state["timesteps"]
+    if done >= config.n_timesteps:
+        raise RunComplete(
+            f"run {run.path} is complete: {done:,} steps trained of {config.n_timesteps:,}; "
+            "give a larger --timesteps to train on"
+        )
+    multiplier = state.get("drawdown_penalty", config.env.reward.drawdown_penalty)
+    if (
+        isinstance(multiplier, bool)
+        or not isinstance(multiplier, int | float)
+        or not 0 <= multiplier < math.inf
+    ):
+        raise RunFolderError(
+            f"{checkpoint / STATE}: drawdown_penalty must be a number >= 0, got {multiplier!r:.80}"
+        )
+    return checkpoint, done, float(multiplier)

@@ -16,6 +16,10 @@ first bar, and draws them. The journal is one SQLite file, or a PostgreSQL datab
 (overlays included), a trained run (``--policy`` a run folder: its assets, its env) or an ensemble
 of runs (comma-separated, or a quoted glob). ``--fetch binance`` first appends the candles closed
 since the files' last rows (a folder ``cryptofolio data fetch`` wrote; ccxt and the network).
+
+A run's prices at ``start`` are judged as ``recommend`` judges them: other assets or another bar
+length are refused, the run's own prices updated are noted, other prices of its assets are refused
+unless ``--other-market``.
 """
 
 from __future__ import annotations
@@ -76,6 +80,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default_market="the journal's; at start, a run's own, else synthetic",
     )
     add_cost_arguments(parser, "start only; default {}, for a run as for a rule")
+    parser.add_argument(
+        "--other-market",
+        action="store_true",
+        help="start: let a run follow other prices of its assets than it trained on (refused by default)",
+    )
     add_fetch_argument(parser)
     return parser
 
@@ -125,11 +134,11 @@ def _start(args: argparse.Namespace) -> int:
         else []
     )
     if runs:  # trained runs: their own assets, on their own market unless --market
-        from cryptofolio.agents.sb3 import read_run_metadata, run_market_config
+        from cryptofolio.agents.sb3 import read_trusted_metadata, run_market_config
 
         recorded = run_market_config(runs[0])
         source = market_config(args, dataclasses.replace(recorded, start=None, end=None, splits=None))
-        universe = [str(s) for s in read_run_metadata(runs[0])["symbols"][1:]]
+        universe = [str(s) for s in read_trusted_metadata(runs[0])["symbols"][1:]]
         needed_by = f"run {runs[0].name}"
     else:
         profile = profile_of(make_baseline(args.policy)) or "moderate"
@@ -140,6 +149,13 @@ def _start(args: argparse.Namespace) -> int:
         needed_by = f"the {profile} profile"
     fetch_fresh(args, source, universe)
     market = holdings_market(holdings, source, universe, needed_by)
+    if runs:  # each run's prices judged by content: its assets, bar length and recorded closes
+        from cryptofolio.agents.sb3 import check_run_market
+
+        for run in runs:
+            note = check_run_market(run, market, allow_other=args.other_market)
+            if note:
+                print(note)
     config = EnvConfig(costs=costs_from(args))
     kept = dataclasses.replace(source, assets=tuple(universe), splits=None)
     policy = paper.ENSEMBLE.join(str(run.resolve()) for run in runs) if runs else args.policy

@@ -26,6 +26,12 @@ A rule with risk overlays (``--policy moderate+voltarget+ddbrake``), or a run an
 brake, the budget, how far the mix's index is below its peak, the cushion left above the floor,
 and a warning when the budget is at risk (less than half the cushion left) or spent (all cash
 until the index recovers or its peak is forgotten); ``--format json`` has them under ``risk``.
+
+A run's prices are judged by content, not by where they come from: prices of other assets or
+another bar length than the run trained on are refused; the run's own prices, updated or cut to
+other dates, are used with a note; other prices of its assets (closes that differ from those the
+run recorded at its splits' first and last bars) are refused unless ``--other-market`` says to
+use an agent on prices it never saw, and then noted.
 """
 
 from __future__ import annotations
@@ -87,8 +93,8 @@ class Choice:
     """Who chose the assets, for messages."""
     members: tuple[tuple[Policy, EnvConfig], ...] = ()
     """For an ensemble of runs: each run's policy and env config (``policy`` is then unused)."""
-    periods_per_year: float | None = None
-    """A run's bar length (bars a year), which the prices must have; None for a rule."""
+    runs: tuple[Path, ...] = ()
+    """The run folders behind the policy, whose data the prices are checked against; none for a rule."""
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -116,6 +122,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--orders", type=Path, help="also write the orders to this .csv or .json (units to 8 decimals)"
     )
+    parser.add_argument(
+        "--other-market",
+        action="store_true",
+        help="let a run decide on other prices of its assets than it trained on (refused by default)",
+    )
     add_fetch_argument(parser)
     return parser
 
@@ -130,11 +141,11 @@ def run(args: argparse.Namespace) -> int:
         {s: q for s, q in holdings.quantities.items() if s not in outside}, holdings.where, holdings.path
     )
     market = holdings_market(kept, choice.market, choice.universe, choice.needed_by)  # refuses unknown ones
-    if choice.periods_per_year not in (None, market.periods_per_year):
-        raise ConfigError(
-            f"{choice.needed_by} trained on bars {choice.periods_per_year:g} a year; {market.source} has "
-            f"{market.periods_per_year:g} a year: give it prices of the same bar length"
-        )
+    said: list[str | None] = []
+    if choice.runs:  # a run's prices judged by content: its assets, bar length and recorded closes
+        from cryptofolio.agents.sb3 import check_run_market
+
+        said = [check_run_market(run, market, allow_other=args.other_market) for run in choice.runs]
     bar = as_of_bar(market, args.as_of)
     rate = choice.config.costs.rate
     holdings, sold = sell_outside(
@@ -162,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         rebalance_now=args.rebalance_now,
         diagnostics_window=args.window,
         name=f"ensemble of {len(choice.members)} runs" if choice.members else Path(args.policy).name,
-        notes=(*sold, *gone),
+        notes=(*[note for note in said if note], *sold, *gone),
     )
     if args.orders is not None:
         write_orders(rec, args.orders)
@@ -183,13 +194,13 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
         from cryptofolio.agents.sb3 import (
             load_policy,
             read_run_config,
-            read_run_metadata,
+            read_trusted_metadata,
             run_env_config,
             run_market_config,
         )
 
         run_name = Path(args.policy).name
-        metadata = read_run_metadata(args.policy)
+        metadata = read_trusted_metadata(args.policy)
         trained_on = [str(s) for s in metadata["symbols"][1:]]
         if assets is not None and assets != trained_on:
             raise ConfigError(f"run {run_name} was trained on {', '.join(trained_on)}; drop --assets")
@@ -205,7 +216,7 @@ def _choice(args: argparse.Namespace, holdings: Holdings) -> Choice:
             config=dataclasses.replace(config, costs=costs_from(args, config.costs)),
             market=market,
             needed_by=f"run {run_name}",
-            periods_per_year=metadata["periods_per_year"],
+            runs=(Path(args.policy),),
         )
     market = market_config(args)
     rule = make_baseline(args.policy)
@@ -236,6 +247,7 @@ def _ensemble(args: argparse.Namespace, runs: list[Path], holdings: Holdings) ->
         config=first.config.for_rules(),
         needed_by=f"the runs {', '.join(r.name for r in runs)}",
         members=tuple((c.policy, c.config) for c in choices),  # type: ignore[misc]
+        runs=tuple(runs),
     )
 
 

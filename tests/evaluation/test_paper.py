@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from cryptofolio.agents import make_baseline
+from cryptofolio.cli import main
 from cryptofolio.envs import EnvConfig, PortfolioEnv, Splits, synthetic_market
 from cryptofolio.envs.errors import DataError, StorageError
 from cryptofolio.evaluation import paper
@@ -183,3 +184,14 @@ def test_a_journal_in_postgresql_replays_append_only_and_idempotent(postgres, tm
     with pytest.raises(StorageError, match="holds a journal already"):
         paper.start(postgres, "moderate", read_holdings(holdings), prefix(market, START), START, EnvConfig())
     assert len(paper.read(postgres).bars) == 8
+
+
+def test_a_run_is_not_followed_on_other_prices_unless_asked(tiny_runs, tmp_path, capsys):
+    holdings = tmp_path / "h.json"
+    holdings.write_text(json.dumps({"USDC": 1000}))
+    start = ["paper", "start", "--journal", str(tmp_path / "j.db"), "--policy", str(tiny_runs[0])]
+    start += ["--holdings", str(holdings), "--market-seed", "5", "--as-of", "2024-12-01"]
+    assert main(start) == 2
+    assert "is not the data run" in capsys.readouterr().err and not (tmp_path / "j.db").exists()
+    assert main([*start, "--other-market"]) == 0
+    assert "other prices of its assets" in capsys.readouterr().out

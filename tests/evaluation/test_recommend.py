@@ -3,6 +3,7 @@
 import json
 import math
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -463,3 +464,28 @@ def test_a_delisted_holding_counts_as_cash_at_its_last_close_less_the_haircut(tm
     assert cash_in_delisted(holdings, market, 2, haircut=0.25) == (holdings, [])  # still listed at bar 2
     rec = recommend(make_baseline("moderate"), counted, market, 50, notes=tuple(lines), diagnostics_window=20)
     assert rec.value == pytest.approx(100 + 40, rel=1e-12) and rec.notes[0].startswith("LUNA was delisted")
+
+
+def test_a_run_on_other_prices_of_its_assets_is_refused_unless_asked(run, tmp_path, capsys):
+    """Another seed of the synthetic market: the same symbols, prices the agent never saw."""
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.2\nUSDC,2000\n")
+    args = ["recommend", "--policy", str(run), "--holdings", str(holdings), "--market-seed", "5"]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "is not the data run" in error and "--other-market" in error and len(error.splitlines()) == 1
+    assert main([*args, "--other-market", "--format", "json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any("other prices of its assets" in note for note in notes)
+
+
+def test_a_run_whose_metadata_was_edited_is_refused_naming_it(run, tmp_path, capsys):
+    copy = tmp_path / run.name
+    shutil.copytree(run, copy)
+    metadata = json.loads((copy / "metadata.json").read_text())
+    metadata["market"] = "/another/source"  # its record of the run, under every manifest too
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    holdings = tmp_path / "h.csv"
+    holdings.write_text("symbol,quantity\nBTC,0.2\n")
+    assert main(["recommend", "--policy", str(copy), "--holdings", str(holdings)]) == 2
+    assert "metadata.json changed since" in capsys.readouterr().err
