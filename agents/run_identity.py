@@ -1,15 +1,18 @@
 """What a run folder says of the data it trained on, and how a market is compared with it: by content.
 
 ``metadata.json`` records the market's fingerprint (a digest of its bar times, symbols and closes),
-its symbols, bar length, each split's dates and use, and anchor prices: every asset's close at the
-first and last bar of the train and validation splits. Each snapshot's manifest holds the digest of
-these entries (:func:`data_digest`), so an edit of them is refused when the snapshot is loaded.
+its symbols, bar length, each split's dates and use, and anchor prices: every asset's close at
+:data:`ANCHORS` evenly spaced bars of the train and validation splits, their first and last among
+them (runs saved before recorded the first and last only). Each snapshot's manifest holds the digest
+of these entries (:func:`data_digest`), so an edit of them is refused when the snapshot is loaded.
 
-A market holds the run's prices (:func:`same_prices`) when its fingerprint is the run's, or when a
-risky asset of the same symbol closes, at every anchor bar the market has (one at least), within
-1e-9 of the recorded close. So the same prices copied under another path, a file sharing some of the
-assets, or one holding only part of the dates are the run's data; a synthetic market of another
-seed (whose prices all start at the same level) is not. Nothing here trusts a path.
+A market holds the run's prices (:func:`same_prices`) when its fingerprint is the run's, or when
+the risky assets of the same symbols close, at :data:`SHARE` or more of the anchor bars the market
+has (one at least), within :data:`TOLERANCE` of the recorded closes. So the same prices copied under
+another path, a file sharing some of the assets, one holding only part of the dates, or the same
+prices nudged (another exchange's, rounded, edited by a hair) are the run's data; a synthetic market
+of another seed (whose prices all start at the same level) is not. Nothing here trusts a path, and
+the anchors are spread so that nudging a few bars does not make the run's prices look new.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cryptofolio.envs import MarketData, Splits
@@ -30,8 +34,12 @@ DATA_KEYS = ("market_fingerprint", "symbols", "periods_per_year", "splits", "anc
 ANCHOR_SPLITS = ("train", "validation")
 """The splits a run trained or was selected on, whose first and last closes it records."""
 SPLIT_USE = {"train": "training", "validation": "model selection", "test": "not used by training"}
-TOLERANCE = 1e-9
-"""Relative difference under which two closes are the same price."""
+ANCHORS = 33
+"""Bars of each split whose closes a run records: its first, its last and evenly spaced between."""
+TOLERANCE = 1e-3
+"""Relative difference under which two closes are the same price for what an agent saw (0.1%)."""
+SHARE = 0.9
+"""The share of compared anchor closes that must agree for a market to hold the run's prices."""
 
 
 def describe_data(market: MarketData, splits: Splits) -> dict[str, Any]:
@@ -43,7 +51,7 @@ def describe_data(market: MarketData, splits: Splits) -> dict[str, Any]:
         bars = splits[name]
         anchors[name] = [
             [market.timestamps[t].isoformat(), [None if math.isnan(c) else float(c) for c in market.close[t]]]
-            for t in (bars.start, bars.stop - 1)
+            for t in sorted({round(t) for t in np.linspace(bars.start, bars.stop - 1, ANCHORS)})
         ]
     return {
         "market": market.source,
@@ -109,20 +117,17 @@ def same_prices(metadata: dict[str, Any], market: MarketData) -> bool:
     if anchors is None:
         return bool(metadata.get("market") == market.source)
     position = {symbol: j for j, symbol in enumerate(market.symbols) if j > 0}
+    agree = []
     for i, symbol in enumerate(metadata["symbols"][1:], start=1):
         j = position.get(symbol)
         if j is None:
             continue
-        seen = [_close_at(market, date, j) for points in anchors.values() for date, _ in points]
-        recorded = [closes[i] for points in anchors.values() for _, closes in points]
-        pairs = [
-            (c, theirs)
-            for c, theirs in zip(recorded, seen, strict=True)
-            if c is not None and theirs == theirs
-        ]
-        if pairs and all(abs(theirs - c) <= TOLERANCE * abs(c) for c, theirs in pairs):
-            return True
-    return False
+        for points in anchors.values():
+            for date, closes in points:
+                theirs = _close_at(market, date, j)
+                if closes[i] is not None and not math.isnan(theirs):
+                    agree.append(abs(theirs - closes[i]) <= TOLERANCE * closes[i])
+    return bool(agree) and sum(agree) >= SHARE * len(agree)
 
 
 def _close_at(market: MarketData, date: str, column: int) -> float:

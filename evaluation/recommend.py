@@ -313,6 +313,11 @@ def recommend(
         raise ConfigError(f"peak must be a positive number (the highest value so far), got {peak!r}")
     held = value_holdings(holdings, market, bar)
     weights, value = held.weights, held.value
+    if peak is not None and peak < value * (1 - 1e-9):
+        raise ConfigError(
+            f"peak {peak:g} is below the holdings' value now ({value:.2f}): the highest value so far is at "
+            "least today's"
+        )
     drawdown = 0.0 if peak is None else max(0.0, 1.0 - value / peak)
     # The env's split plays no part here: it lends its features, action mapping and costs.
     env = anchored_env(market, split="test", profile=agent_profile or profile, config=config)

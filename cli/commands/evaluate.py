@@ -236,19 +236,23 @@ def _import(reference: str, module_name: str) -> ModuleType:
 
 
 def _market(args: argparse.Namespace, runs: list[Path]) -> MarketConfig:
-    """The market the options name; without ``--market``, the runs' own (``--test`` alone moves its test)."""
-    if args.market is not None or not runs:
+    """The market the options name. With runs and no ``--market``, the runs' own with every option
+    given applied over it (``--test`` alone moves its test split); with ``--market``, that data with
+    the runs' assets and cash unless ``--assets`` or ``--cash`` say otherwise."""
+    if not runs:
         return market_config(args)
     market = runs_market(runs)
-    if args.test is None:
-        return market
+    if args.market is not None:
+        return market_config(args, MarketConfig(assets=market.assets, cash=market.cash))
     if args.train or args.val:
         raise ConfigError("with the runs' own market, give --test alone (their train and validation stay)")
-    if market.splits is None:
-        raise ConfigError(
-            "the runs were split by fractions, not dates; give --market, --train, --val and --test"
-        )
-    return dataclasses.replace(market, splits=dataclasses.replace(market.splits, test=args.test))
+    if args.test is not None:
+        if market.splits is None:
+            raise ConfigError(
+                "the runs were split by fractions, not dates; give --market, --train, --val and --test"
+            )
+        market = dataclasses.replace(market, splits=dataclasses.replace(market.splits, test=args.test))
+    return market_config(argparse.Namespace(**{**vars(args), "test": None}), market)  # the test split: above
 
 
 if __name__ == "__main__":

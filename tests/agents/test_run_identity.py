@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from cryptofolio.agents.run_identity import market_note, same_prices
+from cryptofolio.agents.run_identity import ANCHORS, market_note, same_prices
 from cryptofolio.agents.sb3 import load_policy, read_run_metadata
 from cryptofolio.cli import main
 from cryptofolio.envs import MarketConfig, PlanError, RunFolderError
@@ -105,3 +105,15 @@ def test_new_runs_record_anchor_closes_of_the_splits_they_used(tiny_runs, defaul
     first_train = market.close[splits["train"].start]
     np.testing.assert_array_equal(anchors["train"][0][1], first_train)
     assert set(anchors) == {"train", "validation"}
+    last_validation = market.close[splits["validation"].stop - 1]
+    np.testing.assert_array_equal(anchors["validation"][-1][1], last_validation)
+    assert all(len(points) == ANCHORS for points in anchors.values())  # spread over each split
+
+
+def test_the_runs_prices_nudged_by_a_hair_are_still_its_data(tiny_runs, default_market):
+    market, splits = default_market
+    nudged = dataclasses.replace(market, close=market.close * (1 + 1e-6), source="/nudged")
+    metadata = read_run_metadata(tiny_runs[0])
+    assert nudged.fingerprint() != metadata["market_fingerprint"] and same_prices(metadata, nudged)
+    with pytest.raises(PlanError, match=r"used .* of these prices for training"):
+        evaluate([tiny_runs[0]], ["cash"], nudged, splits, "train", resamples=400)

@@ -142,6 +142,24 @@ def test_evaluate_from_the_command_line(runs, tmp_path, capsys):
     assert "for model selection" in capsys.readouterr().err
 
 
+def test_market_options_apply_over_the_runs_own_market(runs, tmp_path, capsys):
+    args = [
+        "evaluate",
+        "--runs",
+        str(runs[0]),
+        "--baselines",
+        "cash",
+        "--resamples",
+        "400",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main([*args, "--market-seed", "3"]) == 0  # other prices of its assets: evaluated, and said
+    assert "is not the data run" in capsys.readouterr().out
+    assert main([*args, "--assets", "BTC,ETH"]) == 2  # were ignored before: the run's market was used whole
+    assert "same assets in the same order" in capsys.readouterr().err
+
+
 def test_baselines_alone_can_be_evaluated(tmp_path, default_market):
     market, splits = default_market
     evaluation = evaluate([], ["moderate", "cash"], market, splits, "test", resamples=400)

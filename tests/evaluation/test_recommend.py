@@ -14,6 +14,7 @@ from cryptofolio.agents.anchors import anchored_env
 from cryptofolio.agents.ensemble import EnsemblePolicy
 from cryptofolio.cli import main
 from cryptofolio.envs import EnvConfig, MarketConfig, PortfolioEnv, action_to_weights, synthetic_market
+from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.backtest import run_backtest
 from cryptofolio.evaluation.holdings import read_holdings
 from cryptofolio.evaluation.recommend import format_recommendation, recommend
@@ -489,3 +490,12 @@ def test_a_run_whose_metadata_was_edited_is_refused_naming_it(run, tmp_path, cap
     holdings.write_text("symbol,quantity\nBTC,0.2\n")
     assert main(["recommend", "--policy", str(copy), "--holdings", str(holdings)]) == 2
     assert "metadata.json changed since" in capsys.readouterr().err
+
+
+def test_a_peak_below_the_holdings_value_is_refused(tmp_path):
+    market = synthetic_market(seed=3)
+    holdings = portfolio_as_holdings(
+        tmp_path, market, 100, 1000.0, np.full(len(market.symbols), 1 / len(market.symbols))
+    )
+    with pytest.raises(ConfigError, match=r"peak 900 is below the holdings' value now \(1000\.00\)"):
+        recommend(make_baseline("moderate"), holdings, market, 100, peak=900.0)
