@@ -2,7 +2,7 @@
 
 Two layouts are read:
 
-- a folder with one file per asset (``BTC.csv`` or ``BTC.csv.gz``; ``btc.csv`` too), a time
+- a folder with one file per asset (``BTC.csv`` or ``BTC.csv.gz``; ``btc.csv`` and ``BTC.CSV`` too), a time
   column and ``close``; ``open``, ``high``, ``low`` and ``volume`` are kept where every file has
   them (nothing here needs more than the close);
 - one wide table of closes (CSV or Parquet): a time column, then one column per asset,
@@ -14,7 +14,7 @@ What exchanges and data sites export reads as it is:
   (``2017-08-17``, ``2017-08-17T00:00:00Z``, ``2017-08-17 00:00:00+00:00``), the same with a
   trailing ``UTC`` or ``GMT`` (``2017-08-17 00:00:00 UTC``), or epoch numbers in seconds,
   milliseconds, microseconds or nanoseconds, told apart by magnitude (below 1e11 seconds, 1e14
-  milliseconds, 1e17 microseconds); times without a zone are UTC;
+  milliseconds, 1e17 microseconds) that fall from 2000 to about now; times without a zone are UTC;
 - column names are read in any case (``Close``), and symbols in upper case: ``btc.csv`` and a
   column ``btc`` are ``BTC``, as are ``symbols=["btc"]`` and ``cash="usdt"``; two files or columns
   for one symbol are refused.
@@ -27,7 +27,8 @@ already carrying it (Yahoo's unadjusted ``Close``, another time column) is set a
 file must hold every mapped column.
 
 Refused, never absorbed: a table whose columns are one asset's candles (``open``, ``close``,
-...) given as a table of closes, and a cash asset that is a known risky asset (``BTC``).
+...) given as a table of closes, or that has a column so named; a cash asset that is a known risky
+asset (``BTC``); a ``.csv`` entry that is not a regular file (a FIFO, a folder), before it is opened.
 
 Assets are aligned on one regular UTC grid from the first listing to the latest last bar
 (cut where given cash prices end). An asset whose prices end before that is delisted after its
@@ -41,6 +42,7 @@ ever filled before an asset's first price or after its last. Every problem raise
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +64,11 @@ CANDLE_COLUMNS = {*FILE_COLUMNS, "quote_volume", "trades", "close_time"}
 """Columns of one asset's candles: a 'table of closes' made only of these is one asset's file."""
 EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (float("inf"), "ns"))
 """Epoch numbers below each bound are in that unit."""
+EPOCH_FIRST = pd.Timestamp("2000-01-01", tz="UTC")
+EPOCH_MARGIN = pd.Timedelta(days=366)
+"""Epoch numbers must be times from :data:`EPOCH_FIRST` to now plus this margin: others (row numbers, ids) are
+not times."""
+UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")
 
 
@@ -223,16 +230,38 @@ def _normalized(cash: str, symbols: Sequence[str] | None, source: str) -> tuple[
     return cash, None if symbols is None else [s.strip().upper() for s in symbols]
 
 
+def _csv_suffix(name: str) -> str:
+    """``name``'s ``.csv`` or ``.csv.gz`` suffix in any case (``BTC.CSV``), or ``""``."""
+    return next((name[-len(s) :] for s in (".csv", ".csv.gz") if name.lower().endswith(s)), "")
+
+
 def _symbol_of(path: Path) -> str:
-    return path.name.removesuffix(".gz").removesuffix(".csv").upper()
+    return path.name.removesuffix(_csv_suffix(path.name)).upper()
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse, before opening it, a path that is not a regular file (a FIFO would block the read forever)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        missing = "a link to a missing file" if path.is_symlink() else "no such file"
+        raise DataError(f"{path}: {missing}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISSOCK: "a socket"}
+        kind = next((name for test, name in kinds.items() if test(mode)), "a device")
+        raise DataError(f"{path}: is {kind}, not a regular file; market data is read from plain files")
 
 
 def asset_files(folder: Path) -> dict[str, Path]:
-    """Each symbol's file in a folder of per-asset files (``btc.csv`` is ``BTC``; two for one refused)."""
+    """Each symbol's file in a folder of per-asset files (``btc.csv`` and ``BTC.CSV`` are ``BTC``); two files
+    for one symbol, or an entry that is not a regular file, refused."""
     files: dict[str, Path] = {}
     for file in sorted(folder.iterdir()):
-        if not (file.name.endswith(".csv") or file.name.endswith(".csv.gz")):
+        if not _csv_suffix(file.name):
             continue
+        _check_regular(file)
         symbol = _symbol_of(file)
         if symbol in files:
             raise DataError(f"{folder}: both {files[symbol].name} and {file.name} hold {symbol}; keep one")
@@ -245,10 +274,9 @@ def asset_files(folder: Path) -> dict[str, Path]:
 def read_csv_strings(path: Path) -> pd.DataFrame:
     """A CSV file's cells as strings, column names stripped; one line naming the file if it cannot be read
     or has no data rows."""
+    _check_regular(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot be read as CSV: {exc}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -361,6 +389,7 @@ def _check_moves(asset: _Asset, closes: np.ndarray) -> None:
 def _read_wide_table(path: Path, mapping: dict[str, str]) -> dict[str, _Asset]:
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
+        _check_regular(path)
         try:
             frame = pd.read_parquet(path)
         except (OSError, ValueError) as exc:
@@ -382,6 +411,12 @@ def _read_wide_table(path: Path, mapping: dict[str, str]) -> dict[str, _Asset]:
         raise DataError(
             f"{path}: its columns ({', '.join(c for c in lower if c != time_col.lower())}) are one asset's "
             "candles, not a table of closes per asset; put it in a folder as <SYMBOL>.csv and pass the folder"
+        )
+    candle = [c for c in frame.columns if c != time_col and c.lower() in CANDLE_COLUMNS]
+    if candle:
+        raise DataError(
+            f"{path}: column {candle[0]!r} is named like a candle field, not an asset; a table of closes has "
+            f"one column per asset, named by its symbol (rename it, or map it: --columns SYMBOL={candle[0]})"
         )
     clock = _Asset("", path, pd.DatetimeIndex([]), {}, rows, row_word)
     clock.timestamps = _parse_timestamps(frame[time_col], clock)
@@ -429,12 +464,21 @@ def _parse_timestamps(raw: pd.Series, asset: _Asset) -> pd.DatetimeIndex:
     if bad.any():
         i = int(np.argmax(bad))
         raise DataError(f"{asset.where(i)}: cannot parse timestamp {raw.iloc[i]!r}")
+    lo, hi = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+    outside = ((parsed < lo) | (parsed > hi)).to_numpy()
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise DataError(
+            f"{asset.where(i)}: timestamp {raw.iloc[i]!r} is outside the times a market can hold "
+            f"({lo:%Y-%m-%d} .. {hi:%Y-%m-%d})"
+        )
     return pd.DatetimeIndex(parsed).as_unit("ns")
 
 
 def _epoch_timestamps(text: pd.Series, asset: _Asset) -> pd.DatetimeIndex:
-    """Epoch numbers as UTC times, in the unit their magnitude says (:data:`EPOCH_UNITS`); one unit a file."""
-    numbers = text.astype(float).to_numpy().astype(np.int64)
+    """Epoch numbers as UTC times, in the unit their magnitude says (:data:`EPOCH_UNITS`); one unit a file,
+    and times from :data:`EPOCH_FIRST` to now plus :data:`EPOCH_MARGIN` (row numbers are not times)."""
+    numbers = text.astype(float).to_numpy()
     units = [next(unit for bound, unit in EPOCH_UNITS if value < bound) for value in numbers]
     odd = [i for i, unit in enumerate(units) if unit != units[0]]
     if odd:
@@ -443,7 +487,20 @@ def _epoch_timestamps(text: pd.Series, asset: _Asset) -> pd.DatetimeIndex:
             f"{asset.where(i)}: epoch time {text.iloc[i]} is in {units[i]} but the first row's is in "
             f"{units[0]}; one unit a file"
         )
-    return pd.DatetimeIndex(numbers.astype(f"datetime64[{units[0]}]")).tz_localize("UTC").as_unit("ns")
+    unit = units[0]
+    per_unit = pd.Timedelta(1, unit=unit).value  # nanoseconds
+    last = pd.Timestamp.now(tz="UTC") + EPOCH_MARGIN
+    outside = (numbers < EPOCH_FIRST.value / per_unit) | (numbers > last.value / per_unit)
+    if outside.any():
+        i = int(np.argmax(outside))
+        when = np.datetime64(int(numbers[i]), unit) if numbers[i] < 2**63 else "after 2262"
+        raise DataError(
+            f"{asset.where(i)}: time {text.iloc[i]} read as epoch {UNIT_NAMES[unit]} (the column holds whole "
+            f"numbers) is {when}, outside {EPOCH_FIRST:%Y-%m-%d} .. {last:%Y-%m-%d}: not a price's time "
+            "(row numbers, ids?); give ISO times (2024-01-31) or epoch seconds or milliseconds"
+        )
+    stamps = numbers.astype(np.int64).astype(f"datetime64[{unit}]")
+    return pd.DatetimeIndex(stamps).tz_localize("UTC").as_unit("ns")
 
 
 def _check_order(asset: _Asset) -> None:

@@ -85,6 +85,11 @@ def split_by_dates(
                 f"split {name!r} from {start} to {end} ends after the market's last bar, "
                 f"{market.timestamps[-1]:%Y-%m-%d %H:%M} ({market.source}): a split is never cut to the data"
             )
+        if lo < market.timestamps[0].floor("D"):  # (the first bar's day counts as in the data)
+            raise DataError(
+                f"split {name!r} from {start} to {end} starts before the market's first bar, "
+                f"{market.timestamps[0]:%Y-%m-%d %H:%M} ({market.source}): a split is never cut to the data"
+            )
         first = int(market.timestamps.searchsorted(lo))
         stop = int(market.timestamps.searchsorted(hi))
         if stop - first < 2:

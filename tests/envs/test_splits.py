@@ -34,10 +34,21 @@ def test_date_splits_may_leave_gaps_between_them():
 
 def test_an_empty_date_split_is_named():
     market = build_market({"BTC": [1.0] * 30})
-    with pytest.raises(ValueError, match=r"split 'train' from 2023-01-01 to 2023-02-01 holds 0 bar\(s\)"):
+    with pytest.raises(ValueError, match=r"split 'train' from 2024-01-05 06:00 to 2024-01-05 18:00 holds 0"):
         split_by_dates(
             market,
-            train=("2023-01-01", "2023-02-01"),
+            train=("2024-01-05 06:00", "2024-01-05 18:00"),
+            validation=("2024-01-11", "2024-01-20"),
+            test=("2024-01-21", "2024-01-30"),
+        )
+
+
+def test_a_split_before_the_markets_first_bar_is_refused_not_cut():
+    market = build_market({"BTC": [1.0] * 30})  # daily bars from 2024-01-01 to 2024-01-30
+    with pytest.raises(DataError, match=r"split 'train' from 1990-01-01 .* starts before the market's first"):
+        split_by_dates(
+            market,
+            train=("1990-01-01", "2024-01-10"),
             validation=("2024-01-11", "2024-01-20"),
             test=("2024-01-21", "2024-01-30"),
         )
