@@ -60,6 +60,7 @@ from cryptofolio.envs import (
 )
 from cryptofolio.envs.config import from_data
 from cryptofolio.envs.errors import DataError, RunFolderError, UserError
+from cryptofolio.envs.files import read_text
 
 CONFIG, METADATA, COMMAND = "config.yaml", "metadata.json", "command.txt"
 Section = TypeVar("Section")
@@ -152,9 +153,8 @@ def read_run_config(run_folder: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"{run_folder}: not a run folder (no {CONFIG})")
     try:
-        with path.open(encoding="utf-8") as f:
-            config: dict[str, Any] = configs.load(f)
-    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        config: dict[str, Any] = configs.load(read_text(path, RunFolderError))
+    except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise RunFolderError(

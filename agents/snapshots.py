@@ -56,6 +56,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from cryptofolio.agents.run_identity import data_digest
 from cryptofolio.envs.errors import RunFolderError
+from cryptofolio.envs.files import read_json_object
 
 MODEL, NORMALIZATION, SPACES = "model.zip", "normalization.json", "spaces.json"
 REPLAY_BUFFER, STATE, MANIFEST = "replay_buffer.npz", "state.json", "manifest.json"
@@ -177,14 +178,9 @@ def check_manifest(folder: Path, config: Mapping[str, Any], metadata: dict[str, 
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from ``path``; ``RunFolderError`` naming the file if it is not one."""
-    try:
-        data = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunFolderError(f"{path}: not JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise RunFolderError(f"{path}: expected a JSON object")
-    return data
+    """A JSON object from ``path``; ``RunFolderError`` naming the file if it is not one
+    (:func:`~cryptofolio.envs.files.read_json_object`: a regular file of at most 16 MB)."""
+    return read_json_object(path, RunFolderError)
 
 
 def read_state(folder: Path) -> dict[str, Any]:

@@ -15,7 +15,6 @@ each at the cash asset's price. Every error names the file and the line (CSV) or
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from cryptofolio.envs import DataError, HoldingsError, MarketConfig, MarketData, asset_category
+from cryptofolio.envs.files import parse_json, read_text
 from cryptofolio.envs.profiles import STABLECOIN
 
 
@@ -71,12 +71,7 @@ def read_holdings(path: str | Path) -> Holdings:
         non-negative number.
     """
     path = Path(path)
-    if not path.is_file():
-        raise HoldingsError(f"{path}: no such holdings file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first field
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HoldingsError(f"{path}: cannot be read: {exc}") from None
+    text = read_text(path, HoldingsError, "holdings file")
     if path.suffix.lower() == ".json":
         rows = _json_rows(text, path)
     elif path.suffix.lower() == ".csv":
@@ -175,10 +170,7 @@ def _json_rows(text: str, path: Path) -> list[tuple[str, str, Any]]:
             raise HoldingsError(f"{path}: {', '.join(map(repr, repeated))} given twice in one JSON object")
         return dict(pairs)
 
-    try:
-        data = json.loads(text, object_pairs_hook=unique)
-    except json.JSONDecodeError as exc:
-        raise HoldingsError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    data = parse_json(text, path, HoldingsError, object_pairs_hook=unique)
     if isinstance(data, dict):
         return [(f"{path} entry {key!r}", key, value) for key, value in data.items()]
     if not isinstance(data, list):

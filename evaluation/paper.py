@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,6 +50,7 @@ TABLES = {
     "closes TEXT NOT NULL",
 }
 """The journal's tables: its settings, and one row per bar (arrays as JSON, times as ISO 8601)."""
+BAR_COLUMNS = ("time", "bar_value", "drifted", "target", "fees", "turnover", "closes")
 APPEND_ONLY = {
     "sqlite": [
         f"CREATE TRIGGER {table}_append_only_{verb.lower()} BEFORE {verb} ON {table} "
@@ -253,24 +256,74 @@ def read(where: str | Path) -> Journal:
             if not all(inspect(connection).has_table(table) for table in TABLES):
                 raise StorageError(f"{label}: not a paper-trading journal (no journal and bars tables)")
             settings: dict[str, str] = dict(connection.execute(text("SELECT key, value FROM journal")).all())
-            rows = connection.execute(text("SELECT * FROM bars ORDER BY time")).all()
+            rows = connection.execute(text(f"SELECT {', '.join(BAR_COLUMNS)} FROM bars ORDER BY time")).all()
     except SQLAlchemyError as error:
         raise StorageError(f"{label}: cannot be read as a paper-trading journal ({reason(error)})") from None
     finally:
         engine.dispose()
     if set(settings) != {"policy", "symbols", "costs", "market"} or not rows:
         raise StorageError(f"{label}: not a paper-trading journal (its settings or first bar are missing)")
-    bars = tuple(
-        Bar(pd.Timestamp(time), value, np.array(json.loads(d)), np.array(json.loads(w)), fees, turnover,
-            np.array(json.loads(c), dtype=float))
-        for time, value, d, w, fees, turnover, c in rows
-    )  # fmt: skip
+    symbols = _setting(settings, "symbols", list, label)
+    if not symbols or not all(isinstance(s, str) for s in symbols):
+        raise StorageError(f"{label}: table journal, key symbols: expected a JSON list of symbols")
+    bars = tuple(_bar(row, len(symbols), label) for row in rows)
     steps = {b.time - a.time for a, b in itertools.pairwise(bars)}
     if len(steps) > 1:
         raise StorageError(f"{label}: its bars are not one bar apart ({sorted(map(str, steps))})")
-    config = EnvConfig().with_options(**json.loads(settings["costs"]))
-    symbols = tuple(json.loads(settings["symbols"]))
-    return Journal(label, settings["policy"], symbols, config, json.loads(settings["market"]), bars)
+    try:
+        config = EnvConfig().with_options(**_setting(settings, "costs", dict, label))
+    except (TypeError, ValueError) as error:
+        raise StorageError(f"{label}: table journal, key costs: {error}") from None
+    market = _setting(settings, "market", dict, label)
+    return Journal(label, settings["policy"], tuple(symbols), config, market, bars)
+
+
+def _setting(settings: dict[str, str], key: str, kind: type, label: str) -> Any:
+    """The journal's setting ``key``, JSON of ``kind``."""
+    try:
+        value = json.loads(settings[key])
+    except (TypeError, json.JSONDecodeError, RecursionError):
+        value = None
+    if not isinstance(value, kind):
+        raise StorageError(f"{label}: table journal, key {key}: expected JSON of a {kind.__name__}")
+    return value
+
+
+def _bar(row: Sequence[Any], n: int, label: str) -> Bar:
+    """One row of the bars table, checked: an ISO 8601 time with its offset, finite numbers, and
+    arrays of ``n`` entries (one per symbol)."""
+    time, value, drifted, target, fees, turnover, closes = row
+    where = f"{label}: table bars, row {str(time)[:40]!r}, column"
+    try:
+        stamp = pd.Timestamp(time) if isinstance(time, str) else None
+    except ValueError:
+        stamp = None
+    if stamp is None or pd.isna(stamp) or stamp.tzinfo is None:
+        raise StorageError(f"{where} time: expected an ISO 8601 time with its UTC offset, got {time!r:.40}")
+
+    def number(column: str, raw: Any) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise StorageError(f"{where} {column}: expected a finite number, got {raw!r:.40}")
+        return float(raw)
+
+    def array(column: str, raw: Any, gaps: bool = False) -> np.ndarray:
+        try:
+            entries = json.loads(raw) if isinstance(raw, str) else None
+        except (json.JSONDecodeError, RecursionError):
+            entries = None
+        if not isinstance(entries, list) or len(entries) != n:
+            raise StorageError(f"{where} {column}: expected a JSON list of {n} numbers, got {raw!r:.40}")
+        return np.array([np.nan if gaps and e is None else number(column, e) for e in entries])
+
+    return Bar(
+        stamp,
+        number("bar_value", value),
+        array("drifted", drifted),
+        array("target", target),
+        number("fees", fees),
+        number("turnover", turnover),
+        array("closes", closes, gaps=True),
+    )
 
 
 def _file(where: str | Path) -> Path | None:

@@ -19,7 +19,8 @@ from cryptofolio.agents.sb3 import METADATA, read_run_metadata, snapshot_folder
 from cryptofolio.agents.snapshots import STATE
 from cryptofolio.envs import MarketConfig
 from cryptofolio.envs.config import from_data, to_data
-from cryptofolio.envs.errors import ConfigError
+from cryptofolio.envs.errors import ConfigError, RunFolderError
+from cryptofolio.envs.files import read_json_object
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.rendering import Block, Section
 from cryptofolio.evaluation.results import Evaluation
@@ -141,7 +142,7 @@ def evaluate_variants(
 def validation_row(runs: Sequence[str], root: Path) -> dict[str, Any]:
     """Validation metrics of the selected models (mean and std over seeds), their turnover as a
     multiple of the profile rule's on validation, and how many runs kept the untrained policy."""
-    states = [json.loads((snapshot_folder(root / run, "best") / STATE).read_text()) for run in runs]
+    states = [selected_state(snapshot_folder(root / run, "best") / STATE) for run in runs]
     row: dict[str, Any] = {}
     for metric in ("sharpe", "max_drawdown"):
         values = np.array([s["validation"][metric] for s in states])
@@ -153,6 +154,25 @@ def validation_row(runs: Sequence[str], root: Path) -> dict[str, Any]:
     row["val_turnover_x_rule"] = np.mean([s["validation"]["turnover"] for s in states]) / rule
     row["untrained_selected"] = f"{sum(s['timesteps'] == 0 for s in states)} of {len(states)}"
     return row
+
+
+def selected_state(path: Path) -> dict[str, Any]:
+    """A selected model's ``state.json``, checked to hold what :func:`validation_row` reads: ``timesteps``
+    a whole number, ``validation`` an object of numbers ``sharpe``, ``max_drawdown`` and ``turnover``.
+
+    :raises RunFolderError: naming the file and the entry.
+    """
+    state = read_json_object(path, RunFolderError)
+    steps, validation = state.get("timesteps"), state.get("validation")
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise RunFolderError(f"{path}: timesteps must be a whole number, got {steps!r:.80}")
+    if not isinstance(validation, dict):
+        raise RunFolderError(f"{path}: validation must be an object of metrics, got {validation!r:.80}")
+    for metric in ("sharpe", "max_drawdown", "turnover"):
+        value = validation.get(metric)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RunFolderError(f"{path}: validation {metric} must be a number, got {value!r:.80}")
+    return state
 
 
 def ablation_table(evaluations: dict[str, Evaluation], root: Path, profile: str) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from cryptofolio.agents.learners import learner
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig
 from cryptofolio.envs.config import check_choice, from_data
 from cryptofolio.envs.errors import ConfigError, UserError
+from cryptofolio.envs.files import read_text
 
 VEC_ENVS = ("batched", "dummy", "subproc")
 SELECTION_METRICS = ("sharpe", "sortino", "calmar", "total_return", "cagr")
@@ -161,7 +162,13 @@ def resolve_config(
             key, sep, value = override.partition("=")
             if not sep or not key.strip():
                 raise ConfigError(f"--set {override!r}: expected key=value")
-            merged = _merge(merged, _nested(key.strip().split("."), parse_value(value.strip())))
+            try:
+                parsed = parse_value(value.strip())
+            except yaml.YAMLError as error:
+                raise ConfigError(
+                    f"--set {key.strip()}: {value.strip()!r:.80} is {_yaml_fault(error)}"
+                ) from None
+            merged = _merge(merged, _nested(key.strip().split("."), parsed))
         _build(algo, profile, merged, {}, "--set")
     config = _build(algo, profile, merged, explicit, "the command-line options")
     return config if market is None else dataclasses.replace(config, market=market)
@@ -187,20 +194,27 @@ def _build(
 def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML mapping from a user's file; ``ValueError`` naming the file and line if it is not one."""
     try:
-        with path.open(encoding="utf-8-sig") as f:
-            document = configs.load(f)
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file") from None
+        document = configs.load(read_text(path, ConfigError))
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not YAML"
-        raise ConfigError(f"{path}: not valid YAML{where} ({problem})") from None
+        raise ConfigError(f"{path}: {_yaml_fault(error, line=True)}") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping of entries, got {type(document).__name__}")
     return document
+
+
+def _yaml_fault(error: yaml.YAMLError, line: bool = False) -> str:
+    """``not valid YAML at line 3, column 5 (found ...)``: where and what, from PyYAML's error."""
+    mark = getattr(error, "problem_mark", None)
+    where = (
+        ""
+        if mark is None
+        else f" at line {mark.line + 1}, column {mark.column + 1}"
+        if line
+        else f" at column {mark.column + 1}"
+    )
+    return f"not valid YAML{where} ({getattr(error, 'problem', None) or 'not YAML'})"
 
 
 def parse_value(text: str) -> Any:

@@ -49,6 +49,7 @@ from cryptofolio.agents.snapshots import (
 )
 from cryptofolio.envs.config import from_data, to_data
 from cryptofolio.envs.errors import RunFolderError
+from cryptofolio.envs.files import read_json_object
 from cryptofolio.training.config import TrainConfig
 
 LOCK = ".lock"
@@ -346,3 +347,41 @@ def work_record(command: str, seconds: float, found: dict[str, str], **details: 
         **details,
         "versions": found,
     }
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+WORK_RECORD: dict[str, tuple[bool, str, Callable[[Any], bool]]] = {
+    "command": (True, "a string", lambda v: isinstance(v, str)),
+    "seconds": (True, "a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "date": (True, "a string", lambda v: isinstance(v, str)),
+    "cores": (True, "a whole number", lambda v: v is None or _whole(v)),
+    "versions": (True, "an object", lambda v: isinstance(v, dict)),
+    "commands": (
+        False,
+        "a list of strings",
+        lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v),
+    ),
+    "workers": (False, "a whole number", _whole),
+    "timesteps": (False, "a whole number", _whole),
+    "seeds": (False, "a list of whole numbers", lambda v: isinstance(v, list) and all(map(_whole, v))),
+    "quick": (False, "true or false", lambda v: isinstance(v, bool)),
+}
+"""The entries of a work record (:func:`work_record`) reports read: key -> (required,
+what it must be, its check)."""
+
+
+def read_work_record(path: Path) -> dict[str, Any]:
+    """The work record at ``path`` (an ablation's or a study's), checked to hold the entries reports read.
+
+    :raises RunFolderError: naming the file, and the entry if one is missing or of the wrong kind.
+    """
+    record = read_json_object(path, RunFolderError)
+    for key, (required, expected, check) in WORK_RECORD.items():
+        if key in record and not check(record[key]):
+            raise RunFolderError(f"{path}: {key} must be {expected}, got {record[key]!r:.80}")
+        if required and key not in record:
+            raise RunFolderError(f"{path}: no {key!r} entry; expected the record this command writes")
+    return record

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cryptofolio import configs
 from cryptofolio.commands.errors import run_command
@@ -35,10 +36,12 @@ from cryptofolio.commands.options import (
     command_argv,
     command_parser,
     market_config,
+    output_path,
     whole_number,
 )
 from cryptofolio.envs import MarketConfig
 from cryptofolio.envs.errors import ConfigError, RunFolderError
+from cryptofolio.envs.outputs import check_output_folder
 from cryptofolio.training.ablation import (
     RECORD,
     evaluate_variants,
@@ -47,7 +50,7 @@ from cryptofolio.training.ablation import (
     train_variants,
 )
 from cryptofolio.training.budgets import ABLATION_QUICK_SEEDS, ABLATION_QUICK_TIMESTEPS
-from cryptofolio.training.run_folder import versions, work_record
+from cryptofolio.training.run_folder import read_work_record, versions, work_record
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -58,11 +61,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--profile", help="the risk profile (default: the setup's, moderate); its own assets and baselines"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("reports/ablation"), help="reports (reports/ablation)"
+        "--out", type=output_path, default=Path("reports/ablation"), help="reports (reports/ablation)"
     )
     parser.add_argument(
         "--checkpoints",
-        type=Path,
+        type=output_path,
         default=Path("checkpoints/ablation"),
         help="run folders, in a dated folder inside (checkpoints/ablation)",
     )
@@ -77,7 +80,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=1,
         help="runs trained at once, one process each (1)",
     )
-    parser.add_argument("--publish", type=Path, help="also write DIR/ablation.md (e.g. docs)")
+    parser.add_argument("--publish", type=output_path, help="also write DIR/ablation.md (e.g. docs)")
     parser.add_argument("--quick", action="store_true", help="two seeds, tiny budgets: a smoke test")
     parser.add_argument("--no-progress-bar", action="store_true")
     return parser
@@ -89,6 +92,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 
 def run(args: argparse.Namespace, command: list[str]) -> int:
+    for option, folder in (("--out", args.out), ("--publish", args.publish)):
+        if folder is not None:
+            check_output_folder(folder, option)  # before anything is trained or written
     document = configs.read("ablation")
     setup, variants = profile_setup(document["setup"], args.profile), document["variants"]
     source = market_config(args, MarketConfig(source=SHARED_MARKET))
@@ -105,10 +111,10 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     found = versions()  # the code that runs, before anything can change it
     if args.reuse is not None:
         root = args.reuse
-        record = json.loads(read_file(root / RECORD, "--reuse"))
+        record = earlier_record(root, "--reuse")
     else:
         root = args.resume or args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        earlier = json.loads(read_file(root / RECORD, "--resume")) if args.resume else {}
+        earlier = earlier_record(root, "--resume") if args.resume else {}
         train_variants(
             source, setup, variants, root, args.quick, not args.no_progress_bar, command, args.workers
         )
@@ -143,11 +149,11 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     return 0
 
 
-def read_file(path: Path, option: str) -> str:
-    """The text of ``path``, or one line naming it and the option that pointed there."""
-    if not path.is_file():
-        raise RunFolderError(f"{option} {path.parent}: no {path.name} there (not a folder of an ablation)")
-    return path.read_text()
+def earlier_record(root: Path, option: str) -> dict[str, Any]:
+    """The record of the earlier ablation in ``root``, or one line naming the option that pointed there."""
+    if not (root / RECORD).exists():
+        raise RunFolderError(f"{option} {root}: no {RECORD} there (not a folder of an ablation)")
+    return read_work_record(root / RECORD)
 
 
 if __name__ == "__main__":

@@ -187,7 +187,7 @@ def test_bad_normalization_statistics_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"normalization\.json: not normalization statistics"):
         frozen_normalizer(path, 1)
     path.write_bytes(b"\x80\x04binary")
-    with pytest.raises(ValueError, match=r"normalization\.json: not JSON"):
+    with pytest.raises(ValueError, match=r"normalization\.json: not UTF-8 text"):
         frozen_normalizer(path, 1)
 
 

@@ -96,7 +96,7 @@ def test_a_bad_hyperparameter_file_is_named(text, message, tmp_path, capsys):
 def test_a_binary_hyperparameter_file_is_named(tmp_path, capsys):
     (tmp_path / "hp.yaml").write_bytes(bytes(range(256)))
     assert main(["train", "--algo", "ppo", "--hyperparams", str(tmp_path / "hp.yaml")]) == 2
-    assert "hp.yaml: not a text file" in capsys.readouterr().err
+    assert "hp.yaml: not UTF-8 text" in capsys.readouterr().err
 
 
 def wait_for(condition, seconds: float = 120.0) -> None:
