@@ -19,6 +19,7 @@ import pandas as pd
 from cryptofolio.agents import Policy, Rule, as_policy
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.errors import ConfigError
+from cryptofolio.envs.outputs import check_output_file
 from cryptofolio.evaluation.metrics import METRICS, summarize
 
 PERCENT = ("total_return", "cagr", "volatility", "max_drawdown", "fees", "time_invested")
@@ -74,8 +75,12 @@ class BacktestResult:
         return pd.concat([frame, before, after], axis=1)
 
     def save(self, path: str | Path) -> Path:
-        """Write the table (``.csv`` or ``.parquet``) and ``<stem>.json`` beside it; return the table path."""
-        path = Path(path)
+        """Write the table (``.csv`` or ``.parquet``) and ``<stem>.json`` beside it; return the table path.
+
+        :raises ConfigError: if either is a link or a folder, or is in a trained run folder.
+        """
+        path = check_output_file(path)
+        check_output_file(path.with_suffix(".json"))
         path.parent.mkdir(parents=True, exist_ok=True)
         frame = self.to_frame()
         if path.suffix == ".parquet":

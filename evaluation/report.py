@@ -24,6 +24,7 @@ from cryptofolio.agents import make_baseline
 from cryptofolio.agents.overlays import profile_of
 from cryptofolio.agents.risk_profiles import DRIFT_BAND
 from cryptofolio.envs import Costs
+from cryptofolio.envs.outputs import check_output_folder
 from cryptofolio.evaluation import figures
 from cryptofolio.evaluation.budget import Budget, budget_table, kept_sentence
 from cryptofolio.evaluation.diagnostics import HELD
@@ -69,9 +70,10 @@ def write_report(
 
     :param progress: called with a line as each step is done: ``tables``, ``figure equity.png`` (one
         per figure), ``report.md``, ``report.html``.
+    :raises ConfigError: before writing, if ``out`` is a link, holds one, or is in a trained run folder.
     """
     say = progress or (lambda line: None)
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out).mkdir(parents=True, exist_ok=True)
     evaluation.metrics.to_csv(out / "metrics.csv", index_label="policy")
     evaluation.selection.to_csv(out / "selection.csv", index_label="run")
     evaluation.group_summary.to_csv(out / "groups.csv", index_label="group")

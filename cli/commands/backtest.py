@@ -23,8 +23,10 @@ from cryptofolio.commands.options import (
     command_parser,
     costs_from,
     market_config,
+    output_path,
 )
 from cryptofolio.envs import SPLIT_NAMES, EnvConfig, ObservationConfig, PortfolioEnv
+from cryptofolio.envs.outputs import check_output_folder
 from cryptofolio.evaluation.backtest import format_table, metrics_table, run_backtest
 
 
@@ -45,7 +47,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help=f"observation window in bars; sets the first bar (default {ObservationConfig().window})",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("reports/backtest"), help="output folder (reports/backtest)"
+        "--out", type=output_path, default=Path("reports/backtest"), help="output folder (reports/backtest)"
     )
     parser.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="per-policy results in results/ (csv)"
@@ -55,6 +57,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     rules = [make_baseline(spec) for spec in baseline_names(args.policies, "--policies")]
+    check_output_folder(args.out, "--out")
     market, splits = market_config(args).load()
     config = EnvConfig(costs=costs_from(args))
     if args.window is not None:

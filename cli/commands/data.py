@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_parser, whole_number
+from cryptofolio.commands.options import command_parser, output_path, whole_number
 from cryptofolio.envs import MarketConfig
 from cryptofolio.envs.errors import ConfigError, DataError, UserError
 from cryptofolio.envs.fetch import (
@@ -50,7 +50,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--timeframe", default="1d", help="fetch: candle length, e.g. 1d or 1h (1d)")
     parser.add_argument("--since", help="fetch (required): first date, e.g. 2024-01-01")
     parser.add_argument("--until", help="end date, exclusive (default: now)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the per-asset files")
+    parser.add_argument("--out", type=output_path, required=True, help="folder for the per-asset files")
     parser.add_argument(
         "--retries", type=whole_number(0), default=5, help="retries of a request after a network error (5)"
     )

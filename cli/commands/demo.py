@@ -20,8 +20,9 @@ from pathlib import Path
 from cryptofolio.agents import BASELINES
 from cryptofolio.agents.learners import Learner, learner, names
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import command_argv, command_parser
+from cryptofolio.commands.options import command_argv, command_parser, output_path
 from cryptofolio.envs import MarketConfig
+from cryptofolio.envs.outputs import check_output_folder
 from cryptofolio.evaluation.backtest import format_table
 from cryptofolio.evaluation.evaluate import evaluate
 from cryptofolio.evaluation.report import write_report
@@ -36,10 +37,12 @@ HEADLINE = ["total_return", "sharpe", "max_drawdown", "turnover", "fees"]
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
-    parser.add_argument("--out", type=Path, default=Path("reports/demo"), help="report folder (reports/demo)")
+    parser.add_argument(
+        "--out", type=output_path, default=Path("reports/demo"), help="report folder (reports/demo)"
+    )
     parser.add_argument(
         "--checkpoints",
-        type=Path,
+        type=output_path,
         default=Path("checkpoints/demo"),
         help="run folders, in a dated folder inside (checkpoints/demo)",
     )
@@ -64,7 +67,8 @@ def demo_budget(entry: Learner, quick: bool) -> tuple[int | None, list[str]]:
 
 
 def run(args: argparse.Namespace, command: list[str]) -> int:
-    checkpoints = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    check_output_folder(args.out, "--out")  # before anything is trained or written
+    checkpoints = args.checkpoints / dt.datetime.now().strftime("%Y%m%d-%H%M%S")  # a new folder
     started = time.perf_counter()
     runs = []
     entries = [learner(name) for name in names()]

@@ -36,9 +36,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from cryptofolio.agents import BASELINES, Rule
+from cryptofolio.agents import BASELINES, Rule, make_baseline
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
+    MAX_RESAMPLES,
     add_cost_arguments,
     add_market_arguments,
     baseline_names,
@@ -47,10 +48,12 @@ from cryptofolio.commands.options import (
     cost_values,
     costs_from,
     market_config,
+    output_path,
     whole_number,
 )
 from cryptofolio.envs import SPLIT_NAMES, MarketConfig
 from cryptofolio.envs.errors import ConfigError
+from cryptofolio.envs.outputs import check_output_folder
 from cryptofolio.evaluation.backtest import format_table
 from cryptofolio.evaluation.evaluate import comparison_config, evaluate, find_runs, runs_market
 from cryptofolio.evaluation.statistics import minimum_resamples
@@ -77,12 +80,16 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--resamples",
-        type=whole_number(minimum_resamples(0.95)),
+        type=whole_number(minimum_resamples(0.95), MAX_RESAMPLES),
         default=2_000,
-        help=f"bootstrap resamples (2000; at least {minimum_resamples(0.95)}: 10 beyond each 95%% bound)",
+        help=f"bootstrap resamples (2000; at least {minimum_resamples(0.95)}: 10 beyond each 95%% bound; "
+        f"at most {MAX_RESAMPLES:,})",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("reports/evaluation"), help="report folder (reports/evaluation)"
+        "--out",
+        type=output_path,
+        default=Path("reports/evaluation"),
+        help="report folder (reports/evaluation)",
     )
     parser.add_argument(
         "--ensemble",
@@ -121,6 +128,11 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     compare_with = baseline_names(args.compare_with, "--compare-with")
     if len(compare_with) != 1:
         raise ConfigError(f"--compare-with takes one baseline, got {args.compare_with!r}")
+    try:
+        make_baseline(compare_with[0])  # known even when no --policy is compared with it
+    except ConfigError as error:
+        raise ConfigError(f"--compare-with {args.compare_with!r}: {error}") from None
+    check_output_folder(args.out, "--out")  # before the work, not after it
     policies: dict[str, Any] = {}
     for reference in args.policy:
         name, policy = import_policy(reference)

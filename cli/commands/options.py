@@ -23,7 +23,7 @@ from cryptofolio.agents.learners import names
 from cryptofolio.envs import PROFILE_NAMES, Costs, MarketConfig, SplitDates
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.diagnostics import WINDOW
-from cryptofolio.training.config import VEC_ENVS, TrainConfig, resolve_config
+from cryptofolio.training.config import UPPER_BOUNDS, VEC_ENVS, TrainConfig, resolve_config
 from cryptofolio.training.optuna_studies import DEFAULT_STORAGE
 
 _STAMP = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}(?::\d{2}){0,2})?"
@@ -52,6 +52,15 @@ def plain_text(docstring: str) -> str:
 
 MAX_WORKERS = 256
 """The most worker processes one command starts (each holds a market and a model in memory)."""
+MAX_SEEDS = 1_000
+"""The most seeds one ``--seeds`` names (each seed is a unit of training)."""
+MAX_SEED = 2**32 - 1
+"""The largest seed numpy and torch accept."""
+MAX_RESAMPLES = 100_000
+"""The most bootstrap resamples (each resamples the path of every policy)."""
+MAX_TIMESTEPS = UPPER_BOUNDS["n_timesteps"]
+"""The most training steps of one run, as ``train --timesteps`` is bounded."""
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
 
 
 def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -69,6 +78,69 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def output_path(text: str) -> Path:
+    """A path to write to, as argparse's ``type``; an empty one (the current folder) is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name the folder or file to write")
+    return Path(text)
+
+
+def nonempty(text: str) -> str:
+    """Text that is not blank, as argparse's ``type`` (an empty ``--policy`` names the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty; name it")
+    return text
+
+
+def plain_name(text: str) -> str:
+    """A name that is also a folder's (a study's), as argparse's ``type``: letters, digits, ``.``,
+    ``_`` and ``-``, not starting with a dot, at most 100 characters."""
+    if not _PLAIN_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a plain name: letters, digits, '.', '_' and '-', at most 100, not "
+            "starting with a dot"
+        )
+    return text
+
+
+def seed_list(text: str) -> str:
+    """``--seeds`` (``0-9``, ``0,3,5``) as argparse's ``type``, checked without expanding it: each seed
+    from 0 to :data:`MAX_SEED`, at most :data:`MAX_SEEDS` in all. The text is kept for ``parse_seeds``,
+    which refuses what is not a number or a range."""
+    count = 0
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, sep, last = part.partition("-")
+        try:
+            low, high = int(first), int(last if sep else first)
+        except ValueError:
+            continue
+        if max(low, high) > MAX_SEED:
+            raise argparse.ArgumentTypeError(f"{text!r}: a seed must be from 0 to {MAX_SEED:,}")
+        count += max(0, high - low + 1)
+        if count > MAX_SEEDS:
+            raise argparse.ArgumentTypeError(f"{text!r} names more than {MAX_SEEDS:,} seeds, the limit")
+    return text
+
+
+def distinct_names(text: str) -> str:
+    """Comma-separated names, each given once, as argparse's ``type``."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{text!r} gives {', '.join(twice)} twice")
+    return text
+
+
+def learner_budgets(text: str) -> str:
+    """``ppo=200000,sac=50000`` as argparse's ``type``: each budget at most :data:`MAX_TIMESTEPS`
+    steps. The text is kept for the command to read."""
+    for part in text.split(","):
+        steps = part.partition("=")[2].strip()
+        if steps.isdigit() and int(steps) > MAX_TIMESTEPS:
+            raise argparse.ArgumentTypeError(f"{text!r}: {part.strip()} is above {MAX_TIMESTEPS:,} steps")
+    return text
 
 
 def positive_number(text: str) -> float:
@@ -160,7 +232,12 @@ def market_config(args: argparse.Namespace, base: MarketConfig | None = None) ->
         "end": getattr(args, "end", None),
         "splits": split_dates(args),
     }
-    return dataclasses.replace(base or MarketConfig(), **{k: v for k, v in values.items() if v is not None})
+    market = dataclasses.replace(base or MarketConfig(), **{k: v for k, v in values.items() if v is not None})
+    if args.market_seed is not None and market.source != "synthetic":
+        raise ConfigError(
+            f"--market-seed {args.market_seed} seeds the synthetic market; {market.source} is read from files"
+        )
+    return market
 
 
 def split_dates(args: argparse.Namespace) -> SplitDates | None:
@@ -309,7 +386,9 @@ def add_study_arguments(parser: argparse.ArgumentParser, default_study: str) -> 
         help=f"database URL of the study (default: sqlite:///{DEFAULT_STORAGE}); postgresql://... to "
         "share it between machines",
     )
-    parser.add_argument("--study", help=f"study name (default: {default_study})")
+    parser.add_argument(
+        "--study", type=plain_name, help=f"study name, also its folder's (default: {default_study})"
+    )
 
 
 def command_argv(prog: str | None, module: str, argv: Sequence[str] | None) -> list[str]:
@@ -327,5 +406,8 @@ def baseline_names(text: str, option: str) -> list[str]:
         return list(BASELINES)
     specs = split_specs(text)
     if not specs:
-        raise ConfigError(f"{option} names no policy")
+        raise ConfigError(f"{option} {text!r} names no policy")
+    twice = sorted({spec for spec in specs if specs.count(spec) > 1})
+    if twice:
+        raise ConfigError(f"{option} {text!r} gives {', '.join(twice)} twice; name each policy once")
     return specs

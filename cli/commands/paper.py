@@ -37,6 +37,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.backend_bases import FigureCanvasBase
 
 from cryptofolio.agents import make_baseline
 from cryptofolio.agents.baselines import split_specs
@@ -49,10 +50,13 @@ from cryptofolio.commands.options import (
     command_parser,
     costs_from,
     market_config,
+    nonempty,
+    output_path,
 )
 from cryptofolio.envs import EnvConfig, MarketConfig, MarketData
 from cryptofolio.envs.config import from_data, to_data
 from cryptofolio.envs.errors import ConfigError
+from cryptofolio.envs.outputs import check_output_file
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation import metrics, paper
 from cryptofolio.evaluation.evaluate import find_runs
@@ -67,12 +71,15 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--policy",
+        type=nonempty,
         help="start: the rule to follow (a baseline, overlays after +), a run folder from `train`, or "
         "several (comma-separated, or a quoted glob): their ensemble",
     )
     parser.add_argument("--holdings", type=Path, help="start: CSV or JSON of symbol and quantity")
     parser.add_argument("--as-of", help="start: the bar to start at, e.g. 2024-01-01 (default: the latest)")
-    parser.add_argument("--figure", type=Path, help="status: also draw the value paths into this PNG")
+    parser.add_argument(
+        "--figure", type=output_path, help="status: also draw the value paths into this PNG (or .pdf, .svg)"
+    )
     add_market_arguments(
         parser,
         dates=False,
@@ -100,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         said = f"recorded {len(new)} bar(s)" if new else "nothing new"
         print(f"{journal.where}: {said}; at {newest.time:%Y-%m-%d %H:%M} UTC worth {newest.value:,.2f}")
         return 0
+    figure = None if args.figure is None else _figure_path(args.figure)
     profile = _profile(journal.policy)
     paths = paper.compare(journal, market, [profile, "buy_and_hold"])
     ppy = market.periods_per_year
@@ -117,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
     bars = len(journal.bars)
     print(f"{journal.where}: {journal.policy} from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({bars} bars)")
     print(table.to_string())
-    if args.figure is not None:
-        _draw(paths, pd.DatetimeIndex([bar.time for bar in journal.bars]), args.figure)
-        print(f"figure: {args.figure}")
+    if figure is not None:
+        _draw(paths, pd.DatetimeIndex([bar.time for bar in journal.bars]), figure)
+        print(f"figure: {figure}")
     return 0
 
 
@@ -186,6 +194,17 @@ def _market(args: argparse.Namespace, journal: paper.Journal) -> MarketData:
     config = market_config(args, recorded)
     fetch_fresh(args, config, journal.symbols[1:])
     return config.load_market()
+
+
+def _figure_path(path: Path) -> Path:
+    """``--figure``, once checked: a file (not a folder or a link) of a format matplotlib writes."""
+    check_output_file(path, "--figure")
+    if path.suffix.lstrip(".").lower() not in FigureCanvasBase.get_supported_filetypes():
+        raise ConfigError(
+            f"--figure {path}: matplotlib cannot write {path.suffix or 'a file without a suffix'}; "
+            "name a .png, .pdf or .svg file"
+        )
+    return path
 
 
 def _draw(paths: dict[str, np.ndarray], times: pd.DatetimeIndex, path: Path) -> None:

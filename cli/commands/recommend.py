@@ -57,10 +57,13 @@ from cryptofolio.commands.options import (
     command_parser,
     costs_from,
     market_config,
+    nonempty,
+    output_path,
     positive_number,
 )
 from cryptofolio.envs import PROFILE_NAMES, EnvConfig, MarketConfig, PortfolioEnv
 from cryptofolio.envs.errors import ConfigError, RunFolderError
+from cryptofolio.envs.outputs import check_output_file
 from cryptofolio.envs.profiles import profile_assets
 from cryptofolio.evaluation.evaluate import find_runs
 from cryptofolio.evaluation.holdings import (
@@ -102,6 +105,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--policy",
         required=True,
+        type=nonempty,
         help="a run folder from `train`; several (comma-separated, or a quoted glob): their ensemble, "
         f"the mean of their target weights; or a baseline: {', '.join(BASELINES)}; risk overlays follow "
         "a base after + (moderate+voltarget+ddbrake: the output then says how much of the budget is left)",
@@ -120,7 +124,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--rebalance-now", action="store_true", help="trade to target whatever the band says")
     parser.add_argument("--which", choices=("best", "final"), default="best", help="a run's model (best)")
     parser.add_argument(
-        "--orders", type=Path, help="also write the orders to this .csv or .json (units to 8 decimals)"
+        "--orders", type=output_path, help="also write the orders to this .csv or .json (units to 8 decimals)"
     )
     parser.add_argument(
         "--other-market",
@@ -176,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         notes=(*[note for note in said if note], *sold, *gone),
     )
     if args.orders is not None:
-        write_orders(rec, args.orders)
+        write_orders(rec, check_output_file(args.orders, "--orders"))
     if args.format == "json":
         print(json.dumps(rec.to_dict(), indent=2))
     else:

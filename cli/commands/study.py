@@ -41,15 +41,21 @@ from cryptofolio.commands.options import (
     add_market_arguments,
     command_argv,
     command_parser,
+    distinct_names,
+    learner_budgets,
     market_config,
+    output_path,
+    plain_name,
+    seed_list,
     whole_number,
 )
 from cryptofolio.envs import PROFILE_NAMES, MarketConfig
 from cryptofolio.envs.errors import ConfigError, RunFolderError
+from cryptofolio.envs.outputs import check_output_folder
 from cryptofolio.training.budgets import study_budgets
 from cryptofolio.training.engine import run_workers, unit_states
 from cryptofolio.training.optuna_studies import parse_seeds, storage_url
-from cryptofolio.training.run_folder import versions, work_record
+from cryptofolio.training.run_folder import read_work_record, versions, work_record
 from cryptofolio.training.study import TEST_SPAN, StudyPlan, describe, open_units, study_name
 from cryptofolio.training.study_report import evaluate_folds, write_results
 
@@ -72,14 +78,18 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="START:END",
         help=f"first and last test day, whole half-years ({':'.join(TEST_SPAN)})",
     )
-    parser.add_argument("--profiles", help="comma-separated profiles (default: all three)")
+    parser.add_argument(
+        "--profiles", type=distinct_names, help="comma-separated profiles (default: all three)"
+    )
     parser.add_argument(
         "--algos",
+        type=distinct_names,
         help=f"comma-separated learners (default {STUDY_ALGOS}; with --quick, ppo)",
     )
-    parser.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-2 or 0,3,5 (0-4)")
+    parser.add_argument("--seeds", type=seed_list, default="0-4", help="seeds, e.g. 0-2 or 0,3,5 (0-4)")
     parser.add_argument(
         "--timesteps",
+        type=learner_budgets,
         metavar="ALGO=N,...",
         help="budgets per learner, e.g. ppo=200000,sac=50000 (default: "
         + ",".join(f"{a}={n}" for a, n in study_budgets().items())
@@ -88,15 +98,23 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--storage", help="Optuna storage URL the workers share (default: checkpoints/optuna.db)"
     )
-    parser.add_argument("--study", help="the study's name in the storage (default: from the plan)")
+    parser.add_argument(
+        "--study",
+        type=plain_name,
+        help="the study's name in the storage, also its folder's (default: from the plan)",
+    )
     parser.add_argument(
         "--workers",
         type=whole_number(0, MAX_WORKERS),
         help="worker processes here (default: one per core; 0: report only)",
     )
-    parser.add_argument("--root", type=Path, help="run folders (default: checkpoints/study/<study>)")
-    parser.add_argument("--out", type=Path, default=Path("reports/study"), help="the report (reports/study)")
-    parser.add_argument("--publish", type=Path, help="also write DIR/results.md and its figures (e.g. docs)")
+    parser.add_argument("--root", type=output_path, help="run folders (default: checkpoints/study/<study>)")
+    parser.add_argument(
+        "--out", type=output_path, default=Path("reports/study"), help="the report (reports/study)"
+    )
+    parser.add_argument(
+        "--publish", type=output_path, help="also write DIR/results.md and its figures (e.g. docs)"
+    )
     parser.add_argument("--report-only", action="store_true", help="train nothing: report on what is done")
     parser.add_argument("--quick", action="store_true", help="a smoke test: tiny budgets, two folds")
     parser.add_argument("--no-progress-bar", action="store_true")
@@ -157,9 +175,12 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     name = args.study or study_name(plan)
     url = storage_url(args.storage)
     root = args.root or Path("checkpoints") / "study" / name
+    for option, folder in (("--root", root), ("--out", args.out), ("--publish", args.publish)):
+        if folder is not None:
+            check_output_folder(folder, option)  # before anything is trained or written
     root.mkdir(parents=True, exist_ok=True)
     record_path = root / RECORD
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    record = read_work_record(record_path) if record_path.exists() else {}
     study = open_units(name, url, plan)
     workers = 0 if args.report_only else (os.cpu_count() or 1) if args.workers is None else args.workers
     if workers:

@@ -27,8 +27,11 @@ from cryptofolio.commands.options import (
     add_training_arguments,
     command_argv,
     command_parser,
+    output_path,
+    seed_list,
     train_config,
 )
+from cryptofolio.envs.outputs import check_output_folder
 from cryptofolio.training.optuna_studies import (
     Interrupted,
     open_study,
@@ -45,10 +48,10 @@ from cryptofolio.training.train import check_trainable
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
     add_training_arguments(parser, "algorithm (required)")
-    parser.add_argument("--seeds", required=True, help="seeds to train, e.g. 0-9 or 0,3,5")
+    parser.add_argument("--seeds", type=seed_list, required=True, help="seeds to train, e.g. 0-9 or 0,3,5")
     add_study_arguments(parser, "<algo>-<profile>-seeds")
     parser.add_argument(
-        "--out", type=Path, default=Path("checkpoints/sweep"), help="run folders (checkpoints/sweep)"
+        "--out", type=output_path, default=Path("checkpoints/sweep"), help="run folders (checkpoints/sweep)"
     )
     parser.add_argument("--no-progress-bar", action="store_true")
     return parser
@@ -57,6 +60,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, command: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     seeds = parse_seeds(args.seeds)
+    check_output_folder(args.out, "--out")
     config = train_config(args)  # fails now, naming the option, rather than in every trial
     check_trainable(config)  # the market, its splits and assets load, the model builds: before any trial
     name = args.study or f"{config.algo}-{config.profile}-seeds"

@@ -22,7 +22,13 @@ from pathlib import Path
 
 from cryptofolio.agents.baselines import anchor_rule_spec
 from cryptofolio.commands.errors import run_command
-from cryptofolio.commands.options import add_training_arguments, command_argv, command_parser, train_config
+from cryptofolio.commands.options import (
+    add_training_arguments,
+    command_argv,
+    command_parser,
+    output_path,
+    train_config,
+)
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.training.run_folder import RunFolder
 from cryptofolio.training.train import RunComplete, check_trainable, train
@@ -35,7 +41,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = command_parser(prog, __doc__)
     add_training_arguments(parser, "algorithm (required unless --resume)")
     parser.add_argument(
-        "--out", type=Path, default=Path("checkpoints"), help="parent of run folders (checkpoints)"
+        "--out", type=output_path, default=Path("checkpoints"), help="parent of run folders (checkpoints)"
     )
     parser.add_argument(
         "--resume", type=Path, metavar="RUN_FOLDER", help="continue this run (--timesteps may raise it)"

@@ -34,9 +34,11 @@ from cryptofolio.commands.options import (
     add_training_arguments,
     command_argv,
     command_parser,
+    output_path,
     train_config,
 )
 from cryptofolio.envs.errors import ConfigError, UserError
+from cryptofolio.envs.outputs import check_output_file, check_output_folder
 from cryptofolio.training.optuna_studies import (
     Interrupted,
     open_study,
@@ -62,10 +64,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--sampler-seed", type=int, help="seed of the sampler (default: none, as workers differ)"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("checkpoints/tune"), help="run folders (checkpoints/tune)"
+        "--out", type=output_path, default=Path("checkpoints/tune"), help="run folders (checkpoints/tune)"
     )
     parser.add_argument(
-        "--export", type=Path, help="best trial's hyperparameter file (<out>/<study>/best.yaml)"
+        "--export", type=output_path, help="best trial's hyperparameter file (<out>/<study>/best.yaml)"
     )
     parser.add_argument("--no-progress-bar", action="store_true")
     return parser
@@ -76,6 +78,9 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     if args.trials < 0:
         raise ConfigError(f"--trials must be 0 or more, got {args.trials}")
     config = train_config(args)  # fails now, naming the option, rather than in every trial
+    name = args.study or f"{config.algo}-{config.profile}"
+    check_output_folder(args.out, "--out")
+    export = check_output_file(args.export or args.out / name / "best.yaml", "--export")  # before the trials
     check_trainable(config)  # the market, its splits and assets load, the model builds: before any trial
     space = read_space(config.algo, args.space)
     source = args.space or "configs/search.yaml"
@@ -87,7 +92,6 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
                 raise ConfigError(
                     f"{source}: {config.algo}.{key}={value!r} cannot be trained: {error}"
                 ) from None
-    name = args.study or f"{config.algo}-{config.profile}"
     study = open_study(
         name,
         storage_url(args.storage),
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace, command: list[str]) -> int:
     print(f"this worker ran {ran} trial(s); {summary(study)}")
     if (warning := untrained_warning(study)) is not None:
         print(warning)
-    exported = export_best(study, args.export or args.out / name / "best.yaml")
+    exported = export_best(study, export)
     print(f"best settings: {exported} (cryptofolio train --algo {config.algo} --hyperparams {exported})")
     return 0
 

@@ -22,15 +22,19 @@ from pathlib import Path
 from cryptofolio.agents.learners import names
 from cryptofolio.commands.errors import run_command
 from cryptofolio.commands.options import (
+    MAX_TIMESTEPS,
     add_cost_arguments,
     add_market_arguments,
     command_argv,
     command_parser,
     cost_overrides,
     market_config,
+    output_path,
+    seed_list,
     whole_number,
 )
 from cryptofolio.envs import PROFILE_NAMES
+from cryptofolio.envs.outputs import check_output_folder
 from cryptofolio.evaluation.rendering import markdown_table
 from cryptofolio.evaluation.tables import formatted, label
 from cryptofolio.training.budgets import WALKFORWARD_TIMESTEPS
@@ -62,20 +66,23 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--step-days", type=whole_number(1), help="days between folds (default: --test-days)")
     parser.add_argument(
         "--timesteps",
-        type=whole_number(1),
+        type=whole_number(1, MAX_TIMESTEPS),
         default=WALKFORWARD_TIMESTEPS,
         help=f"training steps per fold and seed ({WALKFORWARD_TIMESTEPS})",
     )
-    parser.add_argument("--seeds", default="0", help="seeds, e.g. 0,1 or 0-4 (0)")
+    parser.add_argument("--seeds", type=seed_list, default="0", help="seeds, e.g. 0,1 or 0-4 (0)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("reports/walkforward"), help="report folder (reports/walkforward)"
+        "--out",
+        type=output_path,
+        default=Path("reports/walkforward"),
+        help="report folder (reports/walkforward)",
     )
     parser.add_argument(
         "--checkpoints",
-        type=Path,
+        type=output_path,
         default=Path("checkpoints/walkforward"),
         help="run folders, fold<k>/<algo>-s<seed> (checkpoints/walkforward)",
     )
@@ -89,6 +96,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
 
 def run(args: argparse.Namespace, command: list[str]) -> int:
+    check_output_folder(args.out, "--out")
+    check_output_folder(args.checkpoints, "--checkpoints")
     source = market_config(args)
     market, _ = source.load()
     plan = WalkForwardPlan(
