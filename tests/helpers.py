@@ -84,3 +84,16 @@ def whole_market_splits(n_bars: int, train_stop: int) -> Splits:
     return Splits(
         train=range(0, train_stop), validation=range(train_stop, middle), test=range(middle, n_bars)
     )
+
+
+def refused(argv: list[str], capsys: object, *named: str) -> str:
+    """Run ``cryptofolio argv``; check it refused in one line (exit code 2, no traceback) holding each of
+    ``named``; return that line."""
+    from cryptofolio.cli import main
+
+    code = main(argv)
+    error = capsys.readouterr().err.strip()  # type: ignore[attr-defined]
+    assert code == 2 and "Traceback" not in error and len(error.splitlines()) == 1, error
+    for text in named:
+        assert text in error, error
+    return error

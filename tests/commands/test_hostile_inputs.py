@@ -7,6 +7,7 @@ import pytest
 from cryptofolio.agents.snapshots import read_state
 from cryptofolio.cli import main
 from cryptofolio.envs import RunFolderError
+from tests.helpers import refused
 
 
 def prices_file(path, symbol_column=None):
@@ -18,15 +19,6 @@ def prices_file(path, symbol_column=None):
         frame["symbol"] = symbol_column
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
-
-
-def refused(argv, capsys, *named):
-    code = main(argv)
-    error = capsys.readouterr().err.strip()
-    assert code == 2 and "Traceback" not in error and len(error.splitlines()) == 1, error
-    for text in named:
-        assert text in error, error
-    return error
 
 
 @pytest.mark.parametrize("pair", ["BTC", "btc", "BTC/USDT", "BTCUSDT", "BINANCE:BTCUSDT", "BTC-USD"])

@@ -24,17 +24,9 @@ from cryptofolio.commands import (
 from cryptofolio.envs import PortfolioEnv
 from cryptofolio.envs.errors import ConfigError
 from cryptofolio.evaluation.backtest import run_backtest
+from tests.helpers import refused
 
 EVALUATE = ["evaluate", "--baselines", "cash", "--resamples", "400"]
-
-
-def refused(argv, capsys, *named):
-    code = main(argv)
-    error = capsys.readouterr().err.strip()
-    assert code == 2 and "Traceback" not in error and len(error.splitlines()) == 1, error
-    for text in named:
-        assert text in error, error
-    return error
 
 
 def parse_refused(command, argv, capsys, *named):

@@ -7,24 +7,15 @@ import sqlite3
 
 import pytest
 
-from cryptofolio.cli import main
 from cryptofolio.envs import EnvConfig, RunFolderError, UserError, synthetic_market
 from cryptofolio.envs.files import MAX_BYTES, read_json_object, read_text
 from cryptofolio.evaluation import paper
 from cryptofolio.evaluation.holdings import read_holdings
 from cryptofolio.training.ablation import selected_state
+from tests.helpers import refused
 
 DEEP = "[" * 100_000 + "]" * 100_000
 TOO_BIG = "a" * (MAX_BYTES + 1)
-
-
-def refused(argv, capsys, *named):
-    code = main(argv)
-    error = capsys.readouterr().err.strip()
-    assert code == 2 and "Traceback" not in error and len(error.splitlines()) == 1, error
-    for text in named:
-        assert text in error, error
-    return error
 
 
 def test_a_set_value_that_is_not_yaml_names_set_and_its_key(tmp_path, capsys):
