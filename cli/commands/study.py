@@ -170,14 +170,15 @@ def _names(text: str, option: str, known: Sequence[str]) -> list[str]:
 
 def run(args: argparse.Namespace, command: list[str]) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for option, folder in (("--out", args.out), ("--publish", args.publish)):
+        if folder is not None:
+            check_output_folder(folder, option)  # before anything is read, trained or written
     plan = make_plan(args)
     plan.check()  # every unit's market and splits, before a worker starts
     name = args.study or study_name(plan)
     url = storage_url(args.storage)
     root = args.root or Path("checkpoints") / "study" / name
-    for option, folder in (("--root", root), ("--out", args.out), ("--publish", args.publish)):
-        if folder is not None:
-            check_output_folder(folder, option)  # before anything is trained or written
+    check_output_folder(root, "--root")
     root.mkdir(parents=True, exist_ok=True)
     record_path = root / RECORD
     record = read_work_record(record_path) if record_path.exists() else {}

@@ -247,8 +247,16 @@ def test_a_run_folder_is_known_by_the_files_every_run_folder_holds(tmp_path, cap
 @pytest.mark.parametrize(
     "argv",
     [
-        ["study", "--quick", "--report-only", "--storage", "sqlite:///{tmp}/s.db"],
-        ["ablation", "--quick", "--market", "synthetic"],
+        [
+            "study",
+            "--quick",
+            "--report-only",
+            "--market",
+            "/no/such/data",
+            "--storage",
+            "sqlite:///{tmp}/s.db",
+        ],
+        ["ablation", "--quick", "--market", "/no/such/data"],
     ],
     ids=["study", "ablation"],
 )
