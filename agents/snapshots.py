@@ -412,8 +412,9 @@ def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """
     readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     headers = {}
+    members = stored_members(path)  # refuses a file that is not a zip archive, naming it
     with zipfile.ZipFile(path) as archive:
-        for info in stored_members(path):
+        for info in members:
             name = info.filename.removesuffix(".npy")
             try:
                 if not info.filename.endswith(".npy"):

@@ -28,6 +28,7 @@ from cryptofolio.agents.sb3 import (
     load_policy,
     read_run_config,
     read_run_metadata,
+    read_trusted_metadata,
     run_env,
     run_env_config,
     run_market_config,
@@ -171,7 +172,7 @@ def evaluate(
     members: dict[str, tuple[TrainedPolicy, PortfolioEnv]] = {}
     notes = []
     for run, label in labels.items():
-        said = (unvouched_note(run, label), market_note(read_run_metadata(run), market, label))
+        said = (unvouched_note(run, label), market_note(read_trusted_metadata(run), market, label))
         notes += [note for note in said if note]
         check_not_used_for_choices(run, market, splits, split)
         run_config = read_run_config(run)

@@ -1433,6 +1433,7 @@ def run_market_cases(syn: list[str]) -> list[Case]:
                 None,
                 "--market-seed",
                 extra=["--market-seed", "3"],
+                exit_ok=True,  # applied over the run's market: other prices, said first among the claims
             )
         ),
         relabel(
@@ -1457,6 +1458,7 @@ def run_market_cases(syn: list[str]) -> list[Case]:
                 None,
                 "--ffill-limit",
                 extra=["--ffill-limit", "5"],
+                exit_ok=True,  # applied over the run's market, whose prices have no gap to fill: the same
             )
         ),
         relabel(

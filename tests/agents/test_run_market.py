@@ -13,6 +13,7 @@ from cryptofolio.agents.sb3 import (
 from cryptofolio.agents.snapshots import SNAPSHOTS, write_manifest
 from cryptofolio.envs import MarketConfig, MarketData
 from cryptofolio.envs.errors import DataError, RunFolderError
+from cryptofolio.evaluation.evaluate import evaluate
 from tests.helpers import market_of_columns
 
 
@@ -91,3 +92,10 @@ def test_a_run_without_anchor_closes_is_other_data_unless_its_fingerprint_matche
     cut = first_bars(market, market.n_bars - 5, "/somewhere/else")
     with pytest.raises(DataError, match=r"recorded no closes to compare .*; give --other-market"):
         check_run_market(run, cut, allow_other=False)
+
+
+def test_an_edited_bar_length_is_blamed_on_the_metadata_not_on_the_market(run, default_market):
+    market, splits = default_market
+    edit_metadata(run, lambda m: m.update(periods_per_year=8760))
+    with pytest.raises(RunFolderError, match=r"metadata\.json changed since"):
+        evaluate([run], ["cash"], market, splits, "test", resamples=400)

@@ -25,6 +25,7 @@ from cryptofolio.agents.snapshots import (
     frozen_normalizer,
     load_replay_buffer,
     normalization_data,
+    npz_headers,
     read_spaces,
     restore_normalization,
     write_manifest,
@@ -359,3 +360,10 @@ def test_a_direct_network_is_not_built_over_spaces_its_weights_do_not_hold(tmp_p
     with pytest.raises(RunFolderError, match=r"model\.npz: holds arrays that do not fit: '0\.weight'"):
         load_policy(run.path)
     assert devices == ["meta"]  # planned on no memory, never built
+
+
+def test_a_model_npz_that_is_no_zip_archive_is_refused_naming_it(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(cloudpickle.dumps({"a": 1}))  # a pickle under an archive's name
+    with pytest.raises(RunFolderError, match=r"model\.npz: not a zip archive"):
+        npz_headers(path)
