@@ -69,6 +69,7 @@ EPOCH_MARGIN = pd.Timedelta(days=366)
 """Epoch numbers must be times from :data:`EPOCH_FIRST` to now plus this margin: others (row numbers, ids) are
 not times."""
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+UNIT_NANOSECONDS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 MISSING_CELLS = ("", "nan", "NaN", "NA", "null")
 
 
@@ -488,12 +489,14 @@ def _epoch_timestamps(text: pd.Series, asset: _Asset) -> pd.DatetimeIndex:
             f"{units[0]}; one unit a file"
         )
     unit = units[0]
-    per_unit = pd.Timedelta(1, unit=unit).value  # nanoseconds
+    per_unit = UNIT_NANOSECONDS[unit]
     last = pd.Timestamp.now(tz="UTC") + EPOCH_MARGIN
     outside = (numbers < EPOCH_FIRST.value / per_unit) | (numbers > last.value / per_unit)
     if outside.any():
         i = int(np.argmax(outside))
-        when = np.datetime64(int(numbers[i]), unit) if numbers[i] < 2**63 else "after 2262"
+        # numpy's datetime64 holds any year (pandas stops at 2262); its stubs type the unit as a Literal
+        day = np.datetime64(int(numbers[i]), unit) if numbers[i] < 2**63 else None  # type: ignore[call-overload]
+        when = "after 2262" if day is None else day
         raise DataError(
             f"{asset.where(i)}: time {text.iloc[i]} read as epoch {UNIT_NAMES[unit]} (the column holds whole "
             f"numbers) is {when}, outside {EPOCH_FIRST:%Y-%m-%d} .. {last:%Y-%m-%d}: not a price's time "
