@@ -188,17 +188,12 @@ def read_trusted_metadata(run_folder: str | Path) -> dict[str, Any]:
     """The run's metadata (:func:`read_run_metadata`), its data entries and record the ones the
     manifest of every snapshot the run has (best, final, checkpoint) digested.
 
-    :raises RunFolderError: naming ``metadata.json`` when it changed since a snapshot was saved, the
-        manifest when it predates the data digest, or the run when it has no snapshot yet.
+    :raises RunFolderError: naming ``metadata.json`` when it changed since a snapshot was saved, a
+        malformed manifest, or the run when it has no snapshot yet.
     """
     run = Path(run_folder)
     metadata = read_run_metadata(run)
-    folders = []
-    for which in SNAPSHOTS:
-        try:
-            folders.append(snapshot_folder(run, which))
-        except FileNotFoundError:
-            continue
+    folders = _snapshot_folders(run)
     if not folders:
         raise RunFolderError(
             f"{run}: no snapshot (best/, final/ or checkpoint/) vouches for its {METADATA}: train it first"
@@ -213,17 +208,24 @@ def unvouched_note(run_folder: str | Path, label: str | None = None) -> str | No
     ``metadata.json`` (its data entries cannot be checked, so they are taken as written); None
     for a run whose every snapshot vouches for them."""
     run = Path(run_folder)
-    for which in SNAPSHOTS:
-        try:
-            manifest = read_manifest(snapshot_folder(run, which))
-        except FileNotFoundError:
-            continue
-        if "data" not in manifest:
+    for folder in _snapshot_folders(run):
+        if "data" not in read_manifest(folder):
             return (
                 f"run {label or run.name} was saved by a cryptofolio that did not digest its {METADATA}: the "
                 "market, split dates and prices it names are taken as written, not checked."
             )
     return None
+
+
+def _snapshot_folders(run: Path) -> list[Path]:
+    """The run's snapshot folders that exist (best, final, checkpoint; a ``.old`` copy standing in)."""
+    folders = []
+    for which in SNAPSHOTS:
+        try:
+            folders.append(snapshot_folder(run, which))
+        except FileNotFoundError:
+            continue
+    return folders
 
 
 def check_run_market(

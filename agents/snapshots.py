@@ -133,7 +133,10 @@ def check_metadata_digests(folder: Path, metadata: Mapping[str, Any]) -> None:
     :raises RunFolderError: naming ``metadata.json`` and the snapshot, or the manifest
         (:func:`read_manifest`).
     """
-    manifest = read_manifest(folder)
+    _check_digests(folder, read_manifest(folder), metadata)
+
+
+def _check_digests(folder: Path, manifest: Mapping[str, Any], metadata: Mapping[str, Any]) -> None:
     if "data" not in manifest:  # written before the digest: nothing to check against (module docstring)
         return
     changed = data_digest(dict(metadata)) != manifest["data"]
@@ -174,7 +177,7 @@ def check_manifest(folder: Path, config: Mapping[str, Any], metadata: dict[str, 
             f"{folder.parent / 'config.yaml'} changed since {folder.name}/ was saved: the agent was made "
             "with other settings"
         )
-    check_metadata_digests(folder, metadata)
+    _check_digests(folder, manifest, metadata)
 
 
 def read_json(path: Path) -> dict[str, Any]:

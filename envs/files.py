@@ -20,6 +20,29 @@ MAX_BYTES = 16 * 1024 * 1024
 """The largest config, holdings or record file read (16 MB): far beyond any real one."""
 
 
+KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+"""What a path that is not a regular file is, in words (anything else: a device)."""
+
+
+def check_regular(path: str | Path, error: type[UserError] = UserError, what: str = "file") -> None:
+    """Refuse, without opening it, a path that is not a regular file: a FIFO would block a read for
+    ever, a device never end; ``what`` it should be (``holdings file``) names it when it is missing.
+
+    :raises error: naming the path and what it is (missing, a link to a missing file, a folder, ...).
+    """
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        missing = "a link to a missing file" if path.is_symlink() else f"no such {what}"
+        raise error(f"{path}: {missing}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in KINDS if test(mode)), "a device")
+        raise error(f"{path}: {kind}, not a regular file")
+
+
 def read_text(path: str | Path, error: type[UserError] = UserError, what: str = "file") -> str:
     """The text of the regular file ``path`` (UTF-8, a byte-order mark dropped); ``what`` it should be
     (``holdings file``) names it when it is missing.
@@ -28,19 +51,14 @@ def read_text(path: str | Path, error: type[UserError] = UserError, what: str = 
         :data:`MAX_BYTES`, unreadable or not UTF-8 text.
     """
     path = Path(path)
+    check_regular(path, error, what)
     try:
-        kind = os.stat(path).st_mode
-        if not stat.S_ISREG(kind):
-            found = "a folder" if stat.S_ISDIR(kind) else "a FIFO" if stat.S_ISFIFO(kind) else "a device"
-            raise error(f"{path}: {found}, not a regular file")
         # O_NONBLOCK: should the path become a FIFO meanwhile, opening it does not wait for a writer
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(descriptor, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise error(f"{path}: not a regular file")
             data = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise error(f"{path}: no such {what}") from None
     except OSError as exc:
         raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > MAX_BYTES:

@@ -42,7 +42,6 @@ ever filled before an asset's first price or after its last. Every problem raise
 from __future__ import annotations
 
 import logging
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofolio.envs.errors import ConfigError, DataError
+from cryptofolio.envs.files import check_regular
 from cryptofolio.envs.market import MAX_MOVE, OHLCV_FIELDS, MarketData, time_bounds
 from cryptofolio.envs.profiles import OTHER, STABLECOIN, asset_category
 from cryptofolio.envs.synthetic import calibrated_model
@@ -240,21 +240,6 @@ def _symbol_of(path: Path) -> str:
     return path.name.removesuffix(_csv_suffix(path.name)).upper()
 
 
-def _check_regular(path: Path) -> None:
-    """Refuse, before opening it, a path that is not a regular file (a FIFO would block the read forever)."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        missing = "a link to a missing file" if path.is_symlink() else "no such file"
-        raise DataError(f"{path}: {missing}") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read: {exc.strerror}") from None
-    if not stat.S_ISREG(mode):
-        kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISSOCK: "a socket"}
-        kind = next((name for test, name in kinds.items() if test(mode)), "a device")
-        raise DataError(f"{path}: is {kind}, not a regular file; market data is read from plain files")
-
-
 def asset_files(folder: Path) -> dict[str, Path]:
     """Each symbol's file in a folder of per-asset files (``btc.csv`` and ``BTC.CSV`` are ``BTC``); two files
     for one symbol, or an entry that is not a regular file, refused."""
@@ -262,7 +247,7 @@ def asset_files(folder: Path) -> dict[str, Path]:
     for file in sorted(folder.iterdir()):
         if not _csv_suffix(file.name):
             continue
-        _check_regular(file)
+        check_regular(file, DataError)
         symbol = _symbol_of(file)
         if symbol in files:
             raise DataError(f"{folder}: both {files[symbol].name} and {file.name} hold {symbol}; keep one")
@@ -275,7 +260,7 @@ def asset_files(folder: Path) -> dict[str, Path]:
 def read_csv_strings(path: Path) -> pd.DataFrame:
     """A CSV file's cells as strings, column names stripped; one line naming the file if it cannot be read
     or has no data rows."""
-    _check_regular(path)
+    check_regular(path, DataError)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
@@ -390,7 +375,7 @@ def _check_moves(asset: _Asset, closes: np.ndarray) -> None:
 def _read_wide_table(path: Path, mapping: dict[str, str]) -> dict[str, _Asset]:
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
-        _check_regular(path)
+        check_regular(path, DataError)
         try:
             frame = pd.read_parquet(path)
         except (OSError, ValueError) as exc:

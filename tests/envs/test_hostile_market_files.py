@@ -168,7 +168,7 @@ def _socket(path: Path) -> None:
 )
 def test_an_entry_that_is_not_a_regular_file_is_refused_before_it_is_opened(market, name, make, kind):
     make(market / name)
-    with no_hang(), pytest.raises(DataError, match=rf"{re.escape(name)}: is {kind}.*not a regular file"):
+    with no_hang(), pytest.raises(DataError, match=rf"{re.escape(name)}: {kind}, not a regular file"):
         asset_files(market)
     with no_hang(), pytest.raises(DataError, match=r"not a regular file"):
         load_csv_dir(market, symbols=["BTC"])
@@ -187,9 +187,9 @@ def test_a_symlink_loop_and_a_broken_link_are_named(market):
 def test_a_fifo_given_as_cash_prices_or_as_a_table_is_refused_without_blocking(market, tmp_path):
     os.mkfifo(tmp_path / "USDC.csv")
     os.mkfifo(tmp_path / "t.parquet")
-    with no_hang(), pytest.raises(DataError, match=r"USDC\.csv: is a FIFO"):
+    with no_hang(), pytest.raises(DataError, match=r"USDC\.csv: a FIFO"):
         load_csv_dir(market, symbols=["BTC"], cash="USDC", cash_prices=tmp_path / "USDC.csv")
-    with no_hang(), pytest.raises(DataError, match=r"t\.parquet: is a FIFO"):
+    with no_hang(), pytest.raises(DataError, match=r"t\.parquet: a FIFO"):
         load_wide_table(tmp_path / "t.parquet")
 
 
